@@ -1,0 +1,301 @@
+//! The tool catalog: which HR, recruiting and learning tools an end user can connect, and what
+//! Plugboard knows about each.
+//!
+//! Every tool is one TOML file in `crates/catalog/tools/`, compiled into the binary by the build
+//! script. [`Catalog::builtin`] parses and validates them all; a test keeps every shipped file
+//! valid, so a broken data file fails CI rather than a server start.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+mod icon;
+
+include!(concat!(env!("OUT_DIR"), "/tool_files.rs"));
+
+/// The integration categories of the Kombo API. Serialised in upper case (`"HRIS"`), as on the
+/// wire; [`Category::from_path`] accepts the lower-case form used in `GET /tools/{category}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Category {
+    /// Human resources information systems (employees, absences, ...).
+    Hris,
+    /// Applicant tracking systems (jobs, candidates, applications, ...).
+    Ats,
+    /// Assessment providers, connected through the customer's ATS.
+    Assessment,
+    /// Learning management systems (courses, progress, ...).
+    Lms,
+}
+
+impl Category {
+    /// Every category, in the order the API documents them.
+    pub const ALL: [Category; 4] = [Self::Hris, Self::Ats, Self::Assessment, Self::Lms];
+
+    /// The wire name, e.g. `"HRIS"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hris => "HRIS",
+            Self::Ats => "ATS",
+            Self::Assessment => "ASSESSMENT",
+            Self::Lms => "LMS",
+        }
+    }
+
+    /// Parses the wire name (`"HRIS"`); used when reading stored rows.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == value)
+    }
+
+    /// Parses the lower-case path form (`hris`, `ats`, `assessment`, `lms`).
+    pub fn from_path(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str().to_ascii_lowercase() == value)
+    }
+
+    /// The data models an integration of this category reads, as Kombo names them
+    /// (`hris_employees`), with an English label. Tools may narrow this list.
+    pub fn default_models(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Self::Hris => &[
+                ("hris_employees", "Employees"),
+                ("hris_employments", "Employments"),
+                ("hris_absences", "Absences"),
+                ("hris_absence_types", "Absence types"),
+                ("hris_time_off_balances", "Time-off balances"),
+                ("hris_teams", "Teams"),
+                ("hris_locations", "Locations"),
+                ("hris_legal_entities", "Legal entities"),
+            ],
+            Self::Ats => &[
+                ("ats_jobs", "Jobs"),
+                ("ats_candidates", "Candidates"),
+                ("ats_applications", "Applications"),
+                ("ats_application_stages", "Application stages"),
+                ("ats_users", "Users"),
+                ("ats_interviews", "Interviews"),
+                ("ats_offers", "Offers"),
+                ("ats_tags", "Tags"),
+            ],
+            Self::Assessment => &[
+                ("ats_jobs", "Jobs"),
+                ("ats_candidates", "Candidates"),
+                ("ats_applications", "Applications"),
+            ],
+            Self::Lms => &[
+                ("lms_users", "Users"),
+                ("lms_courses", "Courses"),
+                ("lms_course_progressions", "Course progressions"),
+                ("lms_skills", "Skills"),
+            ],
+        }
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How an end user proves access to a tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    /// The user pastes an API key or similar secret (possibly with a subdomain).
+    ApiKey,
+    /// The user signs in with the tool's OAuth 2 authorisation flow.
+    Oauth2,
+}
+
+/// One tool of the catalog, as parsed from its data file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    /// Kombo's tool id (`bamboohr`); the prefix of every integration id of this tool.
+    pub id: String,
+    /// The product's name as its vendor writes it.
+    pub label: String,
+    /// The categories this tool can be connected as.
+    pub categories: Vec<Category>,
+    /// Background colour of the generated monogram icon (`#rrggbb`); must keep white text
+    /// readable (WCAG AA), which a test checks.
+    pub color: String,
+    /// How end users authenticate.
+    pub auth: AuthKind,
+    /// The vendor's public API documentation, shown as "where do I find this?".
+    #[serde(default)]
+    pub docs_url: Option<url::Url>,
+    /// Tools such as `sandbox` exist only in the development environment.
+    #[serde(default)]
+    pub development_only: bool,
+}
+
+impl Tool {
+    /// Whether the tool can be connected as `category`.
+    pub fn supports(&self, category: Category) -> bool {
+        self.categories.contains(&category)
+    }
+
+    /// A square SVG monogram in the tool's colour: Plugboard draws its own icons rather than
+    /// shipping vendors' trademarked logos.
+    pub fn icon_svg(&self) -> String {
+        icon::monogram(&self.label, &self.color, true)
+    }
+
+    /// The same monogram in black and white, for Kombo's `icon_black_url`.
+    pub fn icon_black_svg(&self) -> String {
+        icon::monogram(&self.label, "#000000", false)
+    }
+}
+
+/// Why a catalog could not be loaded: names the file and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The file is not valid TOML or does not match the tool schema.
+    #[error("tool file {file}: {source}")]
+    Parse {
+        /// The offending file.
+        file: String,
+        /// The parser's description, with line and column.
+        source: toml::de::Error,
+    },
+    /// The file parsed but breaks a rule of the catalog.
+    #[error("tool file {file}: {message}")]
+    Invalid {
+        /// The offending file.
+        file: String,
+        /// What to fix.
+        message: String,
+    },
+}
+
+/// The set of tools Plugboard can connect, keyed by id.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    tools: BTreeMap<String, Tool>,
+}
+
+impl Catalog {
+    /// The catalog compiled into this binary.
+    pub fn builtin() -> Result<Self, CatalogError> {
+        Self::from_files(TOOL_FILES.iter().map(|(name, text)| (*name, *text)))
+    }
+
+    /// Parses and validates tool files given as `(file name, contents)`.
+    pub fn from_files<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, CatalogError> {
+        let mut tools = BTreeMap::new();
+        for (file, text) in files {
+            let tool: Tool = toml::from_str(text).map_err(|source| CatalogError::Parse {
+                file: file.to_owned(),
+                source,
+            })?;
+            validate(file, &tool)?;
+            if tools.insert(tool.id.clone(), tool).is_some() {
+                return Err(invalid(file, "another file already defines this tool id"));
+            }
+        }
+        Ok(Self { tools })
+    }
+
+    /// The tool with this id, if the catalog has it.
+    pub fn get(&self, id: &str) -> Option<&Tool> {
+        self.tools.get(id)
+    }
+
+    /// Every tool, ordered by id.
+    pub fn tools(&self) -> impl Iterator<Item = &Tool> {
+        self.tools.values()
+    }
+}
+
+fn invalid(file: &str, message: impl Into<String>) -> CatalogError {
+    CatalogError::Invalid {
+        file: file.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn validate(file: &str, tool: &Tool) -> Result<(), CatalogError> {
+    let id_ok = !tool.id.is_empty()
+        && tool
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !id_ok {
+        return Err(invalid(file, "id must be lower-case ASCII letters and digits"));
+    }
+    if file.strip_suffix(".toml") != Some(tool.id.as_str()) {
+        return Err(invalid(file, format!("file must be named {}.toml", tool.id)));
+    }
+    if tool.label.trim().is_empty() {
+        return Err(invalid(file, "label must not be empty"));
+    }
+    if tool.categories.is_empty() {
+        return Err(invalid(file, "categories must name at least one category"));
+    }
+    if icon::parse_hex(&tool.color).is_none() {
+        return Err(invalid(file, "color must be #rrggbb"));
+    }
+    if icon::contrast_with_white(&tool.color) < 4.5 {
+        return Err(invalid(
+            file,
+            "color is too light for white text (WCAG AA needs a contrast of 4.5:1)",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalog_loads_and_has_the_common_tools() {
+        let catalog = Catalog::builtin().expect("every shipped tool file is valid");
+        for id in ["sandbox", "bamboohr", "personio", "hibob", "greenhouse", "lever"] {
+            assert!(catalog.get(id).is_some(), "catalog lacks {id}");
+        }
+        let sandbox = catalog.get("sandbox").expect("sandbox");
+        assert!(sandbox.development_only);
+        assert!(sandbox.supports(Category::Hris) && sandbox.supports(Category::Ats));
+    }
+
+    #[test]
+    fn rejects_bad_files_with_the_file_name() {
+        let good = "id = \"acme\"\nlabel = \"Acme\"\ncategories = [\"HRIS\"]\ncolor = \"#224488\"\nauth = \"api_key\"\n";
+        assert!(Catalog::from_files([("acme.toml", good)]).is_ok());
+        let cases = [
+            ("acme.toml", good.replace("HRIS", "PAYROLL"), "unknown variant"),
+            ("other.toml", good.to_owned(), "must be named acme.toml"),
+            ("acme.toml", good.replace("#224488", "#ffff00"), "too light"),
+            ("acme.toml", good.replace("#224488", "blue"), "#rrggbb"),
+            ("acme.toml", format!("{good}colour = \"x\"\n"), "unknown field"),
+            ("acme.toml", good.replace("[\"HRIS\"]", "[]"), "at least one"),
+        ];
+        for (file, text, expected) in cases {
+            let err = Catalog::from_files([(file, text.as_str())]).expect_err(expected);
+            let message = err.to_string();
+            assert!(message.contains(file), "{message}");
+            assert!(message.contains(expected), "{message} should say {expected}");
+        }
+    }
+
+    #[test]
+    fn duplicate_ids_are_rejected() {
+        let text = "id = \"acme\"\nlabel = \"Acme\"\ncategories = [\"ATS\"]\ncolor = \"#224488\"\nauth = \"oauth2\"\n";
+        let err = Catalog::from_files([("acme.toml", text), ("acme.toml", text)])
+            .expect_err("duplicate");
+        assert!(err.to_string().contains("already defines"));
+    }
+
+    #[test]
+    fn categories_parse_in_both_spellings() {
+        assert_eq!(Category::parse("ATS"), Some(Category::Ats));
+        assert_eq!(Category::from_path("assessment"), Some(Category::Assessment));
+        assert_eq!(Category::from_path("HRIS"), None);
+        assert_eq!(Category::parse("hris"), None);
+    }
+}

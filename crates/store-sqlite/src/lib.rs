@@ -1,0 +1,523 @@
+//! The [`Store`] on SQLite: Plugboard's zero-setup default.
+//!
+//! SQLite allows one writer at a time. Rather than let many pooled connections fight over the
+//! write lock (and surface `SQLITE_BUSY`), writes go through a pool of exactly one connection,
+//! which queues them in process; reads use a separate pool and, in WAL mode, never wait for
+//! the writer. Other processes on the same file (the CLI while a server runs) are handled by
+//! the busy timeout; every write transaction starts with a write so it never has to upgrade a
+//! read lock.
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use plugboard_store::{
+    ApiKey, Environment, EnvironmentName, Event, Integration, IntegrationCursor,
+    IntegrationFilter, IntegrationStatus, MagicLink, NewIntegration, Relink, Result, Sealed,
+    Store, StoreError,
+    ids::{self, IntegrationId},
+    rows::{
+        ApiKeyRow, EnvironmentRow, EventRow, IntegrationRow, MagicLinkRow, SealedRow, convert_all,
+        from_sqlx, is_unique_violation,
+    },
+    to_millis,
+};
+use sqlx::{
+    Sqlite, SqliteConnection, SqlitePool, Transaction,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How long a statement waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const INTEGRATION_COLUMNS: &str = "id, environment_id, tool, category, status, setup_status, \
+    end_user_email, end_user_organization_name, end_user_origin_id, scope_config_id, \
+    remote_environment, created_at, updated_at";
+
+/// A SQLite database file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://path` or `sqlite::memory:`
+    /// is not supported: the reader and writer pools need a shared file).
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(from_sqlx)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL is durable across application crashes in WAL mode; only an OS crash or
+            // power loss can lose the last transactions.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(from_sqlx)?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(from_sqlx)?;
+        Ok(Self { read, write })
+    }
+
+    /// Opens the database file at `path`.
+    pub async fn open(path: &Path) -> Result<Self> {
+        Self::connect(&format!("sqlite://{}", path.display())).await
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.write.begin().await.map_err(from_sqlx)
+    }
+}
+
+async fn insert_event(conn: &mut SqliteConnection, event: &Event) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (id, environment_id, event_type, payload, created_at) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&event.id)
+    .bind(&event.environment_id)
+    .bind(&event.event_type)
+    .bind(&event.payload)
+    .bind(to_millis(event.created_at))
+    .execute(conn)
+    .await
+    .map_err(from_sqlx)?;
+    Ok(())
+}
+
+async fn consume_link(
+    conn: &mut SqliteConnection,
+    link: &plugboard_store::ConsumedLink,
+    integration_id: &IntegrationId,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO consumed_links (link_id, integration_id, consumed_at, expires_at) \
+         VALUES (?, ?, ?, ?)",
+    )
+    .bind(&link.link_id)
+    .bind(integration_id.as_str())
+    .bind(to_millis(now))
+    .bind(to_millis(link.expires_at))
+    .execute(conn)
+    .await
+    .map_err(|error| {
+        if is_unique_violation(&error) {
+            StoreError::LinkAlreadyUsed
+        } else {
+            from_sqlx(error)
+        }
+    })?;
+    Ok(())
+}
+
+async fn insert_activation_token(
+    conn: &mut SqliteConnection,
+    token: &plugboard_store::NewActivationToken,
+    integration_id: &IntegrationId,
+    environment_id: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO activation_tokens \
+         (token_hash, integration_id, environment_id, created_at, expires_at) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&token.hash)
+    .bind(integration_id.as_str())
+    .bind(environment_id)
+    .bind(to_millis(now))
+    .bind(to_millis(token.expires_at))
+    .execute(conn)
+    .await
+    .map_err(from_sqlx)?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR
+            .run(&self.write)
+            .await
+            .map_err(|error| StoreError::Other(Box::new(error)))?;
+        let now = to_millis(Utc::now());
+        for name in EnvironmentName::ALL {
+            sqlx::query(
+                "INSERT INTO environments (id, name, scope_config_id, created_at) \
+                 VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(ids::new_id())
+            .bind(name.as_str())
+            .bind(ids::new_id())
+            .bind(now)
+            .execute(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        }
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    async fn environments(&self) -> Result<Vec<Environment>> {
+        let rows: Vec<EnvironmentRow> =
+            sqlx::query_as("SELECT id, name, scope_config_id, created_at FROM environments ORDER BY name DESC")
+                .fetch_all(&self.read)
+                .await
+                .map_err(from_sqlx)?;
+        convert_all(rows)
+    }
+
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, environment_id, name, key_hash, prefix, created_at, revoked_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&key.id)
+        .bind(&key.environment_id)
+        .bind(&key.name)
+        .bind(&key.key_hash)
+        .bind(&key.prefix)
+        .bind(to_millis(key.created_at))
+        .bind(key.revoked_at.map(to_millis))
+        .execute(&self.write)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    async fn active_api_key_by_hash(&self, hash: &[u8]) -> Result<Option<ApiKey>> {
+        let row: Option<ApiKeyRow> = sqlx::query_as(
+            "SELECT id, environment_id, name, key_hash, prefix, created_at, revoked_at \
+             FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+        )
+        .bind(hash)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        row.map(ApiKey::try_from).transpose()
+    }
+
+    async fn list_api_keys(&self, environment_id: Option<&str>) -> Result<Vec<ApiKey>> {
+        let rows: Vec<ApiKeyRow> = sqlx::query_as(
+            "SELECT id, environment_id, name, key_hash, prefix, created_at, revoked_at \
+             FROM api_keys WHERE (?1 IS NULL OR environment_id = ?1) \
+             ORDER BY created_at DESC, id DESC",
+        )
+        .bind(environment_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        convert_all(rows)
+    }
+
+    async fn revoke_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(to_millis(now))
+            .bind(id)
+            .execute(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_magic_link(&self, link: &MagicLink) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO magic_links (id, environment_id, integration_id, end_user_email, \
+             end_user_organization_name, end_user_origin_id, category, tool, created_at, \
+             expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&link.id)
+        .bind(&link.environment_id)
+        .bind(link.integration_id.as_ref().map(IntegrationId::as_str))
+        .bind(&link.end_user.email)
+        .bind(&link.end_user.organization_name)
+        .bind(&link.end_user.origin_id)
+        .bind(link.category.as_str())
+        .bind(&link.tool)
+        .bind(to_millis(link.created_at))
+        .bind(to_millis(link.expires_at))
+        .bind(link.revoked_at.map(to_millis))
+        .execute(&self.write)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    async fn magic_link(&self, id: &str) -> Result<Option<MagicLink>> {
+        let row: Option<MagicLinkRow> = sqlx::query_as(
+            "SELECT id, environment_id, integration_id, end_user_email, end_user_organization_name, \
+             end_user_origin_id, category, tool, created_at, expires_at, revoked_at \
+             FROM magic_links WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        row.map(MagicLink::try_from).transpose()
+    }
+
+    async fn create_integration(&self, new: &NewIntegration) -> Result<()> {
+        let integration = &new.integration;
+        let now = integration.created_at;
+        let mut tx = self.begin().await?;
+        // The link goes first: a second completion of the same link fails before any work.
+        consume_link(&mut tx, &new.link, &integration.id, now).await?;
+        sqlx::query(&format!(
+            "INSERT INTO integrations ({INTEGRATION_COLUMNS}) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(integration.id.as_str())
+        .bind(&integration.environment_id)
+        .bind(&integration.tool)
+        .bind(integration.category.as_str())
+        .bind(integration.status.as_str())
+        .bind(integration.setup_status.as_str())
+        .bind(&integration.end_user.email)
+        .bind(&integration.end_user.organization_name)
+        .bind(&integration.end_user.origin_id)
+        .bind(&integration.scope_config_id)
+        .bind(&integration.remote_environment)
+        .bind(to_millis(integration.created_at))
+        .bind(to_millis(integration.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        sqlx::query(
+            "INSERT INTO credentials (integration_id, key_id, nonce, ciphertext, updated_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(integration.id.as_str())
+        .bind(&new.credentials.key_id)
+        .bind(&new.credentials.nonce)
+        .bind(&new.credentials.ciphertext)
+        .bind(to_millis(integration.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        let env = &integration.environment_id;
+        insert_activation_token(&mut tx, &new.activation, &integration.id, env, now).await?;
+        insert_event(&mut tx, &new.event).await?;
+        tx.commit().await.map_err(from_sqlx)
+    }
+
+    async fn relink_integration(&self, relink: &Relink) -> Result<Option<Integration>> {
+        let mut tx = self.begin().await?;
+        let row: Option<IntegrationRow> = sqlx::query_as(&format!(
+            "UPDATE integrations SET status = 'ACTIVE', updated_at = ?, \
+             scope_config_id = COALESCE(?, scope_config_id) \
+             WHERE id = ? AND status = ? RETURNING {INTEGRATION_COLUMNS}"
+        ))
+        .bind(to_millis(relink.now))
+        .bind(&relink.scope_config_id)
+        .bind(relink.integration_id.as_str())
+        .bind(relink.expected_status.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let integration = Integration::try_from(row)?;
+        sqlx::query(
+            "UPDATE credentials SET key_id = ?, nonce = ?, ciphertext = ?, updated_at = ? \
+             WHERE integration_id = ?",
+        )
+        .bind(&relink.credentials.key_id)
+        .bind(&relink.credentials.nonce)
+        .bind(&relink.credentials.ciphertext)
+        .bind(to_millis(relink.now))
+        .bind(integration.id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        consume_link(&mut tx, &relink.link, &integration.id, relink.now).await?;
+        let env = &integration.environment_id;
+        insert_activation_token(&mut tx, &relink.activation, &integration.id, env, relink.now)
+            .await?;
+        if let Some(event) = &relink.event {
+            insert_event(&mut tx, event).await?;
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(Some(integration))
+    }
+
+    async fn redeem_activation_token(
+        &self,
+        environment_id: &str,
+        hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Integration>> {
+        let now = to_millis(now);
+        let redeemed: Option<(String,)> = sqlx::query_as(
+            "UPDATE activation_tokens SET redeemed_at = ?1 \
+             WHERE token_hash = ?2 AND environment_id = ?3 AND redeemed_at IS NULL \
+             AND expires_at > ?1 RETURNING integration_id",
+        )
+        .bind(now)
+        .bind(hash)
+        .bind(environment_id)
+        .fetch_optional(&self.write)
+        .await
+        .map_err(from_sqlx)?;
+        let Some((integration_id,)) = redeemed else {
+            return Ok(None);
+        };
+        let row: Option<IntegrationRow> = sqlx::query_as(&format!(
+            "SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE id = ?"
+        ))
+        .bind(integration_id)
+        .fetch_optional(&self.write)
+        .await
+        .map_err(from_sqlx)?;
+        row.map(Integration::try_from).transpose()
+    }
+
+    async fn integration(
+        &self,
+        environment_id: &str,
+        id: &IntegrationId,
+    ) -> Result<Option<Integration>> {
+        let row: Option<IntegrationRow> = sqlx::query_as(&format!(
+            "SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE id = ? AND environment_id = ?"
+        ))
+        .bind(id.as_str())
+        .bind(environment_id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        row.map(Integration::try_from).transpose()
+    }
+
+    async fn list_integrations(
+        &self,
+        environment_id: &str,
+        filter: &IntegrationFilter,
+        after: Option<&IntegrationCursor>,
+        limit: u32,
+    ) -> Result<Vec<Integration>> {
+        let rows: Vec<IntegrationRow> = sqlx::query_as(&format!(
+            "SELECT {INTEGRATION_COLUMNS} FROM integrations \
+             WHERE environment_id = ?1 \
+             AND (?2 IS NULL OR end_user_origin_id = ?2) \
+             AND (?3 IS NULL OR tool = ?3) \
+             AND (?4 IS NULL OR category = ?4) \
+             AND (?5 IS NULL OR status = ?5) \
+             AND (?6 IS NULL OR created_at > ?6 OR (created_at = ?6 AND id > ?7)) \
+             ORDER BY created_at, id LIMIT ?8"
+        ))
+        .bind(environment_id)
+        .bind(&filter.origin_id)
+        .bind(&filter.tool)
+        .bind(filter.category.map(|c| c.as_str()))
+        .bind(filter.status.map(IntegrationStatus::as_str))
+        .bind(after.map(|cursor| to_millis(cursor.created_at)))
+        .bind(after.map(|cursor| cursor.id.as_str()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        convert_all(rows)
+    }
+
+    async fn delete_integration(
+        &self,
+        environment_id: &str,
+        id: &IntegrationId,
+        event: &Event,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("DELETE FROM integrations WHERE id = ? AND environment_id = ?")
+            .bind(id.as_str())
+            .bind(environment_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_event(&mut tx, event).await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(true)
+    }
+
+    async fn update_integration_status(
+        &self,
+        environment_id: &str,
+        id: &IntegrationId,
+        from: IntegrationStatus,
+        to: IntegrationStatus,
+        event: &Event,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE integrations SET status = ?, updated_at = ? \
+             WHERE id = ? AND environment_id = ? AND status = ?",
+        )
+        .bind(to.as_str())
+        .bind(to_millis(now))
+        .bind(id.as_str())
+        .bind(environment_id)
+        .bind(from.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_event(&mut tx, event).await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(true)
+    }
+
+    async fn integration_credentials(&self, id: &IntegrationId) -> Result<Option<Sealed>> {
+        let row: Option<SealedRow> = sqlx::query_as(
+            "SELECT key_id, nonce, ciphertext FROM credentials WHERE integration_id = ?",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(row.map(Sealed::from))
+    }
+
+    async fn sealing_key_ids(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT key_id FROM credentials")
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn recent_events(&self, environment_id: &str, limit: u32) -> Result<Vec<Event>> {
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT id, environment_id, event_type, payload, created_at FROM events \
+             WHERE environment_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+        )
+        .bind(environment_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        convert_all(rows)
+    }
+}

@@ -1,0 +1,157 @@
+//! Plugboard's storage contract.
+//!
+//! [`Store`] speaks in domain operations ("create this integration with its credentials, its
+//! activation token and its event, atomically") rather than tables, so that each backend owns its
+//! SQL and the guarantees the product relies on are stated in one place. The two
+//! implementations, `plugboard-store-sqlite` and `plugboard-store-postgres`, pass the same
+//! [`contract`] suite.
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+
+pub mod ids;
+mod model;
+
+#[cfg(feature = "contract")]
+pub mod contract;
+
+pub use model::*;
+
+/// What can go wrong in storage, in terms callers act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The link already completed a flow: a link creates at most one integration.
+    #[error("the link has already been used")]
+    LinkAlreadyUsed,
+    /// The database cannot be reached or is overloaded; the request may be retried.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Anything else: a bug or a corrupt row. Logged, reported as an opaque 500.
+    #[error("database error: {0}")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wraps an unexpected error (a corrupt row, an impossible state).
+    pub fn other(message: impl Into<String>) -> Self {
+        Self::Other(message.into().into())
+    }
+}
+
+/// Shorthand for store results.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Storage for everything Plugboard keeps. All methods are safe to call concurrently from many
+/// tasks and, for PostgreSQL, from many processes.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies pending migrations and creates the two environments if they do not exist.
+    async fn migrate(&self) -> Result<()>;
+
+    /// Succeeds when the database answers a trivial query (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
+
+    /// Both environments. Call [`Store::migrate`] first.
+    async fn environments(&self) -> Result<Vec<Environment>>;
+
+    /// Stores a new API key (its hash, never the key).
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<()>;
+
+    /// The unrevoked API key with this SHA-256 hash.
+    async fn active_api_key_by_hash(&self, hash: &[u8]) -> Result<Option<ApiKey>>;
+
+    /// All API keys, newest first, optionally of one environment only.
+    async fn list_api_keys(&self, environment_id: Option<&str>) -> Result<Vec<ApiKey>>;
+
+    /// Revokes a key; `false` if no unrevoked key has this id.
+    async fn revoke_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
+
+    /// Records a magic link so that it can be listed and revoked.
+    async fn insert_magic_link(&self, link: &MagicLink) -> Result<()>;
+
+    /// The magic link with this id.
+    async fn magic_link(&self, id: &str) -> Result<Option<MagicLink>>;
+
+    /// Creates an integration with its sealed credentials, consumes its link, stores the
+    /// activation token's hash and writes the `integration-created` event, all in one
+    /// transaction. Fails with [`StoreError::LinkAlreadyUsed`] if the link already completed.
+    async fn create_integration(&self, new: &NewIntegration) -> Result<()>;
+
+    /// Replaces an integration's credentials after a relink flow, sets it `ACTIVE`, consumes
+    /// the link, stores the activation token and writes the event, in one transaction.
+    /// Returns the updated integration, or `None` if it no longer exists or its status is no
+    /// longer `expected_status` (the caller re-reads and tries again).
+    async fn relink_integration(&self, relink: &Relink) -> Result<Option<Integration>>;
+
+    /// Marks an unexpired, unredeemed activation token of this environment as redeemed and
+    /// returns its integration. Atomic: of many concurrent redemptions exactly one succeeds.
+    async fn redeem_activation_token(
+        &self,
+        environment_id: &str,
+        hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Integration>>;
+
+    /// The integration with this id in this environment.
+    async fn integration(
+        &self,
+        environment_id: &str,
+        id: &ids::IntegrationId,
+    ) -> Result<Option<Integration>>;
+
+    /// Up to `limit` integrations of the environment matching `filter`, ordered by creation
+    /// time, starting after `after`.
+    async fn list_integrations(
+        &self,
+        environment_id: &str,
+        filter: &IntegrationFilter,
+        after: Option<&IntegrationCursor>,
+        limit: u32,
+    ) -> Result<Vec<Integration>>;
+
+    /// Deletes an integration with its credentials and tokens, and writes `event`, in one
+    /// transaction. `false` if there was no such integration.
+    async fn delete_integration(
+        &self,
+        environment_id: &str,
+        id: &ids::IntegrationId,
+        event: &Event,
+    ) -> Result<bool>;
+
+    /// Changes the status from `from` to `to` and writes `event`, in one transaction. `false`
+    /// if the integration does not exist or no longer has status `from`.
+    async fn update_integration_status(
+        &self,
+        environment_id: &str,
+        id: &ids::IntegrationId,
+        from: IntegrationStatus,
+        to: IntegrationStatus,
+        event: &Event,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    /// The sealed credentials of an integration.
+    async fn integration_credentials(&self, id: &ids::IntegrationId) -> Result<Option<Sealed>>;
+
+    /// The ids of every key that sealed a stored record, so start-up can refuse a master key
+    /// that cannot open existing data.
+    async fn sealing_key_ids(&self) -> Result<Vec<String>>;
+
+    /// The newest events of an environment, newest first.
+    async fn recent_events(&self, environment_id: &str, limit: u32) -> Result<Vec<Event>>;
+}
+
+/// Milliseconds since the Unix epoch: how both backends store timestamps, so that the two
+/// schemas and their comparisons behave identically.
+pub fn to_millis(time: DateTime<Utc>) -> i64 {
+    time.timestamp_millis()
+}
+
+/// The inverse of [`to_millis`]; out-of-range values (a corrupt row) are an error.
+pub fn from_millis(millis: i64) -> Result<DateTime<Utc>> {
+    Utc.timestamp_millis_opt(millis)
+        .single()
+        .ok_or_else(|| StoreError::other(format!("timestamp out of range: {millis}")))
+}
+
+pub mod rows;
