@@ -1,0 +1,248 @@
+//! Kombo Connect: creating connection links and exchanging activation tokens.
+
+use axum::{Json, Router, extract::Path, routing::{get, post}};
+use email_address::EmailAddress;
+use plugboard_catalog::Category;
+use plugboard_store::{EndUser, Environment, Integration};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{
+    AppState,
+    api::{Success, integrations::SetupStatusOut, success},
+    error::{ApiError, ApiResult},
+    extract::{ApiJson, Authenticated},
+    integrations::{self, LinkRequest},
+    tokens::{Language, LinkKind, LinkType},
+};
+
+/// Longest accepted end-user text field; generous, but bounded so links stay URL-sized.
+const MAX_TEXT: usize = 256;
+
+/// Body of `POST /v1/connect/create-link`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateLinkIn {
+    /// Email of the person the link is for; a label in webhooks and the integration.
+    #[schema(format = "email", example = "admin@acme.example")]
+    pub end_user_email: String,
+    /// The customer organisation's name.
+    #[schema(min_length = 1, example = "Acme, Inc.")]
+    pub end_user_organization_name: String,
+    /// Your own id for this customer, echoed back as `origin_id` everywhere.
+    #[schema(min_length = 1, example = "36123")]
+    pub end_user_origin_id: Option<String>,
+    /// Which environment of the remote tool to connect (tool-specific); only together with
+    /// `integration_tool`.
+    pub remote_environment: Option<String>,
+    /// Category of integration to create. Default `HRIS`.
+    pub integration_category: Option<Category>,
+    /// Pre-selects a tool and skips the tool picker.
+    #[schema(example = "personio")]
+    pub integration_tool: Option<String>,
+    /// Language of the flow; `null` means `en`.
+    pub language: Option<Language>,
+    /// Scope config to attach; defaults to the environment's.
+    pub scope_config_id: Option<String>,
+    /// Kombo's employee-filtering setup step. Accepted for compatibility; Plugboard has no
+    /// setup steps, so integrations are complete as soon as they connect.
+    pub enable_filtering: Option<bool>,
+    /// Kombo's field-mapping setup step. Accepted for compatibility, like `enable_filtering`.
+    pub enable_field_mapping: Option<bool>,
+    /// `EMBEDDED` (default; valid 1 hour) or `MAGIC_LINK` (valid 1 year).
+    pub link_type: Option<LinkType>,
+}
+
+/// Result of creating a link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkOut {
+    /// The absolute URL to open with the SDK (`showConnect(link)`) or to send to the end user.
+    #[schema(format = "uri", example = "https://plugboard.example.com/connect?token=eyJhbGciOiJIUzI1NiIs...")]
+    pub link: String,
+}
+
+/// Body of the deprecated `POST /v1/connect/activate-integration`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ActivateIn {
+    /// The activation token the front-end SDK returned.
+    pub token: String,
+}
+
+/// The integration behind an activation token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationByTokenOut {
+    /// Tool id, e.g. `personio`.
+    #[schema(example = "personio")]
+    pub tool: String,
+    /// The integration id; store it against your customer.
+    #[schema(example = "personio:CBNMt7dSNCzBdnRTx87dev4E")]
+    pub id: String,
+    /// Your id for the customer, from create-link.
+    pub end_user_origin_id: Option<String>,
+    /// The customer's organisation name.
+    pub end_user_organization_name: String,
+    /// The end user's email.
+    pub end_user_email: Option<String>,
+    /// Setup progress; always `COMPLETED` in Plugboard.
+    pub setup_status: SetupStatusOut,
+}
+
+impl From<Integration> for IntegrationByTokenOut {
+    fn from(integration: Integration) -> Self {
+        Self {
+            tool: integration.tool,
+            id: integration.id.to_string(),
+            end_user_origin_id: integration.end_user.origin_id,
+            end_user_organization_name: integration.end_user.organization_name,
+            end_user_email: integration.end_user.email,
+            setup_status: integration.setup_status.into(),
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::InputInvalid(message.into())
+}
+
+/// Checks an end-user text field: present, not blank, bounded.
+pub fn check_text(field: &str, value: &str) -> ApiResult<()> {
+    if value.trim().is_empty() {
+        return Err(invalid(format!("{field}: must not be empty")));
+    }
+    if value.chars().count() > MAX_TEXT {
+        return Err(invalid(format!("{field}: must be at most {MAX_TEXT} characters")));
+    }
+    Ok(())
+}
+
+/// Checks that `scope_config_id`, when given, names the environment's scope config (the only
+/// one Plugboard has).
+pub fn check_scope_config(environment: &Environment, scope_config_id: Option<&str>) -> ApiResult<()> {
+    match scope_config_id {
+        Some(id) if id != environment.scope_config_id => Err(invalid(format!(
+            "scope_config_id: unknown scope config {id:?}; this environment's is {:?}",
+            environment.scope_config_id
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn link_request(state: &AppState, environment: &Environment, body: CreateLinkIn) -> ApiResult<LinkRequest> {
+    if !EmailAddress::is_valid(&body.end_user_email) || body.end_user_email.len() > 320 {
+        return Err(invalid("end_user_email: must be a valid email address"));
+    }
+    check_text("end_user_organization_name", &body.end_user_organization_name)?;
+    if let Some(origin) = &body.end_user_origin_id {
+        check_text("end_user_origin_id", origin)?;
+    }
+    let category = body.integration_category.unwrap_or(Category::Hris);
+    if let Some(tool) = &body.integration_tool {
+        state
+            .tool_available(environment, tool, category)
+            .map_err(|reason| invalid(format!("integration_tool: {reason}")))?;
+    }
+    if let Some(remote) = &body.remote_environment {
+        if body.integration_tool.is_none() {
+            return Err(invalid("remote_environment: only allowed together with integration_tool"));
+        }
+        check_text("remote_environment", remote)?;
+    }
+    check_scope_config(environment, body.scope_config_id.as_deref())?;
+    Ok(LinkRequest {
+        kind: LinkKind::Connect,
+        integration_id: None,
+        category,
+        tool: body.integration_tool,
+        remote_environment: body.remote_environment,
+        language: body.language.unwrap_or_default(),
+        link_type: body.link_type.unwrap_or(LinkType::Embedded),
+        end_user: EndUser {
+            email: Some(body.end_user_email),
+            organization_name: body.end_user_organization_name,
+            origin_id: body.end_user_origin_id,
+        },
+        scope_config_id: body.scope_config_id,
+    })
+}
+
+/// Create a connection link.
+///
+/// Mints a link that opens the connection flow for one customer organisation. Embedded links
+/// live 1 hour, magic links 1 year. Nothing is stored for an embedded link until its flow
+/// completes; every completed flow creates a new integration.
+#[utoipa::path(
+    post, path = "/v1/connect/create-link", tag = "Connect", operation_id = "PostConnectCreateLink",
+    request_body = CreateLinkIn,
+    responses(
+        (status = 200, description = "The link", body = Success<LinkOut>),
+        (status = 400, description = "Invalid input", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Invalid API key", body = crate::error::ErrorEnvelope),
+    ),
+    security(("ApiKey" = []))
+)]
+pub async fn create_link(
+    state: axum::extract::State<AppState>,
+    auth: Authenticated,
+    ApiJson(body): ApiJson<CreateLinkIn>,
+) -> ApiResult<Json<Success<LinkOut>>> {
+    let request = link_request(&state, &auth.environment, body)?;
+    let link = integrations::mint_link(&state, &auth.environment, request).await?;
+    Ok(success(LinkOut { link }))
+}
+
+/// Get integration by activation token.
+///
+/// Exchanges the activation token that the front-end SDK returned after a completed flow for
+/// the integration's details. A token can be redeemed once, within 10 minutes, and only with
+/// an API key of the integration's environment.
+#[utoipa::path(
+    get, path = "/v1/connect/integration-by-token/{token}", tag = "Connect",
+    operation_id = "GetConnectIntegrationByTokenToken",
+    params(("token" = String, Path, description = "The activation token")),
+    responses(
+        (status = 200, description = "The integration", body = Success<IntegrationByTokenOut>),
+        (status = 401, description = "Invalid API key", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Unknown, expired, used or foreign token", body = crate::error::ErrorEnvelope),
+    ),
+    security(("ApiKey" = []))
+)]
+pub async fn integration_by_token(
+    state: axum::extract::State<AppState>,
+    auth: Authenticated,
+    Path(token): Path<String>,
+) -> ApiResult<Json<Success<IntegrationByTokenOut>>> {
+    let integration = integrations::redeem_activation_token(&state, &auth.environment, &token).await?;
+    Ok(success(integration.into()))
+}
+
+/// Activate integration (deprecated).
+///
+/// The older form of [get integration by token](#operation/GetConnectIntegrationByTokenToken),
+/// with the token in the body. Kept for older clients.
+#[utoipa::path(
+    post, path = "/v1/connect/activate-integration", tag = "Connect",
+    operation_id = "PostConnectActivateIntegration",
+    request_body = ActivateIn,
+    responses(
+        (status = 200, description = "The integration", body = Success<IntegrationByTokenOut>),
+        (status = 404, description = "Unknown, expired, used or foreign token", body = crate::error::ErrorEnvelope),
+    ),
+    security(("ApiKey" = []))
+)]
+#[deprecated = "use GET /v1/connect/integration-by-token/{token}"]
+pub async fn activate_integration(
+    state: axum::extract::State<AppState>,
+    auth: Authenticated,
+    ApiJson(body): ApiJson<ActivateIn>,
+) -> ApiResult<Json<Success<IntegrationByTokenOut>>> {
+    let integration = integrations::redeem_activation_token(&state, &auth.environment, &body.token).await?;
+    Ok(success(integration.into()))
+}
+
+/// Routes of this module.
+#[allow(deprecated)]
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/connect/create-link", post(create_link))
+        .route("/v1/connect/integration-by-token/{token}", get(integration_by_token))
+        .route("/v1/connect/activate-integration", post(activate_integration))
+}

@@ -1,0 +1,486 @@
+//! Integration management: details, list (a Plugboard extension), delete, enable/disable,
+//! relink and setup links.
+
+use axum::{
+    Json, Router,
+    extract::State,
+    routing::{get, post, put},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use plugboard_catalog::Category;
+use plugboard_store::{
+    Environment, Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus, SetupStatus, from_millis,
+    to_millis,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    AppState,
+    api::{
+        Empty, Success,
+        connect::{LinkOut, check_scope_config},
+        success,
+    },
+    error::{ApiError, ApiResult, ErrorEnvelope},
+    events::{EndUserOut, serialize_time},
+    extract::{ApiJson, ApiQuery, Authenticated, IntegrationPath},
+    integrations::{self, LinkRequest},
+    tokens::{Language, LinkKind, LinkType},
+};
+
+/// Kombo's integration `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum StatusOut {
+    /// Working.
+    Active,
+    /// Credentials no longer work; send the end user a relink link.
+    Invalid,
+    /// Disabled with `PUT /integrations/{id}/enabled`.
+    Inactive,
+}
+
+impl From<IntegrationStatus> for StatusOut {
+    fn from(status: IntegrationStatus) -> Self {
+        match status {
+            IntegrationStatus::Active => Self::Active,
+            IntegrationStatus::Invalid => Self::Invalid,
+            IntegrationStatus::Inactive => Self::Inactive,
+        }
+    }
+}
+
+impl From<StatusOut> for IntegrationStatus {
+    fn from(status: StatusOut) -> Self {
+        match status {
+            StatusOut::Active => Self::Active,
+            StatusOut::Invalid => Self::Invalid,
+            StatusOut::Inactive => Self::Inactive,
+        }
+    }
+}
+
+/// Kombo's `setup_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SetupStatusOut {
+    /// Setup steps remain.
+    Incomplete,
+    /// Setup done, final sync running.
+    FinalSyncPending,
+    /// Ready.
+    Completed,
+}
+
+impl From<SetupStatus> for SetupStatusOut {
+    fn from(status: SetupStatus) -> Self {
+        match status {
+            SetupStatus::Incomplete => Self::Incomplete,
+            SetupStatus::FinalSyncPending => Self::FinalSyncPending,
+            SetupStatus::Completed => Self::Completed,
+        }
+    }
+}
+
+/// The tool of an integration.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationToolOut {
+    /// Tool id.
+    pub id: String,
+    /// Display name.
+    pub label: String,
+    /// A debugging variant name; Plugboard has none, so `null`.
+    pub internal_label: Option<String>,
+    /// Logo (SVG).
+    #[schema(format = "uri")]
+    pub logo_url: String,
+    /// Square icon (SVG).
+    #[schema(format = "uri")]
+    pub icon_url: String,
+}
+
+/// The scope config of an integration.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScopeConfigOut {
+    /// Scope config id.
+    pub id: String,
+    /// Its name.
+    pub name: Option<String>,
+}
+
+/// A data model the integration reads.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadModelOut {
+    /// Model id, e.g. `hris_employees`.
+    pub id: String,
+    /// Display name, e.g. `Employees`.
+    pub label: String,
+    /// Supported, enabled and not opted out of.
+    pub is_available: bool,
+    /// `SUPPORTED`, `UNSUPPORTED`, `NOT_IMPLEMENTED` or `UNKNOWN`.
+    pub coverage_status: &'static str,
+    /// `ENABLED`, `DISABLED` or `OPTIONAL`.
+    pub scope_config_setting: &'static str,
+    /// Whether the end user opted out of this model in the flow.
+    pub opted_out_by_customer: bool,
+    /// Per-field detail; Plugboard reports models only.
+    pub fields: Vec<serde_json::Value>,
+}
+
+/// An integration, in Kombo's shape.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationOut {
+    /// `<tool>:<id>`.
+    #[schema(example = "personio:CBNMt7dSNCzBdnRTx87dev4E")]
+    pub id: String,
+    /// The connected tool.
+    pub tool: IntegrationToolOut,
+    /// The category it was connected as.
+    pub category: Category,
+    /// Lifecycle state.
+    pub status: StatusOut,
+    /// Setup progress; always `COMPLETED` in Plugboard.
+    pub setup_status: SetupStatusOut,
+    /// Whose tool it is.
+    pub end_user: EndUserOut,
+    /// The scope config in force.
+    pub scope_config: ScopeConfigOut,
+    /// When configuration changes invalidated synced data; Plugboard syncs nothing, so `null`.
+    pub data_expired_at: Option<String>,
+    /// When the flow completed.
+    #[serde(serialize_with = "serialize_time")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    /// Whether the connector is in beta.
+    pub beta: bool,
+    /// The data models the integration reads.
+    pub read_models: Vec<ReadModelOut>,
+    /// Write actions; Plugboard offers none.
+    pub write_actions: Vec<serde_json::Value>,
+}
+
+impl IntegrationOut {
+    /// The wire form of `integration`.
+    pub fn new(state: &AppState, integration: Integration) -> Self {
+        let tool = state.catalog.get(&integration.tool);
+        let label = tool.map_or_else(|| integration.tool.clone(), |tool| tool.label.clone());
+        let read_models = integration
+            .category
+            .default_models()
+            .iter()
+            .map(|(id, label)| ReadModelOut {
+                id: (*id).to_owned(),
+                label: (*label).to_owned(),
+                is_available: true,
+                coverage_status: "SUPPORTED",
+                scope_config_setting: "ENABLED",
+                opted_out_by_customer: false,
+                fields: Vec::new(),
+            })
+            .collect();
+        Self {
+            tool: IntegrationToolOut {
+                logo_url: state.tool_asset_url(&integration.tool, "logo.svg"),
+                icon_url: state.tool_asset_url(&integration.tool, "icon.svg"),
+                id: integration.tool,
+                label,
+                internal_label: None,
+            },
+            id: integration.id.to_string(),
+            category: integration.category,
+            status: integration.status.into(),
+            setup_status: integration.setup_status.into(),
+            end_user: (&integration.end_user).into(),
+            scope_config: ScopeConfigOut { id: integration.scope_config_id, name: Some("Default".into()) },
+            data_expired_at: None,
+            created_at: integration.created_at,
+            beta: false,
+            read_models,
+            write_actions: Vec::new(),
+        }
+    }
+}
+
+/// Query of the integration list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `next` of the previous page.
+    pub cursor: Option<String>,
+    /// Results per page, 1 to 250. Default 100.
+    pub page_size: Option<u32>,
+    /// Only integrations of this customer (your `end_user_origin_id`).
+    pub end_user_origin_id: Option<String>,
+    /// Only integrations of this tool.
+    pub tool: Option<String>,
+    /// Only integrations of this category.
+    pub category: Option<Category>,
+    /// Only integrations in this status.
+    pub status: Option<StatusOut>,
+}
+
+/// A page of integrations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationPage {
+    /// The integrations, oldest first.
+    pub results: Vec<IntegrationOut>,
+    /// Cursor of the next page; `null` on the last.
+    pub next: Option<String>,
+}
+
+/// Body of `PUT /v1/integrations/{id}/enabled`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EnabledIn {
+    /// `false` disables (status `INACTIVE`), `true` enables again.
+    pub value: bool,
+}
+
+/// Body of `POST /v1/integrations/{id}/relink`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct RelinkIn {
+    /// Language of the flow; `null` means `en`.
+    pub language: Option<Language>,
+    /// Scope config to switch to once the relink completes.
+    pub scope_config_id: Option<String>,
+    /// `EMBEDDED` (default) or `MAGIC_LINK`.
+    pub link_type: Option<LinkType>,
+}
+
+/// Body of `POST /v1/integrations/{id}/setup-link`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetupLinkIn {
+    /// Language of the flow.
+    pub language: Option<Language>,
+    /// `EMBEDDED` or `MAGIC_LINK` (required).
+    pub link_type: LinkType,
+}
+
+const MAX_PAGE_SIZE: u32 = 250;
+
+fn encode_cursor(integration: &Integration) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{}", to_millis(integration.created_at), integration.id))
+}
+
+fn decode_cursor(cursor: &str) -> Option<IntegrationCursor> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let (millis, id) = text.split_once(':')?;
+    Some(IntegrationCursor { created_at: from_millis(millis.parse().ok()?).ok()?, id: id.to_owned() })
+}
+
+/// List integrations (Plugboard extension).
+///
+/// The environment's integrations, oldest first, filterable by customer, tool, category and
+/// status — so you can find a customer's existing integration before creating a duplicate.
+#[utoipa::path(
+    get, path = "/v1/integrations", tag = "Integrations", operation_id = "GetIntegrations",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of integrations", body = Success<IntegrationPage>),
+        (status = 400, description = "Invalid query", body = ErrorEnvelope),
+    ),
+    security(("ApiKey" = []))
+)]
+pub async fn list_integrations(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Success<IntegrationPage>>> {
+    let page_size = query.page_size.unwrap_or(100);
+    if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+        return Err(ApiError::InputInvalid(format!("page_size: must be between 1 and {MAX_PAGE_SIZE}")));
+    }
+    let after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(cursor) => Some(
+            decode_cursor(cursor)
+                .ok_or_else(|| ApiError::InputInvalid("cursor: not a cursor this API returned".into()))?,
+        ),
+        None => None,
+    };
+    let filter = IntegrationFilter {
+        origin_id: query.end_user_origin_id,
+        tool: query.tool,
+        category: query.category,
+        status: query.status.map(Into::into),
+    };
+    let env = &auth.environment.id;
+    let mut rows = state.store.list_integrations(env, &filter, after.as_ref(), page_size + 1).await?;
+    let next = if rows.len() > page_size as usize {
+        rows.truncate(page_size as usize);
+        rows.last().map(encode_cursor)
+    } else {
+        None
+    };
+    let results = rows.into_iter().map(|row| IntegrationOut::new(&state, row)).collect();
+    Ok(success(IntegrationPage { results, next }))
+}
+
+/// Get integration details.
+#[utoipa::path(
+    get, path = "/v1/integrations/{integration_id}", tag = "Integrations",
+    operation_id = "GetIntegrationsIntegrationId",
+    params(("integration_id" = String, Path, description = "The integration id (`personio:…`), percent-encoded")),
+    responses(
+        (status = 200, description = "The integration", body = Success<IntegrationOut>),
+        (status = 404, description = "No such integration", body = ErrorEnvelope),
+    ),
+    security(("ApiKey" = []))
+)]
+pub async fn get_integration(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    IntegrationPath(id): IntegrationPath,
+) -> ApiResult<Json<Success<IntegrationOut>>> {
+    let integration = integrations::get(&state, &auth.environment, &id).await?;
+    Ok(success(IntegrationOut::new(&state, integration)))
+}
+
+/// Delete an integration.
+///
+/// Irreversible: the integration and its credentials are deleted and `integration-deleted` is
+/// sent. Kombo's SDK sends a `{}` body, which is accepted (as is no body).
+#[utoipa::path(
+    delete, path = "/v1/integrations/{integration_id}", tag = "Integrations",
+    operation_id = "DeleteIntegrationsIntegrationId",
+    params(("integration_id" = String, Path, description = "The integration id")),
+    responses(
+        (status = 200, description = "Deleted", body = Success<Empty>),
+        (status = 404, description = "No such integration", body = ErrorEnvelope),
+    ),
+    security(("ApiKey" = []))
+)]
+pub async fn delete_integration(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    IntegrationPath(id): IntegrationPath,
+) -> ApiResult<Json<Success<Empty>>> {
+    integrations::delete(&state, &auth.environment, &id).await?;
+    Ok(success(Empty {}))
+}
+
+/// Enable or disable an integration.
+///
+/// `false` sets the status to `INACTIVE`, keeping credentials and configuration; `true` makes
+/// it `ACTIVE` again. Each change sends `integration-state-changed`.
+#[utoipa::path(
+    put, path = "/v1/integrations/{integration_id}/enabled", tag = "Integrations",
+    operation_id = "PutIntegrationsIntegrationIdEnabled",
+    params(("integration_id" = String, Path, description = "The integration id")),
+    request_body = EnabledIn,
+    responses(
+        (status = 200, description = "Done", body = Success<Empty>),
+        (status = 404, description = "No such integration", body = ErrorEnvelope),
+    ),
+    security(("ApiKey" = []))
+)]
+pub async fn set_enabled(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    IntegrationPath(id): IntegrationPath,
+    ApiJson(body): ApiJson<EnabledIn>,
+) -> ApiResult<Json<Success<Empty>>> {
+    integrations::set_enabled(&state, &auth.environment, &id, body.value).await?;
+    Ok(success(Empty {}))
+}
+
+async fn relink_request(
+    state: &AppState,
+    environment: &Environment,
+    id: &plugboard_store::ids::IntegrationId,
+    body: RelinkIn,
+) -> ApiResult<LinkRequest> {
+    let integration = integrations::get(state, environment, id).await?;
+    check_scope_config(environment, body.scope_config_id.as_deref())?;
+    Ok(LinkRequest {
+        kind: LinkKind::Relink,
+        integration_id: Some(integration.id),
+        category: integration.category,
+        tool: Some(integration.tool),
+        remote_environment: integration.remote_environment,
+        language: body.language.unwrap_or_default(),
+        link_type: body.link_type.unwrap_or(LinkType::Embedded),
+        end_user: integration.end_user,
+        scope_config_id: body.scope_config_id,
+    })
+}
+
+/// Create a reconnection link.
+///
+/// A link through which the end user enters new credentials for this integration; it keeps
+/// its id, and an `INVALID` integration becomes `ACTIVE` again.
+#[utoipa::path(
+    post, path = "/v1/integrations/{integration_id}/relink", tag = "Integrations",
+    operation_id = "PostIntegrationsIntegrationIdRelink",
+    params(("integration_id" = String, Path, description = "The integration id")),
+    request_body = RelinkIn,
+    responses(
+        (status = 200, description = "The link", body = Success<LinkOut>),
+        (status = 404, description = "No such integration", body = ErrorEnvelope),
+    ),
+    security(("ApiKey" = []))
+)]
+pub async fn relink(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    IntegrationPath(id): IntegrationPath,
+    ApiJson(body): ApiJson<RelinkIn>,
+) -> ApiResult<Json<Success<LinkOut>>> {
+    let request = relink_request(&state, &auth.environment, &id, body).await?;
+    let link = integrations::mint_link(&state, &auth.environment, request).await?;
+    Ok(success(LinkOut { link }))
+}
+
+/// Create a setup link.
+///
+/// Kombo opens post-connection setup steps with this link. Plugboard integrations have no
+/// setup steps, so, as Kombo documents for that case, this answers `PLATFORM.INPUT_INVALID`.
+#[utoipa::path(
+    post, path = "/v1/integrations/{integration_id}/setup-link", tag = "Integrations",
+    operation_id = "PostIntegrationsIntegrationIdSetupLink",
+    params(("integration_id" = String, Path, description = "The integration id")),
+    request_body = SetupLinkIn,
+    responses(
+        (status = 400, description = "No setup step is enabled", body = ErrorEnvelope),
+        (status = 404, description = "No such integration", body = ErrorEnvelope),
+    ),
+    security(("ApiKey" = []))
+)]
+pub async fn setup_link(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    IntegrationPath(id): IntegrationPath,
+    ApiJson(_body): ApiJson<SetupLinkIn>,
+) -> ApiResult<Json<Success<LinkOut>>> {
+    integrations::get(&state, &auth.environment, &id).await?;
+    Err(ApiError::InputInvalid(
+        "This integration has no setup flow step enabled: Plugboard integrations are complete once connected.".into(),
+    ))
+}
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/integrations", get(list_integrations))
+        .route("/v1/integrations/{integration_id}", get(get_integration).delete(delete_integration))
+        .route("/v1/integrations/{integration_id}/enabled", put(set_enabled))
+        .route("/v1/integrations/{integration_id}/relink", post(relink))
+        .route("/v1/integrations/{integration_id}/setup-link", post(setup_link))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let millis = 1_700_000_000_123;
+        let text = URL_SAFE_NO_PAD.encode(format!("{millis}:personio:abc"));
+        let cursor = decode_cursor(&text).expect("valid");
+        assert_eq!(to_millis(cursor.created_at), millis);
+        assert_eq!(cursor.id, "personio:abc");
+        for junk in ["", "!!", &URL_SAFE_NO_PAD.encode("x:y"), &URL_SAFE_NO_PAD.encode("nocolon")] {
+            assert!(decode_cursor(junk).is_none(), "{junk}");
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The one error type at the HTTP edge, and the Kombo error envelope it becomes:
+//! `{"status":"error","error":{"code","title","message","log_url"}}`, all four keys present.
+//!
+//! Connect and general endpoints may only use the codes of Kombo's `KomboGeneralError` enum
+//! (or `null`), or Kombo's SDK raises a validation error instead of the typed one. Internal
+//! errors are logged here, once, and reach the client as an opaque `PLATFORM.UNKNOWN_ERROR`.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use plugboard_store::StoreError;
+use serde::Serialize;
+
+/// An error answer of the API.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed or breaks a rule; the message says what to fix. 400.
+    #[error("{0}")]
+    InputInvalid(String),
+    /// The body is larger than the limit. 413 with `PLATFORM.INPUT_INVALID`.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The body is not JSON. 415 with `PLATFORM.INPUT_INVALID`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Missing, malformed, unknown or revoked API key. 401.
+    #[error("{0}")]
+    AuthenticationInvalid(String),
+    /// No such integration (or activation token) in the caller's environment. 404.
+    #[error("{0}")]
+    IntegrationNotFound(String),
+    /// No such route. 404 with a `null` code.
+    #[error("{0}")]
+    RouteNotFound(String),
+    /// The route exists but not for this method. 405 with a `null` code.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The database is unreachable; retry shortly. 503 with `Retry-After`.
+    #[error("service temporarily unavailable")]
+    Unavailable,
+    /// A bug or an unexpected failure, already logged. 500.
+    #[error("internal error")]
+    Internal,
+}
+
+/// The wire envelope of an error.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorEnvelope {
+    /// Always `"error"`.
+    #[schema(example = "error")]
+    pub status: &'static str,
+    /// What went wrong.
+    pub error: ErrorBody,
+}
+
+/// The `error` object of the envelope.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable code such as `PLATFORM.INPUT_INVALID`; branch on this, not on the
+    /// HTTP status. `null` for errors outside the API's vocabulary (an unknown route).
+    pub code: Option<&'static str>,
+    /// A static, human-readable label of the code.
+    pub title: Option<&'static str>,
+    /// What happened and, for input errors, what to fix.
+    pub message: String,
+    /// Link to a log page; Plugboard has none, so always `null`.
+    pub log_url: Option<String>,
+}
+
+impl ApiError {
+    /// Wraps any unexpected error: logs it (once, here) and answers an opaque 500.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(%error, "internal error");
+        Self::Internal
+    }
+
+    fn parts(&self) -> (StatusCode, Option<&'static str>, Option<&'static str>) {
+        const INPUT: &str = "PLATFORM.INPUT_INVALID";
+        match self {
+            Self::InputInvalid(_) => (StatusCode::BAD_REQUEST, Some(INPUT), Some("Invalid input")),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, Some(INPUT), Some("Payload too large")),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some(INPUT), Some("Unsupported media type"))
+            }
+            Self::AuthenticationInvalid(_) => (
+                StatusCode::UNAUTHORIZED,
+                Some("PLATFORM.AUTHENTICATION_INVALID"),
+                Some("Invalid authentication"),
+            ),
+            Self::IntegrationNotFound(_) => (
+                StatusCode::NOT_FOUND,
+                Some("PLATFORM.INTEGRATION_NOT_FOUND"),
+                Some("Integration not found"),
+            ),
+            Self::RouteNotFound(_) => (StatusCode::NOT_FOUND, None, Some("Not found")),
+            Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, None, Some("Method not allowed")),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("PLATFORM.UNKNOWN_ERROR"),
+                Some("Service unavailable"),
+            ),
+            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, Some("PLATFORM.UNKNOWN_ERROR"), Some("Unknown error")),
+        }
+    }
+
+    /// The envelope this error becomes, with its HTTP status.
+    pub fn envelope(&self) -> (StatusCode, ErrorEnvelope) {
+        let (status, code, title) = self.parts();
+        let message = match self {
+            Self::Unavailable => "Plugboard cannot reach its database right now. Retry in a moment.".into(),
+            Self::Internal => "Something went wrong on our side. The error has been logged.".into(),
+            other => other.to_string(),
+        };
+        (status, ErrorEnvelope { status: "error", error: ErrorBody { code, title, message, log_url: None } })
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(source) => {
+                tracing::warn!(error = %source, "database unavailable");
+                Self::Unavailable
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, envelope) = self.envelope();
+        let mut response = (status, Json(envelope)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+/// Shorthand for handler results.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_in_kombos_general_error_enum() {
+        let allowed = [
+            "PLATFORM.RATE_LIMIT_EXCEEDED",
+            "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED",
+            "PLATFORM.INTEGRATION_NOT_FOUND",
+            "PLATFORM.INPUT_INVALID",
+            "PLATFORM.UNKNOWN_ERROR",
+            "PLATFORM.IP_NOT_WHITELISTED",
+            "PLATFORM.AUTHENTICATION_INVALID",
+            "PLATFORM.TASK_TIMED_OUT",
+        ];
+        let errors = [
+            ApiError::InputInvalid(String::new()),
+            ApiError::PayloadTooLarge(String::new()),
+            ApiError::UnsupportedMediaType(String::new()),
+            ApiError::AuthenticationInvalid(String::new()),
+            ApiError::IntegrationNotFound(String::new()),
+            ApiError::RouteNotFound(String::new()),
+            ApiError::MethodNotAllowed(String::new()),
+            ApiError::Unavailable,
+            ApiError::Internal,
+        ];
+        for error in errors {
+            let (_, envelope) = error.envelope();
+            if let Some(code) = envelope.error.code {
+                assert!(allowed.contains(&code), "{code}");
+            }
+        }
+    }
+
+    #[test]
+    fn envelope_has_all_four_keys() {
+        let (status, envelope) = ApiError::InputInvalid("end_user_email: missing".into()).envelope();
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let json = serde_json::to_value(envelope).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"status": "error", "error": {
+                "code": "PLATFORM.INPUT_INVALID", "title": "Invalid input",
+                "message": "end_user_email: missing", "log_url": null}})
+        );
+    }
+}

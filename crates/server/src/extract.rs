@@ -1,0 +1,173 @@
+//! Extractors: they authenticate and parse, so handlers receive typed, trusted values, and
+//! every rejection is the API's error envelope rather than axum's plain-text default.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Path, Query, Request},
+    http::{StatusCode, header, request::Parts},
+};
+use plugboard_store::{Environment, ids::IntegrationId};
+use serde::de::DeserializeOwned;
+
+use crate::{AppState, error::ApiError, tokens};
+
+/// The largest request body the API accepts.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A JSON body. Unknown fields are ignored; errors name the offending field.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        // Kombo's SDK always sends application/json; a missing type is tolerated for curl users,
+        // but a body declared as something else is refused rather than guessed at.
+        if let Some(value) = request.headers().get(header::CONTENT_TYPE) {
+            let essence = value.to_str().unwrap_or_default().split(';').next().unwrap_or_default().trim();
+            let json = essence.eq_ignore_ascii_case("application/json")
+                || essence.to_ascii_lowercase().ends_with("+json");
+            if !json {
+                return Err(ApiError::UnsupportedMediaType(format!(
+                    "The request body must be JSON (Content-Type: application/json), not {essence:?}."
+                )));
+            }
+        }
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(format!("The request body is larger than {BODY_LIMIT} bytes."))
+            } else {
+                ApiError::InputInvalid(format!("The request body could not be read: {rejection}"))
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses a JSON body, naming the field at fault.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::InputInvalid("The request body must be a JSON object.".into()));
+    }
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let message = if inner.is_syntax() || inner.is_eof() {
+            format!("The request body is not valid JSON: {inner}")
+        } else if path == "." {
+            format!("The request body must be a JSON object: {inner}")
+        } else {
+            format!("{path}: {inner}")
+        };
+        ApiError::InputInvalid(message)
+    })
+}
+
+/// Query parameters, with errors in the envelope.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|rejection| ApiError::InputInvalid(format!("Invalid query string: {}", rejection.body_text())))
+    }
+}
+
+/// A request authenticated with an API key: the environment it acts in.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The key's environment.
+    pub environment: Environment,
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::AuthenticationInvalid(
+                "Missing API key: send the header `Authorization: Bearer <API key>`.".into(),
+            ));
+        };
+        let value = value.to_str().unwrap_or_default().trim();
+        // Kombo's SDK sends `Bearer <key>`; accept any capitalisation of the scheme.
+        let key = match value.split_once(' ') {
+            Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") => key.trim(),
+            _ => {
+                return Err(ApiError::AuthenticationInvalid(
+                    "The Authorization header must be `Bearer <API key>`.".into(),
+                ));
+            }
+        };
+        if !tokens::looks_like_api_key(key) {
+            return Err(ApiError::AuthenticationInvalid(
+                "The API key is malformed: Plugboard keys start with pb_prod_ or pb_dev_.".into(),
+            ));
+        }
+        let environment = state
+            .authenticate(key)
+            .await?
+            .ok_or_else(|| ApiError::AuthenticationInvalid("The API key is unknown or has been revoked.".into()))?;
+        Ok(Self { environment })
+    }
+}
+
+/// An integration id from the path (percent-decoded, so `personio%3A…` works). A malformed
+/// id names no integration, so it is "not found" like an unknown one.
+pub struct IntegrationPath(pub IntegrationId);
+
+impl<S: Send + Sync> FromRequestParts<S> for IntegrationPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::InputInvalid(format!("Invalid path: {}", rejection.body_text())))?;
+        IntegrationId::parse(&raw)
+            .map(IntegrationPath)
+            .ok_or_else(|| not_found(&raw))
+    }
+}
+
+/// The error for an integration id unknown in the caller's environment.
+pub fn not_found(id: &str) -> ApiError {
+    let shown: String = id.chars().take(80).collect();
+    ApiError::IntegrationNotFound(format!("No integration with id {shown:?} exists in this environment."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        count: Option<u32>,
+    }
+
+    fn message(bytes: &[u8]) -> String {
+        parse_json::<Body>(bytes).expect_err("invalid").to_string()
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        assert!(message(br#"{"count": 1}"#).contains("missing field `name`"));
+        assert!(message(br#"{"name": 5}"#).starts_with("name: invalid type"));
+        assert!(message(br#"{"name": "x", "count": -1}"#).starts_with("count: invalid value"));
+        assert!(message(b"{\"name\": ").starts_with("The request body is not valid JSON"));
+        assert!(message(b"[1]").starts_with("The request body must be a JSON object"));
+        assert_eq!(message(b"  "), "The request body must be a JSON object.");
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let body: Body = parse_json(br#"{"name": "x", "extra": [1, 2]}"#).expect("valid");
+        assert_eq!(body.name, "x");
+    }
+}

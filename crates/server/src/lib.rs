@@ -1,0 +1,300 @@
+//! Plugboard: a self-hosted Connect service, wire-compatible with the Kombo Connect API.
+//!
+//! The binary (`main.rs`) only parses the command line; everything else is here so tests can
+//! build the application, bind port 0 and stop it cleanly. See `ARCHITECTURE.md` for the map.
+
+use std::{future::Future, ops::Deref, sync::Arc};
+
+use anyhow::Context;
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, MatchedPath, Request},
+    http::{HeaderValue, Uri, header},
+    middleware,
+    response::{IntoResponse, Response},
+};
+use plugboard_catalog::{Catalog, Category, Tool};
+use plugboard_store::{ApiKey, Environment, EnvironmentName, Store};
+use tokio::net::TcpListener;
+use tower_http::{catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer};
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod integrations;
+pub mod metrics;
+pub mod openapi;
+pub mod ops;
+pub mod tokens;
+pub mod vault;
+
+use crate::{
+    config::{Config, Database, MasterKeySource},
+    error::ApiError,
+    metrics::Metrics,
+    vault::{MasterKey, Vault},
+};
+
+/// The two environments, loaded once at start-up (they never change).
+#[derive(Debug, Clone)]
+pub struct Environments {
+    /// Production.
+    pub production: Environment,
+    /// Development.
+    pub development: Environment,
+}
+
+impl Environments {
+    /// The environment called `name`.
+    pub fn get(&self, name: EnvironmentName) -> &Environment {
+        match name {
+            EnvironmentName::Production => &self.production,
+            EnvironmentName::Development => &self.development,
+        }
+    }
+
+    /// The environment with this id.
+    pub fn by_id(&self, id: &str) -> Option<&Environment> {
+        [&self.production, &self.development].into_iter().find(|env| env.id == id)
+    }
+}
+
+/// Everything a request handler may need. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<AppInner>);
+
+/// The contents of [`AppState`].
+pub struct AppInner {
+    /// Validated configuration.
+    pub config: Config,
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// The tool catalog.
+    pub catalog: Catalog,
+    /// Sealing and signing keys.
+    pub vault: Vault,
+    /// The two environments.
+    pub environments: Environments,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+}
+
+impl std::fmt::Debug for AppInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppInner").field("config", &self.config).field("vault", &self.vault).finish_non_exhaustive()
+    }
+}
+
+impl Deref for AppState {
+    type Target = AppInner;
+
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+/// Opens the configured database (creating the SQLite file and its directory if needed).
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match &config.database {
+        Database::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let store = plugboard_store_sqlite::SqliteStore::open(path)
+                .await
+                .with_context(|| format!("opening SQLite database {}", path.display()))?;
+            Arc::new(store)
+        }
+        Database::Postgres(url) => {
+            let store = plugboard_store_postgres::PostgresStore::connect(url)
+                .await
+                .context("connecting to PostgreSQL (PLUGBOARD_DATABASE_URL)")?;
+            Arc::new(store)
+        }
+    })
+}
+
+/// Reads the master key, generating one into the data directory on first start.
+pub fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    match &config.master_key {
+        MasterKeySource::Configured(key) => Ok(key.clone()),
+        MasterKeySource::DataDir(path) => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let (key, created) =
+                MasterKey::load_or_generate(path).with_context(|| format!("reading master key {}", path.display()))?;
+            if created {
+                tracing::warn!(
+                    path = %path.display(),
+                    "\n\n  !!! Generated a new master key at {path}.\n  \
+                     !!! It encrypts every stored credential: back it up, or set PLUGBOARD_MASTER_KEY.\n  \
+                     !!! Production deployments must set PLUGBOARD_MASTER_KEY explicitly.\n",
+                    path = path.display()
+                );
+            }
+            Ok(key)
+        }
+    }
+}
+
+impl AppState {
+    /// Opens the database, applies migrations, and checks that the master key can open the
+    /// data already stored.
+    pub async fn new(config: Config) -> anyhow::Result<Self> {
+        let store = open_store(&config).await?;
+        store.migrate().await.context("applying database migrations")?;
+        let vault = Vault::new(&master_key(&config)?);
+        Self::from_parts(config, store, vault).await
+    }
+
+    /// Assembles the state from an opened, migrated store.
+    pub async fn from_parts(config: Config, store: Arc<dyn Store>, vault: Vault) -> anyhow::Result<Self> {
+        let unknown: Vec<String> =
+            store.sealing_key_ids().await?.into_iter().filter(|id| !vault.knows(id)).collect();
+        if !unknown.is_empty() {
+            anyhow::bail!(
+                "stored credentials were sealed with master key id(s) {}, but the configured master key has id {}: \
+                 set PLUGBOARD_MASTER_KEY to the key this data was created with",
+                unknown.join(", "),
+                vault.key_id()
+            );
+        }
+        let mut production = None;
+        let mut development = None;
+        for env in store.environments().await? {
+            match env.name {
+                EnvironmentName::Production => production = Some(env),
+                EnvironmentName::Development => development = Some(env),
+            }
+        }
+        let environments = Environments {
+            production: production.context("the production environment is missing; run `plugboard migrate`")?,
+            development: development.context("the development environment is missing; run `plugboard migrate`")?,
+        };
+        let catalog = Catalog::builtin().context("loading the tool catalog")?;
+        Ok(Self(Arc::new(AppInner { config, store, catalog, vault, environments, metrics: Metrics::new() })))
+    }
+
+    /// Creates an API key for `environment`. Returns the stored record and the key itself,
+    /// which exists nowhere else: only its hash is stored.
+    pub async fn create_api_key(&self, environment: EnvironmentName, name: &str) -> anyhow::Result<(ApiKey, String)> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            anyhow::bail!("the key's name must be 1 to 100 characters");
+        }
+        let key = tokens::new_api_key(environment);
+        let record = ApiKey {
+            id: plugboard_store::ids::new_id(),
+            environment_id: self.environments.get(environment).id.clone(),
+            name: name.to_owned(),
+            key_hash: tokens::hash(&key),
+            prefix: tokens::display_prefix(&key),
+            created_at: chrono::Utc::now(),
+            revoked_at: None,
+        };
+        self.store.insert_api_key(&record).await?;
+        tracing::info!(key_id = %record.id, %environment, "API key created");
+        Ok((record, key))
+    }
+
+    /// The environment of an API key, if the key is valid.
+    pub async fn authenticate(&self, key: &str) -> Result<Option<Environment>, ApiError> {
+        let found = self.store.active_api_key_by_hash(&tokens::hash(key)).await?;
+        Ok(found.and_then(|key| self.environments.by_id(&key.environment_id).cloned()))
+    }
+
+    /// The tools of `category` that can be connected in `environment`, by id.
+    pub fn available_tools(&self, environment: &Environment, category: Category) -> impl Iterator<Item = &Tool> {
+        let development = environment.name == EnvironmentName::Development;
+        self.catalog
+            .tools()
+            .filter(move |tool| tool.supports(category) && (development || !tool.development_only))
+    }
+
+    /// The tool `id` if it can be connected as `category` in `environment`; otherwise why not.
+    pub fn tool_available(&self, environment: &Environment, id: &str, category: Category) -> Result<&Tool, String> {
+        let tool = self.catalog.get(id).ok_or_else(|| format!("{id:?} is not a tool Plugboard knows"))?;
+        if tool.development_only && environment.name != EnvironmentName::Development {
+            return Err(format!("{id:?} is only available in the development environment"));
+        }
+        if !tool.supports(category) {
+            return Err(format!("{} cannot be connected as {category}", tool.label));
+        }
+        Ok(tool)
+    }
+
+    /// Absolute URL of one of a tool's images.
+    pub fn tool_asset_url(&self, tool: &str, file: &str) -> String {
+        self.config.public(&format!("/assets/tools/{tool}/{file}"))
+    }
+}
+
+async fn route_not_found(uri: Uri) -> ApiError {
+    let path: String = uri.path().chars().take(200).collect();
+    ApiError::RouteNotFound(format!("There is no endpoint at {path}. The API lives under /v1."))
+}
+
+async fn method_not_allowed(uri: Uri) -> ApiError {
+    let path: String = uri.path().chars().take(200).collect();
+    ApiError::MethodNotAllowed(format!("{path} does not support this HTTP method."))
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    // The panic message is printed by the panic hook; the client gets the opaque envelope.
+    ApiError::Internal.into_response()
+}
+
+/// The complete HTTP application.
+pub fn app(state: AppState) -> Router {
+    // Spans name the route template, never the raw path: raw paths carry activation tokens.
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
+        let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+        tracing::info_span!("request", method = %request.method(), route)
+    });
+    Router::new()
+        .merge(api::router())
+        .merge(ops::router())
+        .route_layer(trace)
+        .route_layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+}
+
+/// Builds the application from `config` and serves it on `listener` until `shutdown`.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = AppState::new(config).await?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        public_url = %state.config.public_url,
+        "Plugboard is listening"
+    );
+    serve(state, listener, shutdown).await
+}

@@ -1,0 +1,37 @@
+//! The `plugboard` binary: parses the command line and hands over to the library.
+
+use clap::Parser;
+use plugboard::{
+    cli::{Cli, execute},
+    config::{Config, LogFormat},
+};
+use tracing_subscriber::EnvFilter;
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("plugboard: configuration error: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    match execute(cli.command, config).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("plugboard: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

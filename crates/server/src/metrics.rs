@@ -1,0 +1,139 @@
+//! Prometheus metrics, served at `/metrics`. The registry is owned by the application state
+//! rather than global, so several servers in one test process keep separate counts.
+//!
+//! Route labels are route templates (`/v1/integrations/{integration_id}`), never raw paths:
+//! raw paths would carry activation tokens and make the label set unbounded.
+
+use std::time::Duration;
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    middleware::Next,
+    response::Response,
+};
+use plugboard_store::EnvironmentName;
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    registry::Registry,
+};
+
+use crate::{AppState, tokens::LinkType};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LinkLabels {
+    environment: &'static str,
+    link_type: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EnvironmentLabels {
+    environment: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// The application's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<HttpLabels, Counter>,
+    durations: Family<RouteLabels, Histogram>,
+    links: Family<LinkLabels, Counter>,
+    integrations: Family<EnvironmentLabels, Counter>,
+    redemptions: Family<OutcomeLabels, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every Plugboard metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("plugboard");
+        let requests = Family::<HttpLabels, Counter>::default();
+        registry.register("http_requests", "HTTP requests answered", requests.clone());
+        let durations = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+        });
+        registry.register("http_request_duration_seconds", "Time to answer HTTP requests", durations.clone());
+        let links = Family::<LinkLabels, Counter>::default();
+        registry.register("links_created", "Connection and relink links created", links.clone());
+        let integrations = Family::<EnvironmentLabels, Counter>::default();
+        registry.register("integrations_created", "Integrations created by completed flows", integrations.clone());
+        let redemptions = Family::<OutcomeLabels, Counter>::default();
+        registry.register("activation_redemptions", "Activation token redemptions by outcome", redemptions.clone());
+        Self { registry, requests, durations, links, integrations, redemptions }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+
+    fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let route = route.to_owned();
+        self.requests.get_or_create(&HttpLabels { method: method.to_owned(), route: route.clone(), status }).inc();
+        self.durations.get_or_create(&RouteLabels { method: method.to_owned(), route }).observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts a new link.
+    pub fn link_created(&self, environment: EnvironmentName, link_type: LinkType) {
+        let link_type = match link_type {
+            LinkType::Embedded => "EMBEDDED",
+            LinkType::MagicLink => "MAGIC_LINK",
+        };
+        self.links.get_or_create(&LinkLabels { environment: environment.as_str(), link_type }).inc();
+    }
+
+    /// Counts a completed connection flow.
+    pub fn integration_created(&self, environment: EnvironmentName) {
+        self.integrations.get_or_create(&EnvironmentLabels { environment: environment.as_str() }).inc();
+    }
+
+    /// Counts a redemption attempt.
+    pub fn activation_redeemed(&self, success: bool) {
+        let outcome = if success { "redeemed" } else { "rejected" };
+        self.redemptions.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+}
+
+/// Middleware recording every request's count and latency under its route template.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    state.metrics.observe(&method, &route, response.status().as_u16(), started.elapsed());
+    response
+}

@@ -1,0 +1,64 @@
+//! Operational endpoints: health, readiness, metrics, the OpenAPI document, and tool images.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+
+use crate::{AppState, error::ApiError, openapi};
+
+/// `/healthz`: the process is up and serving.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `/readyz`: the database answers; load balancers should route traffic here only then.
+pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.store.ping().await?;
+    Ok("ready")
+}
+
+/// `/metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(header::CONTENT_TYPE, content_type)], state.metrics.render()).into_response()
+}
+
+/// `/openapi.json`: the API's OpenAPI 3.1 document.
+pub async fn openapi_json() -> Json<serde_json::Value> {
+    Json(openapi::document())
+}
+
+/// `/assets/tools/{tool}/{file}`: Plugboard's monogram images of each tool.
+pub async fn tool_asset(State(state): State<AppState>, Path((tool, file)): Path<(String, String)>) -> Response {
+    let Some(tool) = state.catalog.get(&tool) else {
+        return ApiError::RouteNotFound(format!("There is no tool {tool:?}.")).into_response();
+    };
+    let svg = match file.as_str() {
+        "icon.svg" | "logo.svg" => tool.icon_svg(),
+        "icon-black.svg" => tool.icon_black_svg(),
+        _ => return ApiError::RouteNotFound(format!("There is no image {file:?}.")).into_response(),
+    };
+    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    // An SVG opened directly must not run script, even if a catalog file were hostile.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+    );
+    response
+}
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi_json))
+        .route("/assets/tools/{tool}/{file}", get(tool_asset))
+}
