@@ -7,10 +7,15 @@ pub(crate) fn monogram(label: &str, color: &str, filled: bool) -> String {
     let letters = initials(label);
     let size = if letters.chars().count() > 1 { 26 } else { 32 };
     let (rect, text_fill) = if filled {
-        (format!(r#"<rect width="64" height="64" rx="14" fill="{color}"/>"#), "#fff")
+        (
+            format!(r#"<rect width="64" height="64" rx="14" fill="{color}"/>"#),
+            "#fff",
+        )
     } else {
         (
-            format!(r#"<rect x="2" y="2" width="60" height="60" rx="13" fill="none" stroke="{color}" stroke-width="4"/>"#),
+            format!(
+                r#"<rect x="2" y="2" width="60" height="60" rx="13" fill="none" stroke="{color}" stroke-width="4"/>"#
+            ),
             color,
         )
     };

@@ -15,8 +15,19 @@ include!(concat!(env!("OUT_DIR"), "/tool_files.rs"));
 
 /// The integration categories of the Kombo API. Serialised in upper case (`"HRIS"`), as on the
 /// wire; [`Category::from_path`] accepts the lower-case form used in `GET /tools/{category}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Category {
     /// Human resources information systems (employees, absences, ...).
@@ -50,7 +61,9 @@ impl Category {
 
     /// Parses the lower-case path form (`hris`, `ats`, `assessment`, `lms`).
     pub fn from_path(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str().to_ascii_lowercase() == value)
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str().to_ascii_lowercase() == value)
     }
 
     /// The data models an integration of this category reads, as Kombo names them
@@ -225,10 +238,16 @@ fn validate(file: &str, tool: &Tool) -> Result<(), CatalogError> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     if !id_ok {
-        return Err(invalid(file, "id must be lower-case ASCII letters and digits"));
+        return Err(invalid(
+            file,
+            "id must be lower-case ASCII letters and digits",
+        ));
     }
     if file.strip_suffix(".toml") != Some(tool.id.as_str()) {
-        return Err(invalid(file, format!("file must be named {}.toml", tool.id)));
+        return Err(invalid(
+            file,
+            format!("file must be named {}.toml", tool.id),
+        ));
     }
     if tool.label.trim().is_empty() {
         return Err(invalid(file, "label must not be empty"));
@@ -255,7 +274,14 @@ mod tests {
     #[test]
     fn builtin_catalog_loads_and_has_the_common_tools() {
         let catalog = Catalog::builtin().expect("every shipped tool file is valid");
-        for id in ["sandbox", "bamboohr", "personio", "hibob", "greenhouse", "lever"] {
+        for id in [
+            "sandbox",
+            "bamboohr",
+            "personio",
+            "hibob",
+            "greenhouse",
+            "lever",
+        ] {
             assert!(catalog.get(id).is_some(), "catalog lacks {id}");
         }
         let sandbox = catalog.get("sandbox").expect("sandbox");
@@ -268,33 +294,51 @@ mod tests {
         let good = "id = \"acme\"\nlabel = \"Acme\"\ncategories = [\"HRIS\"]\ncolor = \"#224488\"\nauth = \"api_key\"\n";
         assert!(Catalog::from_files([("acme.toml", good)]).is_ok());
         let cases = [
-            ("acme.toml", good.replace("HRIS", "PAYROLL"), "unknown variant"),
+            (
+                "acme.toml",
+                good.replace("HRIS", "PAYROLL"),
+                "unknown variant",
+            ),
             ("other.toml", good.to_owned(), "must be named acme.toml"),
             ("acme.toml", good.replace("#224488", "#ffff00"), "too light"),
             ("acme.toml", good.replace("#224488", "blue"), "#rrggbb"),
-            ("acme.toml", format!("{good}colour = \"x\"\n"), "unknown field"),
-            ("acme.toml", good.replace("[\"HRIS\"]", "[]"), "at least one"),
+            (
+                "acme.toml",
+                format!("{good}colour = \"x\"\n"),
+                "unknown field",
+            ),
+            (
+                "acme.toml",
+                good.replace("[\"HRIS\"]", "[]"),
+                "at least one",
+            ),
         ];
         for (file, text, expected) in cases {
             let err = Catalog::from_files([(file, text.as_str())]).expect_err(expected);
             let message = err.to_string();
             assert!(message.contains(file), "{message}");
-            assert!(message.contains(expected), "{message} should say {expected}");
+            assert!(
+                message.contains(expected),
+                "{message} should say {expected}"
+            );
         }
     }
 
     #[test]
     fn duplicate_ids_are_rejected() {
         let text = "id = \"acme\"\nlabel = \"Acme\"\ncategories = [\"ATS\"]\ncolor = \"#224488\"\nauth = \"oauth2\"\n";
-        let err = Catalog::from_files([("acme.toml", text), ("acme.toml", text)])
-            .expect_err("duplicate");
+        let err =
+            Catalog::from_files([("acme.toml", text), ("acme.toml", text)]).expect_err("duplicate");
         assert!(err.to_string().contains("already defines"));
     }
 
     #[test]
     fn categories_parse_in_both_spellings() {
         assert_eq!(Category::parse("ATS"), Some(Category::Ats));
-        assert_eq!(Category::from_path("assessment"), Some(Category::Assessment));
+        assert_eq!(
+            Category::from_path("assessment"),
+            Some(Category::Assessment)
+        );
         assert_eq!(Category::from_path("HRIS"), None);
         assert_eq!(Category::parse("hris"), None);
     }

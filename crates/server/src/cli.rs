@@ -133,9 +133,16 @@ async fn api_keys(command: ApiKeysCommand, config: Config) -> anyhow::Result<()>
         }
         ApiKeysCommand::List { environment } => {
             let filter = environment.map(|env| state.environments.get(env.into()).id.clone());
-            writeln!(out, "{:<24}  {:<11}  {:<14}  {:<24}  {:<24}  NAME", "ID", "ENVIRONMENT", "KEY", "CREATED", "REVOKED")?;
+            writeln!(
+                out,
+                "{:<24}  {:<11}  {:<14}  {:<24}  {:<24}  NAME",
+                "ID", "ENVIRONMENT", "KEY", "CREATED", "REVOKED"
+            )?;
             for key in state.store.list_api_keys(filter.as_deref()).await? {
-                let environment = state.environments.by_id(&key.environment_id).map_or("?", |env| env.name.as_str());
+                let environment = state
+                    .environments
+                    .by_id(&key.environment_id)
+                    .map_or("?", |env| env.name.as_str());
                 let revoked = key.revoked_at.map_or_else(|| "-".to_owned(), format_time);
                 writeln!(
                     out,

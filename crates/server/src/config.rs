@@ -95,13 +95,24 @@ impl Config {
         let mut figment = Figment::new();
         if let Some(file) = file {
             if !file.is_file() {
-                return Err(error("--config", format!("no such file: {}", file.display())));
+                return Err(error(
+                    "--config",
+                    format!("no such file: {}", file.display()),
+                ));
             }
             figment = figment.merge(Toml::file(file));
         }
         // Only the documented keys are read from the environment; `PLUGBOARD_TEST_*` and the
         // like belong to other tools.
-        let keys = ["LISTEN", "DATA_DIR", "DATABASE_URL", "PUBLIC_URL", "MASTER_KEY", "LOG", "LOG_FORMAT"];
+        let keys = [
+            "LISTEN",
+            "DATA_DIR",
+            "DATABASE_URL",
+            "PUBLIC_URL",
+            "MASTER_KEY",
+            "LOG",
+            "LOG_FORMAT",
+        ];
         figment = figment.merge(Env::prefixed("PLUGBOARD_").only(&keys));
         let raw: RawConfig = figment
             .extract()
@@ -112,9 +123,14 @@ impl Config {
     fn from_raw(raw: RawConfig) -> Result<Self, ConfigError> {
         let listen_text = non_empty(raw.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen: SocketAddr = listen_text.parse().map_err(|_| {
-            error("PLUGBOARD_LISTEN", format!("{listen_text:?} is not an address like 127.0.0.1:8080"))
+            error(
+                "PLUGBOARD_LISTEN",
+                format!("{listen_text:?} is not an address like 127.0.0.1:8080"),
+            )
         })?;
-        let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let data_dir = raw
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let database = match non_empty(raw.database_url) {
             None => Database::Sqlite(data_dir.join("plugboard.db")),
             Some(url) => parse_database_url(&url)?,
@@ -135,14 +151,25 @@ impl Config {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                return Err(error("PLUGBOARD_LOG_FORMAT", format!("{other:?} is neither text nor json")));
+                return Err(error(
+                    "PLUGBOARD_LOG_FORMAT",
+                    format!("{other:?} is neither text nor json"),
+                ));
             }
         };
         let log = non_empty(raw.log).unwrap_or_else(|| "info".to_owned());
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log) {
             return Err(error("PLUGBOARD_LOG", e));
         }
-        Ok(Self { listen, data_dir, database, public_url, master_key, log, log_format })
+        Ok(Self {
+            listen,
+            data_dir,
+            database,
+            public_url,
+            master_key,
+            log,
+            log_format,
+        })
     }
 }
 
@@ -154,10 +181,16 @@ fn parse_database_url(url: &str) -> Result<Database, ConfigError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Database::Postgres(url.to_owned()));
     }
-    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
         let path = path.split('?').next().unwrap_or_default();
         if path.is_empty() || path.starts_with(":memory:") {
-            return Err(error("PLUGBOARD_DATABASE_URL", "needs a SQLite file path, e.g. sqlite://./plugboard.db"));
+            return Err(error(
+                "PLUGBOARD_DATABASE_URL",
+                "needs a SQLite file path, e.g. sqlite://./plugboard.db",
+            ));
         }
         return Ok(Database::Sqlite(PathBuf::from(path)));
     }
@@ -169,13 +202,23 @@ fn parse_database_url(url: &str) -> Result<Database, ConfigError> {
 
 fn parse_public_url(value: Option<String>, listen: SocketAddr) -> Result<Url, ConfigError> {
     let text = value.unwrap_or_else(|| format!("http://{listen}"));
-    let url = Url::parse(&text)
-        .map_err(|e| error("PLUGBOARD_PUBLIC_URL", format!("{text:?} is not an absolute URL ({e})")))?;
+    let url = Url::parse(&text).map_err(|e| {
+        error(
+            "PLUGBOARD_PUBLIC_URL",
+            format!("{text:?} is not an absolute URL ({e})"),
+        )
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(error("PLUGBOARD_PUBLIC_URL", format!("{text:?} must be an http(s) URL with a host")));
+        return Err(error(
+            "PLUGBOARD_PUBLIC_URL",
+            format!("{text:?} must be an http(s) URL with a host"),
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(error("PLUGBOARD_PUBLIC_URL", "must not have a query or fragment"));
+        return Err(error(
+            "PLUGBOARD_PUBLIC_URL",
+            "must not have a query or fragment",
+        ));
     }
     Ok(url)
 }
@@ -189,7 +232,10 @@ pub fn parse_master_key(text: &str) -> Result<MasterKey, ConfigError> {
         .or_else(|_| URL_SAFE_NO_PAD.decode(trimmed))
         .map_err(|_| error("PLUGBOARD_MASTER_KEY", "is not base64 (value not shown)"))?;
     let key: [u8; 32] = bytes.try_into().map_err(|bytes: Vec<u8>| {
-        error("PLUGBOARD_MASTER_KEY", format!("must decode to 32 bytes, not {}", bytes.len()))
+        error(
+            "PLUGBOARD_MASTER_KEY",
+            format!("must decode to 32 bytes, not {}", bytes.len()),
+        )
     })?;
     Ok(MasterKey::new(key))
 }
@@ -213,7 +259,10 @@ mod tests {
     fn defaults_need_nothing() {
         let config = parse(RawConfig::default()).expect("defaults");
         assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
-        assert_eq!(config.database, Database::Sqlite(PathBuf::from(DEFAULT_DATA_DIR).join("plugboard.db")));
+        assert_eq!(
+            config.database,
+            Database::Sqlite(PathBuf::from(DEFAULT_DATA_DIR).join("plugboard.db"))
+        );
         assert_eq!(config.public("/connect"), "http://127.0.0.1:8080/connect");
         assert!(matches!(config.master_key, MasterKeySource::DataDir(_)));
         assert_eq!(config.log_format, LogFormat::Text);
@@ -222,16 +271,76 @@ mod tests {
     #[test]
     fn errors_name_the_variable() {
         let cases: Vec<(RawConfig, &str)> = vec![
-            (RawConfig { listen: Some("localhost".into()), ..Default::default() }, "PLUGBOARD_LISTEN"),
-            (RawConfig { database_url: Some("mysql://x".into()), ..Default::default() }, "PLUGBOARD_DATABASE_URL"),
-            (RawConfig { database_url: Some("sqlite::memory:".into()), ..Default::default() }, "PLUGBOARD_DATABASE_URL"),
-            (RawConfig { public_url: Some("example.com".into()), ..Default::default() }, "PLUGBOARD_PUBLIC_URL"),
-            (RawConfig { public_url: Some("ftp://example.com".into()), ..Default::default() }, "PLUGBOARD_PUBLIC_URL"),
-            (RawConfig { master_key: Some("not base64!".into()), ..Default::default() }, "PLUGBOARD_MASTER_KEY"),
-            (RawConfig { master_key: Some("AAAA".into()), ..Default::default() }, "PLUGBOARD_MASTER_KEY"),
-            (RawConfig { database_url: Some("postgres://db/x".into()), ..Default::default() }, "PLUGBOARD_MASTER_KEY"),
-            (RawConfig { log_format: Some("xml".into()), ..Default::default() }, "PLUGBOARD_LOG_FORMAT"),
-            (RawConfig { log: Some("info,[".into()), ..Default::default() }, "PLUGBOARD_LOG"),
+            (
+                RawConfig {
+                    listen: Some("localhost".into()),
+                    ..Default::default()
+                },
+                "PLUGBOARD_LISTEN",
+            ),
+            (
+                RawConfig {
+                    database_url: Some("mysql://x".into()),
+                    ..Default::default()
+                },
+                "PLUGBOARD_DATABASE_URL",
+            ),
+            (
+                RawConfig {
+                    database_url: Some("sqlite::memory:".into()),
+                    ..Default::default()
+                },
+                "PLUGBOARD_DATABASE_URL",
+            ),
+            (
+                RawConfig {
+                    public_url: Some("example.com".into()),
+                    ..Default::default()
+                },
+                "PLUGBOARD_PUBLIC_URL",
+            ),
+            (
+                RawConfig {
+                    public_url: Some("ftp://example.com".into()),
+                    ..Default::default()
+                },
+                "PLUGBOARD_PUBLIC_URL",
+            ),
+            (
+                RawConfig {
+                    master_key: Some("not base64!".into()),
+                    ..Default::default()
+                },
+                "PLUGBOARD_MASTER_KEY",
+            ),
+            (
+                RawConfig {
+                    master_key: Some("AAAA".into()),
+                    ..Default::default()
+                },
+                "PLUGBOARD_MASTER_KEY",
+            ),
+            (
+                RawConfig {
+                    database_url: Some("postgres://db/x".into()),
+                    ..Default::default()
+                },
+                "PLUGBOARD_MASTER_KEY",
+            ),
+            (
+                RawConfig {
+                    log_format: Some("xml".into()),
+                    ..Default::default()
+                },
+                "PLUGBOARD_LOG_FORMAT",
+            ),
+            (
+                RawConfig {
+                    log: Some("info,[".into()),
+                    ..Default::default()
+                },
+                "PLUGBOARD_LOG",
+            ),
         ];
         for (raw, variable) in cases {
             let message = parse(raw).expect_err(variable);
@@ -241,11 +350,17 @@ mod tests {
 
     #[test]
     fn secrets_are_not_echoed_in_errors() {
-        let message = parse(RawConfig { master_key: Some("s3cr3t!!".into()), ..Default::default() })
-            .expect_err("invalid");
+        let message = parse(RawConfig {
+            master_key: Some("s3cr3t!!".into()),
+            ..Default::default()
+        })
+        .expect_err("invalid");
         assert!(!message.contains("s3cr3t"), "{message}");
-        let message = parse(RawConfig { database_url: Some("mysql://u:hunter2@db".into()), ..Default::default() })
-            .expect_err("invalid");
+        let message = parse(RawConfig {
+            database_url: Some("mysql://u:hunter2@db".into()),
+            ..Default::default()
+        })
+        .expect_err("invalid");
         assert!(!message.contains("hunter2"), "{message}");
     }
 
@@ -262,11 +377,21 @@ mod tests {
     #[test]
     fn postgres_and_sqlite_urls() {
         let key = Some(base64::engine::general_purpose::STANDARD.encode([1u8; 32]));
-        let pg = parse(RawConfig { database_url: Some("postgres://u@h/db".into()), master_key: key, ..Default::default() })
-            .expect("postgres");
+        let pg = parse(RawConfig {
+            database_url: Some("postgres://u@h/db".into()),
+            master_key: key,
+            ..Default::default()
+        })
+        .expect("postgres");
         assert_eq!(pg.database, Database::Postgres("postgres://u@h/db".into()));
-        let lite = parse(RawConfig { database_url: Some("sqlite:///var/lib/pb.db?mode=rwc".into()), ..Default::default() })
-            .expect("sqlite");
-        assert_eq!(lite.database, Database::Sqlite(PathBuf::from("/var/lib/pb.db")));
+        let lite = parse(RawConfig {
+            database_url: Some("sqlite:///var/lib/pb.db?mode=rwc".into()),
+            ..Default::default()
+        })
+        .expect("sqlite");
+        assert_eq!(
+            lite.database,
+            Database::Sqlite(PathBuf::from("/var/lib/pb.db"))
+        );
     }
 }

@@ -80,10 +80,16 @@ impl ApiError {
         const INPUT: &str = "PLATFORM.INPUT_INVALID";
         match self {
             Self::InputInvalid(_) => (StatusCode::BAD_REQUEST, Some(INPUT), Some("Invalid input")),
-            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, Some(INPUT), Some("Payload too large")),
-            Self::UnsupportedMediaType(_) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some(INPUT), Some("Unsupported media type"))
-            }
+            Self::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Some(INPUT),
+                Some("Payload too large"),
+            ),
+            Self::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Some(INPUT),
+                Some("Unsupported media type"),
+            ),
             Self::AuthenticationInvalid(_) => (
                 StatusCode::UNAUTHORIZED,
                 Some("PLATFORM.AUTHENTICATION_INVALID"),
@@ -95,13 +101,21 @@ impl ApiError {
                 Some("Integration not found"),
             ),
             Self::RouteNotFound(_) => (StatusCode::NOT_FOUND, None, Some("Not found")),
-            Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, None, Some("Method not allowed")),
+            Self::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                None,
+                Some("Method not allowed"),
+            ),
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some("PLATFORM.UNKNOWN_ERROR"),
                 Some("Service unavailable"),
             ),
-            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, Some("PLATFORM.UNKNOWN_ERROR"), Some("Unknown error")),
+            Self::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some("PLATFORM.UNKNOWN_ERROR"),
+                Some("Unknown error"),
+            ),
         }
     }
 
@@ -109,11 +123,24 @@ impl ApiError {
     pub fn envelope(&self) -> (StatusCode, ErrorEnvelope) {
         let (status, code, title) = self.parts();
         let message = match self {
-            Self::Unavailable => "Plugboard cannot reach its database right now. Retry in a moment.".into(),
+            Self::Unavailable => {
+                "Plugboard cannot reach its database right now. Retry in a moment.".into()
+            }
             Self::Internal => "Something went wrong on our side. The error has been logged.".into(),
             other => other.to_string(),
         };
-        (status, ErrorEnvelope { status: "error", error: ErrorBody { code, title, message, log_url: None } })
+        (
+            status,
+            ErrorEnvelope {
+                status: "error",
+                error: ErrorBody {
+                    code,
+                    title,
+                    message,
+                    log_url: None,
+                },
+            },
+        )
     }
 }
 
@@ -134,7 +161,9 @@ impl IntoResponse for ApiError {
         let (status, envelope) = self.envelope();
         let mut response = (status, Json(envelope)).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }
@@ -180,7 +209,8 @@ mod tests {
 
     #[test]
     fn envelope_has_all_four_keys() {
-        let (status, envelope) = ApiError::InputInvalid("end_user_email: missing".into()).envelope();
+        let (status, envelope) =
+            ApiError::InputInvalid("end_user_email: missing".into()).envelope();
         assert_eq!(status, StatusCode::BAD_REQUEST);
         let json = serde_json::to_value(envelope).expect("json");
         assert_eq!(

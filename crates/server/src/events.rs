@@ -13,7 +13,10 @@ pub fn format_time(time: DateTime<Utc>) -> String {
 }
 
 /// Serde helper for [`format_time`].
-pub fn serialize_time<S: serde::Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+pub fn serialize_time<S: serde::Serializer>(
+    time: &DateTime<Utc>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&format_time(*time))
 }
 
@@ -46,12 +49,27 @@ struct Envelope<'a, T> {
     data: T,
 }
 
-fn event<T: Serialize>(environment_id: &str, event_type: &str, data: T, now: DateTime<Utc>) -> Event {
+fn event<T: Serialize>(
+    environment_id: &str,
+    event_type: &str,
+    data: T,
+    now: DateTime<Utc>,
+) -> Event {
     let id = ids::new_id();
-    let envelope = Envelope { id: &id, event_type, data };
+    let envelope = Envelope {
+        id: &id,
+        event_type,
+        data,
+    };
     // Structs of strings always serialise; an empty payload would be caught by tests.
     let payload = serde_json::to_string(&envelope).unwrap_or_default();
-    Event { id, environment_id: environment_id.to_owned(), event_type: event_type.to_owned(), payload, created_at: now }
+    Event {
+        id,
+        environment_id: environment_id.to_owned(),
+        event_type: event_type.to_owned(),
+        payload,
+        created_at: now,
+    }
 }
 
 #[derive(Serialize)]
@@ -70,7 +88,12 @@ pub fn integration_created(integration: &Integration, now: DateTime<Utc>) -> Eve
         category: integration.category,
         end_user: (&integration.end_user).into(),
     };
-    event(&integration.environment_id, "integration-created", data, now)
+    event(
+        &integration.environment_id,
+        "integration-created",
+        data,
+        now,
+    )
 }
 
 #[derive(Serialize)]
@@ -92,7 +115,12 @@ pub fn integration_deleted(integration: &Integration, now: DateTime<Utc>) -> Eve
         end_user: (&integration.end_user).into(),
         deleted_at: now,
     };
-    event(&integration.environment_id, "integration-deleted", data, now)
+    event(
+        &integration.environment_id,
+        "integration-deleted",
+        data,
+        now,
+    )
 }
 
 #[derive(Serialize)]
@@ -110,7 +138,11 @@ struct StateChanged<'a> {
 }
 
 /// `integration-state-changed`, describing `integration` once it has status `state`.
-pub fn integration_state_changed(integration: &Integration, state: IntegrationStatus, now: DateTime<Utc>) -> Event {
+pub fn integration_state_changed(
+    integration: &Integration,
+    state: IntegrationStatus,
+    now: DateTime<Utc>,
+) -> Event {
     let data = StateChanged {
         integration_tool: &integration.tool,
         integration_id: integration.id.as_str(),
@@ -121,7 +153,12 @@ pub fn integration_state_changed(integration: &Integration, state: IntegrationSt
         state: state.as_str(),
         updated_at: now,
     };
-    event(&integration.environment_id, "integration-state-changed", data, now)
+    event(
+        &integration.environment_id,
+        "integration-state-changed",
+        data,
+        now,
+    )
 }
 
 #[cfg(test)]
@@ -130,7 +167,9 @@ mod tests {
     use plugboard_store::{SetupStatus, ids::IntegrationId};
 
     fn integration() -> Integration {
-        let created = DateTime::parse_from_rfc3339("2022-08-07T14:01:29.196Z").expect("time").to_utc();
+        let created = DateTime::parse_from_rfc3339("2022-08-07T14:01:29.196Z")
+            .expect("time")
+            .to_utc();
         Integration {
             id: IntegrationId::parse("personio:CBNMt7dSNCzBdnRTx87dev4E").expect("id"),
             environment_id: "env".into(),
@@ -138,7 +177,11 @@ mod tests {
             category: Category::Hris,
             status: IntegrationStatus::Active,
             setup_status: SetupStatus::Completed,
-            end_user: EndUser { email: None, organization_name: "Acme, Inc.".into(), origin_id: Some("36123".into()) },
+            end_user: EndUser {
+                email: None,
+                organization_name: "Acme, Inc.".into(),
+                origin_id: Some("36123".into()),
+            },
             scope_config_id: "scope".into(),
             remote_environment: None,
             created_at: created,
@@ -156,7 +199,13 @@ mod tests {
         );
         assert_eq!(created.payload, expected);
         let deleted = integration_deleted(&integration(), now);
-        assert!(deleted.payload.ends_with(r#""deleted_at":"2022-08-07T14:01:29.196Z"}}"#), "{}", deleted.payload);
+        assert!(
+            deleted
+                .payload
+                .ends_with(r#""deleted_at":"2022-08-07T14:01:29.196Z"}}"#),
+            "{}",
+            deleted.payload
+        );
         let changed = integration_state_changed(&integration(), IntegrationStatus::Inactive, now);
         let json: serde_json::Value = serde_json::from_str(&changed.payload).expect("json");
         assert_eq!(json["type"], "integration-state-changed");

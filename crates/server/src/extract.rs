@@ -24,7 +24,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         // Kombo's SDK always sends application/json; a missing type is tolerated for curl users,
         // but a body declared as something else is refused rather than guessed at.
         if let Some(value) = request.headers().get(header::CONTENT_TYPE) {
-            let essence = value.to_str().unwrap_or_default().split(';').next().unwrap_or_default().trim();
+            let essence = value
+                .to_str()
+                .unwrap_or_default()
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim();
             let json = essence.eq_ignore_ascii_case("application/json")
                 || essence.to_ascii_lowercase().ends_with("+json");
             if !json {
@@ -33,21 +39,30 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 )));
             }
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge(format!("The request body is larger than {BODY_LIMIT} bytes."))
-            } else {
-                ApiError::InputInvalid(format!("The request body could not be read: {rejection}"))
-            }
-        })?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge(format!(
+                        "The request body is larger than {BODY_LIMIT} bytes."
+                    ))
+                } else {
+                    ApiError::InputInvalid(format!(
+                        "The request body could not be read: {rejection}"
+                    ))
+                }
+            })?;
         parse_json(&bytes).map(ApiJson)
     }
 }
 
 /// Parses a JSON body, naming the field at fault.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::InputInvalid("The request body must be a JSON object.".into()));
+    // Every body of this API is an object; serde would otherwise fill a struct from an array.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::InputInvalid(
+            "The request body must be a JSON object.".into(),
+        ));
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
@@ -74,7 +89,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(value)| ApiQuery(value))
-            .map_err(|rejection| ApiError::InputInvalid(format!("Invalid query string: {}", rejection.body_text())))
+            .map_err(|rejection| {
+                ApiError::InputInvalid(format!("Invalid query string: {}", rejection.body_text()))
+            })
     }
 }
 
@@ -109,10 +126,9 @@ impl FromRequestParts<AppState> for Authenticated {
                 "The API key is malformed: Plugboard keys start with pb_prod_ or pb_dev_.".into(),
             ));
         }
-        let environment = state
-            .authenticate(key)
-            .await?
-            .ok_or_else(|| ApiError::AuthenticationInvalid("The API key is unknown or has been revoked.".into()))?;
+        let environment = state.authenticate(key).await?.ok_or_else(|| {
+            ApiError::AuthenticationInvalid("The API key is unknown or has been revoked.".into())
+        })?;
         Ok(Self { environment })
     }
 }
@@ -127,7 +143,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IntegrationPath {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|rejection| ApiError::InputInvalid(format!("Invalid path: {}", rejection.body_text())))?;
+            .map_err(|rejection| {
+                ApiError::InputInvalid(format!("Invalid path: {}", rejection.body_text()))
+            })?;
         IntegrationId::parse(&raw)
             .map(IntegrationPath)
             .ok_or_else(|| not_found(&raw))
@@ -137,7 +155,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IntegrationPath {
 /// The error for an integration id unknown in the caller's environment.
 pub fn not_found(id: &str) -> ApiError {
     let shown: String = id.chars().take(80).collect();
-    ApiError::IntegrationNotFound(format!("No integration with id {shown:?} exists in this environment."))
+    ApiError::IntegrationNotFound(format!(
+        "No integration with id {shown:?} exists in this environment."
+    ))
 }
 
 #[cfg(test)]

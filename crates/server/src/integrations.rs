@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use plugboard_catalog::Category;
 use plugboard_store::{
-    ConsumedLink, EndUser, Environment, Integration, IntegrationStatus, MagicLink, NewActivationToken,
-    NewIntegration, Relink, SetupStatus, StoreError,
+    ConsumedLink, EndUser, Environment, Integration, IntegrationStatus, MagicLink,
+    NewActivationToken, NewIntegration, Relink, SetupStatus, StoreError,
     ids::{self, IntegrationId},
 };
 use zeroize::Zeroizing;
@@ -53,7 +53,11 @@ pub struct LinkRequest {
 
 /// Signs a link for `request` and returns its absolute URL. Magic links are also recorded, so
 /// they can be listed and revoked; embedded links leave no trace until they complete.
-pub async fn mint_link(state: &AppState, environment: &Environment, request: LinkRequest) -> ApiResult<String> {
+pub async fn mint_link(
+    state: &AppState,
+    environment: &Environment,
+    request: LinkRequest,
+) -> ApiResult<String> {
     let now = Utc::now();
     let expires_at = now + request.link_type.lifetime();
     let claims = LinkClaims {
@@ -87,7 +91,9 @@ pub async fn mint_link(state: &AppState, environment: &Environment, request: Lin
         };
         state.store.insert_magic_link(&record).await?;
     }
-    state.metrics.link_created(environment.name, request.link_type);
+    state
+        .metrics
+        .link_created(environment.name, request.link_type);
     let token = tokens::sign_link(&state.vault, &claims);
     Ok(state.config.public(&format!("/connect?token={token}")))
 }
@@ -124,12 +130,17 @@ impl From<StoreError> for CompleteError {
     }
 }
 
-async fn link_environment(state: &AppState, claims: &LinkClaims) -> Result<Environment, CompleteError> {
+async fn link_environment(
+    state: &AppState,
+    claims: &LinkClaims,
+) -> Result<Environment, CompleteError> {
     let environment = state
         .environments
         .by_id(&claims.env)
         .cloned()
-        .ok_or_else(|| CompleteError::ToolUnavailable("the link's environment does not exist".into()))?;
+        .ok_or_else(|| {
+            CompleteError::ToolUnavailable("the link's environment does not exist".into())
+        })?;
     if claims.typ == LinkType::MagicLink {
         let record = state.store.magic_link(&claims.jti).await?;
         if record.is_none_or(|link| link.revoked_at.is_some()) {
@@ -141,13 +152,22 @@ async fn link_environment(state: &AppState, claims: &LinkClaims) -> Result<Envir
 
 fn new_activation(now: DateTime<Utc>) -> (String, NewActivationToken) {
     let token = tokens::new_activation_token();
-    let record = NewActivationToken { hash: tokens::hash(&token), expires_at: now + ACTIVATION_TOKEN_TTL };
+    let record = NewActivationToken {
+        hash: tokens::hash(&token),
+        expires_at: now + ACTIVATION_TOKEN_TTL,
+    };
     (token, record)
 }
 
-fn seal_credentials(state: &AppState, id: &IntegrationId, credentials: &Credentials) -> plugboard_store::Sealed {
+fn seal_credentials(
+    state: &AppState,
+    id: &IntegrationId,
+    credentials: &Credentials,
+) -> plugboard_store::Sealed {
     let plaintext = Zeroizing::new(serde_json::to_vec(credentials).unwrap_or_default());
-    state.vault.seal(Purpose::Credentials, id.as_str(), &plaintext)
+    state
+        .vault
+        .seal(Purpose::Credentials, id.as_str(), &plaintext)
 }
 
 /// Completes a connection flow whose link `claims` has been verified and whose `credentials`
@@ -161,13 +181,20 @@ pub async fn complete_connection(
     credentials: &Credentials,
 ) -> Result<String, CompleteError> {
     if claims.kind != LinkKind::Connect {
-        return Err(CompleteError::ToolUnavailable("this link relinks an existing integration".into()));
+        return Err(CompleteError::ToolUnavailable(
+            "this link relinks an existing integration".into(),
+        ));
     }
     if claims.tool.as_deref().is_some_and(|fixed| fixed != tool) {
-        return Err(CompleteError::ToolUnavailable(format!("this link is for {} only", claims.tool.as_deref().unwrap_or_default())));
+        return Err(CompleteError::ToolUnavailable(format!(
+            "this link is for {} only",
+            claims.tool.as_deref().unwrap_or_default()
+        )));
     }
     let environment = link_environment(state, claims).await?;
-    state.tool_available(&environment, tool, claims.cat).map_err(CompleteError::ToolUnavailable)?;
+    state
+        .tool_available(&environment, tool, claims.cat)
+        .map_err(CompleteError::ToolUnavailable)?;
     let now = Utc::now();
     let id = IntegrationId::generate(tool);
     let integration = Integration {
@@ -177,8 +204,15 @@ pub async fn complete_connection(
         category: claims.cat,
         status: IntegrationStatus::Active,
         setup_status: SetupStatus::Completed,
-        end_user: EndUser { email: claims.email.clone(), organization_name: claims.org.clone(), origin_id: claims.oid.clone() },
-        scope_config_id: claims.scope.clone().unwrap_or_else(|| environment.scope_config_id.clone()),
+        end_user: EndUser {
+            email: claims.email.clone(),
+            organization_name: claims.org.clone(),
+            origin_id: claims.oid.clone(),
+        },
+        scope_config_id: claims
+            .scope
+            .clone()
+            .unwrap_or_else(|| environment.scope_config_id.clone()),
         remote_environment: claims.renv.clone(),
         created_at: now,
         updated_at: now,
@@ -186,7 +220,10 @@ pub async fn complete_connection(
     let (token, activation) = new_activation(now);
     let new = NewIntegration {
         credentials: seal_credentials(state, &id, credentials),
-        link: ConsumedLink { link_id: claims.jti.clone(), expires_at: claims.expires_at() },
+        link: ConsumedLink {
+            link_id: claims.jti.clone(),
+            expires_at: claims.expires_at(),
+        },
         activation,
         event: events::integration_created(&integration, now),
         integration,
@@ -200,16 +237,26 @@ pub async fn complete_connection(
 /// Completes a relink flow: the integration keeps its id and gets the new credentials, returns
 /// to `ACTIVE` (writing `integration-state-changed` if that changes its status), and an
 /// activation token is returned as for a new connection.
-pub async fn complete_relink(state: &AppState, claims: &LinkClaims, credentials: &Credentials) -> Result<String, CompleteError> {
+pub async fn complete_relink(
+    state: &AppState,
+    claims: &LinkClaims,
+    credentials: &Credentials,
+) -> Result<String, CompleteError> {
     let id = claims
         .iid
         .as_deref()
         .and_then(IntegrationId::parse)
         .filter(|_| claims.kind == LinkKind::Relink)
-        .ok_or_else(|| CompleteError::ToolUnavailable("this link does not relink an integration".into()))?;
+        .ok_or_else(|| {
+            CompleteError::ToolUnavailable("this link does not relink an integration".into())
+        })?;
     let environment = link_environment(state, claims).await?;
     for _ in 0..CAS_ATTEMPTS {
-        let current = state.store.integration(&environment.id, &id).await?.ok_or(CompleteError::IntegrationGone)?;
+        let current = state
+            .store
+            .integration(&environment.id, &id)
+            .await?
+            .ok_or(CompleteError::IntegrationGone)?;
         let now = Utc::now();
         let (token, activation) = new_activation(now);
         let changes_state = current.status != IntegrationStatus::Active;
@@ -218,9 +265,14 @@ pub async fn complete_relink(state: &AppState, claims: &LinkClaims, credentials:
             expected_status: current.status,
             credentials: seal_credentials(state, &id, credentials),
             scope_config_id: claims.scope.clone(),
-            link: ConsumedLink { link_id: claims.jti.clone(), expires_at: claims.expires_at() },
+            link: ConsumedLink {
+                link_id: claims.jti.clone(),
+                expires_at: claims.expires_at(),
+            },
             activation,
-            event: changes_state.then(|| events::integration_state_changed(&current, IntegrationStatus::Active, now)),
+            event: changes_state.then(|| {
+                events::integration_state_changed(&current, IntegrationStatus::Active, now)
+            }),
             now,
         };
         if state.store.relink_integration(&relink).await?.is_some() {
@@ -228,15 +280,24 @@ pub async fn complete_relink(state: &AppState, claims: &LinkClaims, credentials:
             return Ok(token);
         }
     }
-    Err(CompleteError::Api(ApiError::internal(format!("integration {id} kept changing during relink"))))
+    Err(CompleteError::Api(ApiError::internal(format!(
+        "integration {id} kept changing during relink"
+    ))))
 }
 
 /// Exchanges an activation token for its integration: once, within its lifetime, and only for
 /// API keys of the integration's environment. Every failure looks the same to the caller, so a
 /// guessed, replayed or foreign token reveals nothing.
-pub async fn redeem_activation_token(state: &AppState, environment: &Environment, token: &str) -> ApiResult<Integration> {
+pub async fn redeem_activation_token(
+    state: &AppState,
+    environment: &Environment,
+    token: &str,
+) -> ApiResult<Integration> {
     let hash = tokens::hash(token);
-    let redeemed = state.store.redeem_activation_token(&environment.id, &hash, Utc::now()).await?;
+    let redeemed = state
+        .store
+        .redeem_activation_token(&environment.id, &hash, Utc::now())
+        .await?;
     state.metrics.activation_redeemed(redeemed.is_some());
     redeemed.ok_or_else(|| {
         ApiError::IntegrationNotFound(
@@ -248,15 +309,31 @@ pub async fn redeem_activation_token(state: &AppState, environment: &Environment
 }
 
 /// The integration, or the API's not-found error.
-pub async fn get(state: &AppState, environment: &Environment, id: &IntegrationId) -> ApiResult<Integration> {
-    state.store.integration(&environment.id, id).await?.ok_or_else(|| not_found(id.as_str()))
+pub async fn get(
+    state: &AppState,
+    environment: &Environment,
+    id: &IntegrationId,
+) -> ApiResult<Integration> {
+    state
+        .store
+        .integration(&environment.id, id)
+        .await?
+        .ok_or_else(|| not_found(id.as_str()))
 }
 
 /// Deletes an integration with its credentials and writes `integration-deleted`.
-pub async fn delete(state: &AppState, environment: &Environment, id: &IntegrationId) -> ApiResult<()> {
+pub async fn delete(
+    state: &AppState,
+    environment: &Environment,
+    id: &IntegrationId,
+) -> ApiResult<()> {
     let integration = get(state, environment, id).await?;
     let event = events::integration_deleted(&integration, Utc::now());
-    if !state.store.delete_integration(&environment.id, id, &event).await? {
+    if !state
+        .store
+        .delete_integration(&environment.id, id, &event)
+        .await?
+    {
         // Deleted concurrently by another request: the outcome the caller asked for.
         return Err(not_found(id.as_str()));
     }
@@ -267,11 +344,17 @@ pub async fn delete(state: &AppState, environment: &Environment, id: &Integratio
 /// Enables (`ACTIVE`) or disables (`INACTIVE`) an integration, writing
 /// `integration-state-changed` when the status changes. Enabling an `INVALID` integration
 /// leaves it `INVALID`: only new credentials (a relink) can fix it.
-pub async fn set_enabled(state: &AppState, environment: &Environment, id: &IntegrationId, enabled: bool) -> ApiResult<()> {
+pub async fn set_enabled(
+    state: &AppState,
+    environment: &Environment,
+    id: &IntegrationId,
+    enabled: bool,
+) -> ApiResult<()> {
     for _ in 0..CAS_ATTEMPTS {
         let integration = get(state, environment, id).await?;
         let target = match (enabled, integration.status) {
-            (false, IntegrationStatus::Inactive) | (true, IntegrationStatus::Active | IntegrationStatus::Invalid) => {
+            (false, IntegrationStatus::Inactive)
+            | (true, IntegrationStatus::Active | IntegrationStatus::Invalid) => {
                 return Ok(());
             }
             (false, _) => IntegrationStatus::Inactive,
@@ -288,5 +371,7 @@ pub async fn set_enabled(state: &AppState, environment: &Environment, id: &Integ
             return Ok(());
         }
     }
-    Err(ApiError::internal(format!("integration {id} kept changing while being enabled/disabled")))
+    Err(ApiError::internal(format!(
+        "integration {id} kept changing while being enabled/disabled"
+    )))
 }

@@ -16,7 +16,9 @@ use axum::{
 use plugboard_catalog::{Catalog, Category, Tool};
 use plugboard_store::{ApiKey, Environment, EnvironmentName, Store};
 use tokio::net::TcpListener;
-use tower_http::{catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+};
 
 pub mod api;
 pub mod cli;
@@ -58,7 +60,9 @@ impl Environments {
 
     /// The environment with this id.
     pub fn by_id(&self, id: &str) -> Option<&Environment> {
-        [&self.production, &self.development].into_iter().find(|env| env.id == id)
+        [&self.production, &self.development]
+            .into_iter()
+            .find(|env| env.id == id)
     }
 }
 
@@ -84,7 +88,10 @@ pub struct AppInner {
 
 impl std::fmt::Debug for AppInner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppInner").field("config", &self.config).field("vault", &self.vault).finish_non_exhaustive()
+        f.debug_struct("AppInner")
+            .field("config", &self.config)
+            .field("vault", &self.vault)
+            .finish_non_exhaustive()
     }
 }
 
@@ -101,7 +108,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match &config.database {
         Database::Sqlite(path) => {
             if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
             let store = plugboard_store_sqlite::SqliteStore::open(path)
                 .await
@@ -123,10 +131,11 @@ pub fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
         MasterKeySource::Configured(key) => Ok(key.clone()),
         MasterKeySource::DataDir(path) => {
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
-            let (key, created) =
-                MasterKey::load_or_generate(path).with_context(|| format!("reading master key {}", path.display()))?;
+            let (key, created) = MasterKey::load_or_generate(path)
+                .with_context(|| format!("reading master key {}", path.display()))?;
             if created {
                 tracing::warn!(
                     path = %path.display(),
@@ -146,15 +155,26 @@ impl AppState {
     /// data already stored.
     pub async fn new(config: Config) -> anyhow::Result<Self> {
         let store = open_store(&config).await?;
-        store.migrate().await.context("applying database migrations")?;
+        store
+            .migrate()
+            .await
+            .context("applying database migrations")?;
         let vault = Vault::new(&master_key(&config)?);
         Self::from_parts(config, store, vault).await
     }
 
     /// Assembles the state from an opened, migrated store.
-    pub async fn from_parts(config: Config, store: Arc<dyn Store>, vault: Vault) -> anyhow::Result<Self> {
-        let unknown: Vec<String> =
-            store.sealing_key_ids().await?.into_iter().filter(|id| !vault.knows(id)).collect();
+    pub async fn from_parts(
+        config: Config,
+        store: Arc<dyn Store>,
+        vault: Vault,
+    ) -> anyhow::Result<Self> {
+        let unknown: Vec<String> = store
+            .sealing_key_ids()
+            .await?
+            .into_iter()
+            .filter(|id| !vault.knows(id))
+            .collect();
         if !unknown.is_empty() {
             anyhow::bail!(
                 "stored credentials were sealed with master key id(s) {}, but the configured master key has id {}: \
@@ -172,16 +192,29 @@ impl AppState {
             }
         }
         let environments = Environments {
-            production: production.context("the production environment is missing; run `plugboard migrate`")?,
-            development: development.context("the development environment is missing; run `plugboard migrate`")?,
+            production: production
+                .context("the production environment is missing; run `plugboard migrate`")?,
+            development: development
+                .context("the development environment is missing; run `plugboard migrate`")?,
         };
         let catalog = Catalog::builtin().context("loading the tool catalog")?;
-        Ok(Self(Arc::new(AppInner { config, store, catalog, vault, environments, metrics: Metrics::new() })))
+        Ok(Self(Arc::new(AppInner {
+            config,
+            store,
+            catalog,
+            vault,
+            environments,
+            metrics: Metrics::new(),
+        })))
     }
 
     /// Creates an API key for `environment`. Returns the stored record and the key itself,
     /// which exists nowhere else: only its hash is stored.
-    pub async fn create_api_key(&self, environment: EnvironmentName, name: &str) -> anyhow::Result<(ApiKey, String)> {
+    pub async fn create_api_key(
+        &self,
+        environment: EnvironmentName,
+        name: &str,
+    ) -> anyhow::Result<(ApiKey, String)> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             anyhow::bail!("the key's name must be 1 to 100 characters");
@@ -203,12 +236,19 @@ impl AppState {
 
     /// The environment of an API key, if the key is valid.
     pub async fn authenticate(&self, key: &str) -> Result<Option<Environment>, ApiError> {
-        let found = self.store.active_api_key_by_hash(&tokens::hash(key)).await?;
+        let found = self
+            .store
+            .active_api_key_by_hash(&tokens::hash(key))
+            .await?;
         Ok(found.and_then(|key| self.environments.by_id(&key.environment_id).cloned()))
     }
 
     /// The tools of `category` that can be connected in `environment`, by id.
-    pub fn available_tools(&self, environment: &Environment, category: Category) -> impl Iterator<Item = &Tool> {
+    pub fn available_tools(
+        &self,
+        environment: &Environment,
+        category: Category,
+    ) -> impl Iterator<Item = &Tool> {
         let development = environment.name == EnvironmentName::Development;
         self.catalog
             .tools()
@@ -216,10 +256,20 @@ impl AppState {
     }
 
     /// The tool `id` if it can be connected as `category` in `environment`; otherwise why not.
-    pub fn tool_available(&self, environment: &Environment, id: &str, category: Category) -> Result<&Tool, String> {
-        let tool = self.catalog.get(id).ok_or_else(|| format!("{id:?} is not a tool Plugboard knows"))?;
+    pub fn tool_available(
+        &self,
+        environment: &Environment,
+        id: &str,
+        category: Category,
+    ) -> Result<&Tool, String> {
+        let tool = self
+            .catalog
+            .get(id)
+            .ok_or_else(|| format!("{id:?} is not a tool Plugboard knows"))?;
         if tool.development_only && environment.name != EnvironmentName::Development {
-            return Err(format!("{id:?} is only available in the development environment"));
+            return Err(format!(
+                "{id:?} is only available in the development environment"
+            ));
         }
         if !tool.supports(category) {
             return Err(format!("{} cannot be connected as {category}", tool.label));
@@ -235,7 +285,9 @@ impl AppState {
 
 async fn route_not_found(uri: Uri) -> ApiError {
     let path: String = uri.path().chars().take(200).collect();
-    ApiError::RouteNotFound(format!("There is no endpoint at {path}. The API lives under /v1."))
+    ApiError::RouteNotFound(format!(
+        "There is no endpoint at {path}. The API lives under /v1."
+    ))
 }
 
 async fn method_not_allowed(uri: Uri) -> ApiError {
@@ -252,14 +304,20 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub fn app(state: AppState) -> Router {
     // Spans name the route template, never the raw path: raw paths carry activation tokens.
     let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
-        let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", MatchedPath::as_str);
         tracing::info_span!("request", method = %request.method(), route)
     });
     Router::new()
         .merge(api::router())
         .merge(ops::router())
         .route_layer(trace)
-        .route_layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
@@ -281,7 +339,10 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")
 }
 
 /// Builds the application from `config` and serves it on `listener` until `shutdown`.

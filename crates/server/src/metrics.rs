@@ -78,16 +78,41 @@ impl Metrics {
         let requests = Family::<HttpLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         let durations = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+            Histogram::new([
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ])
         });
-        registry.register("http_request_duration_seconds", "Time to answer HTTP requests", durations.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer HTTP requests",
+            durations.clone(),
+        );
         let links = Family::<LinkLabels, Counter>::default();
-        registry.register("links_created", "Connection and relink links created", links.clone());
+        registry.register(
+            "links_created",
+            "Connection and relink links created",
+            links.clone(),
+        );
         let integrations = Family::<EnvironmentLabels, Counter>::default();
-        registry.register("integrations_created", "Integrations created by completed flows", integrations.clone());
+        registry.register(
+            "integrations_created",
+            "Integrations created by completed flows",
+            integrations.clone(),
+        );
         let redemptions = Family::<OutcomeLabels, Counter>::default();
-        registry.register("activation_redemptions", "Activation token redemptions by outcome", redemptions.clone());
-        Self { registry, requests, durations, links, integrations, redemptions }
+        registry.register(
+            "activation_redemptions",
+            "Activation token redemptions by outcome",
+            redemptions.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            durations,
+            links,
+            integrations,
+            redemptions,
+        }
     }
 
     /// The Prometheus text exposition of every metric.
@@ -100,8 +125,19 @@ impl Metrics {
 
     fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         let route = route.to_owned();
-        self.requests.get_or_create(&HttpLabels { method: method.to_owned(), route: route.clone(), status }).inc();
-        self.durations.get_or_create(&RouteLabels { method: method.to_owned(), route }).observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&HttpLabels {
+                method: method.to_owned(),
+                route: route.clone(),
+                status,
+            })
+            .inc();
+        self.durations
+            .get_or_create(&RouteLabels {
+                method: method.to_owned(),
+                route,
+            })
+            .observe(elapsed.as_secs_f64());
     }
 
     /// Counts a new link.
@@ -110,18 +146,29 @@ impl Metrics {
             LinkType::Embedded => "EMBEDDED",
             LinkType::MagicLink => "MAGIC_LINK",
         };
-        self.links.get_or_create(&LinkLabels { environment: environment.as_str(), link_type }).inc();
+        self.links
+            .get_or_create(&LinkLabels {
+                environment: environment.as_str(),
+                link_type,
+            })
+            .inc();
     }
 
     /// Counts a completed connection flow.
     pub fn integration_created(&self, environment: EnvironmentName) {
-        self.integrations.get_or_create(&EnvironmentLabels { environment: environment.as_str() }).inc();
+        self.integrations
+            .get_or_create(&EnvironmentLabels {
+                environment: environment.as_str(),
+            })
+            .inc();
     }
 
     /// Counts a redemption attempt.
     pub fn activation_redeemed(&self, success: bool) {
         let outcome = if success { "redeemed" } else { "rejected" };
-        self.redemptions.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.redemptions
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 }
 
@@ -134,6 +181,11 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let response = next.run(request).await;
-    state.metrics.observe(&method, &route, response.status().as_u16(), started.elapsed());
+    state.metrics.observe(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }

@@ -16,7 +16,9 @@ impl Modify for ApiKeyScheme {
         let components = openapi.components.get_or_insert_with(Default::default);
         let scheme = HttpBuilder::new()
             .scheme(HttpAuthScheme::Bearer)
-            .description(Some("An API key: `Authorization: Bearer pb_prod_…` or `pb_dev_…`."))
+            .description(Some(
+                "An API key: `Authorization: Bearer pb_prod_…` or `pb_dev_…`.",
+            ))
             .build();
         components.add_security_scheme("ApiKey", SecurityScheme::Http(scheme));
     }

@@ -24,7 +24,11 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
 /// `/metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    ([(header::CONTENT_TYPE, content_type)], state.metrics.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, content_type)],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 /// `/openapi.json`: the API's OpenAPI 3.1 document.
@@ -33,18 +37,31 @@ pub async fn openapi_json() -> Json<serde_json::Value> {
 }
 
 /// `/assets/tools/{tool}/{file}`: Plugboard's monogram images of each tool.
-pub async fn tool_asset(State(state): State<AppState>, Path((tool, file)): Path<(String, String)>) -> Response {
+pub async fn tool_asset(
+    State(state): State<AppState>,
+    Path((tool, file)): Path<(String, String)>,
+) -> Response {
     let Some(tool) = state.catalog.get(&tool) else {
         return ApiError::RouteNotFound(format!("There is no tool {tool:?}.")).into_response();
     };
     let svg = match file.as_str() {
         "icon.svg" | "logo.svg" => tool.icon_svg(),
         "icon-black.svg" => tool.icon_black_svg(),
-        _ => return ApiError::RouteNotFound(format!("There is no image {file:?}.")).into_response(),
+        _ => {
+            return ApiError::RouteNotFound(format!("There is no image {file:?}.")).into_response();
+        }
     };
-    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response();
+    let mut response = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "image/svg+xml")],
+        svg,
+    )
+        .into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
     // An SVG opened directly must not run script, even if a catalog file were hostile.
     headers.insert(
         header::CONTENT_SECURITY_POLICY,

@@ -56,7 +56,9 @@ pub fn looks_like_api_key(value: &str) -> bool {
     EnvironmentName::ALL.iter().any(|env| {
         value
             .strip_prefix(api_key_prefix(*env))
-            .is_some_and(|rest| (40..=50).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .is_some_and(|rest| {
+                (40..=50).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
     })
 }
 
@@ -184,35 +186,52 @@ struct Header {
 
 /// Signs `claims` into a compact JWS.
 pub fn sign_link(vault: &Vault, claims: &LinkClaims) -> String {
-    let header = Header { alg: "HS256".into(), typ: "JWT".into(), kid: vault.key_id().into() };
+    let header = Header {
+        alg: "HS256".into(),
+        typ: "JWT".into(),
+        kid: vault.key_id().into(),
+    };
     let signing_input = format!("{}.{}", encode_json(&header), encode_json(claims));
-    let key = vault.link_key(None).unwrap_or_else(|| unreachable!("the current key always exists"));
-    let mut mac = HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let key = vault
+        .link_key(None)
+        .unwrap_or_else(|| unreachable!("the current key always exists"));
+    let mut mac = HmacSha256::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     mac.update(signing_input.as_bytes());
     let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
     format!("{signing_input}.{signature}")
 }
 
 /// Verifies a link token's signature and expiry and returns its claims.
-pub fn verify_link(vault: &Vault, token: &str, now: DateTime<Utc>) -> Result<LinkClaims, LinkError> {
+pub fn verify_link(
+    vault: &Vault,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<LinkClaims, LinkError> {
     let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(LinkError::Invalid);
     };
     let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| LinkError::Invalid);
-    let parsed: Header = serde_json::from_slice(&decode(header)?).map_err(|_| LinkError::Invalid)?;
+    let parsed: Header =
+        serde_json::from_slice(&decode(header)?).map_err(|_| LinkError::Invalid)?;
     if parsed.alg != "HS256" {
         return Err(LinkError::Invalid);
     }
-    let key = vault.link_key(Some(&parsed.kid)).ok_or(LinkError::Invalid)?;
+    let key = vault
+        .link_key(Some(&parsed.kid))
+        .ok_or(LinkError::Invalid)?;
     let mut mac = HmacSha256::new_from_slice(key).map_err(|_| LinkError::Invalid)?;
     mac.update(header.as_bytes());
     mac.update(b".");
     mac.update(payload.as_bytes());
     // verify_slice compares in constant time.
-    mac.verify_slice(&decode(signature)?).map_err(|_| LinkError::Invalid)?;
-    let claims: LinkClaims = serde_json::from_slice(&decode(payload)?).map_err(|_| LinkError::Invalid)?;
+    mac.verify_slice(&decode(signature)?)
+        .map_err(|_| LinkError::Invalid)?;
+    let claims: LinkClaims =
+        serde_json::from_slice(&decode(payload)?).map_err(|_| LinkError::Invalid)?;
     if claims.exp <= now.timestamp() {
         return Err(LinkError::Expired);
     }
@@ -270,13 +289,29 @@ mod tests {
         assert_eq!(verify_link(&other, &token, now), Err(LinkError::Invalid));
         let (head, rest) = token.split_once('.').expect("three parts");
         let (_, signature) = rest.rsplit_once('.').expect("three parts");
-        let forged_claims = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(now.timestamp() + 999)).expect("json"));
+        let forged_claims = URL_SAFE_NO_PAD
+            .encode(serde_json::to_vec(&claims(now.timestamp() + 999)).expect("json"));
         let forged = format!("{head}.{forged_claims}.{signature}");
         assert_eq!(verify_link(&vault, &forged, now), Err(LinkError::Invalid));
         let none_alg = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT","kid":"x"}"#);
-        assert_eq!(verify_link(&vault, &format!("{none_alg}.{forged_claims}."), now), Err(LinkError::Invalid));
-        for junk in ["", ".", "..", "a.b.c", "a.b.c.d", &format!("{token}x"), "eyJ.eyJ.%%%"] {
-            assert_eq!(verify_link(&vault, junk, now), Err(LinkError::Invalid), "{junk}");
+        assert_eq!(
+            verify_link(&vault, &format!("{none_alg}.{forged_claims}."), now),
+            Err(LinkError::Invalid)
+        );
+        for junk in [
+            "",
+            ".",
+            "..",
+            "a.b.c",
+            "a.b.c.d",
+            &format!("{token}x"),
+            "eyJ.eyJ.%%%",
+        ] {
+            assert_eq!(
+                verify_link(&vault, junk, now),
+                Err(LinkError::Invalid),
+                "{junk}"
+            );
         }
     }
 
@@ -285,7 +320,9 @@ mod tests {
         let key = new_api_key(EnvironmentName::Development);
         assert!(key.starts_with("pb_dev_"));
         assert!(looks_like_api_key(&key), "{key}");
-        assert!(looks_like_api_key(&new_api_key(EnvironmentName::Production)));
+        assert!(looks_like_api_key(&new_api_key(
+            EnvironmentName::Production
+        )));
         assert!(!looks_like_api_key("pb_dev_short"));
         assert!(!looks_like_api_key(&key.replace("pb_dev_", "pb_stg_")));
         assert_eq!(display_prefix(&key).len(), 12);

@@ -50,13 +50,17 @@ impl MasterKey {
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 let key = crate::config::parse_master_key(&text).map_err(|e| {
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("{}: {e}", path.display()),
+                    )
                 })?;
                 Ok((key, false))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Self::generate();
-                let text = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(key.bytes()));
+                let text =
+                    Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(key.bytes()));
                 write_private(path, text.as_bytes())?;
                 Ok((key, true))
             }
@@ -130,7 +134,9 @@ pub struct Vault {
 
 impl fmt::Debug for Vault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Vault").field("key_id", &self.current.id).finish_non_exhaustive()
+        f.debug_struct("Vault")
+            .field("key_id", &self.current.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -188,14 +194,29 @@ impl Vault {
         let ciphertext = self
             .current
             .cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
             // Encryption only fails for inputs beyond 256 GiB.
             .unwrap_or_else(|_| unreachable!("plaintext within XChaCha20-Poly1305 limits"));
-        Sealed { key_id: self.current.id.clone(), nonce: nonce.to_vec(), ciphertext }
+        Sealed {
+            key_id: self.current.id.clone(),
+            nonce: nonce.to_vec(),
+            ciphertext,
+        }
     }
 
     /// Opens a record sealed by [`Vault::seal`] for the same purpose and record.
-    pub fn open(&self, purpose: Purpose, record: &str, sealed: &Sealed) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+    pub fn open(
+        &self,
+        purpose: Purpose,
+        record: &str,
+        sealed: &Sealed,
+    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         if !self.knows(&sealed.key_id) {
             return Err(VaultError::UnknownKey(sealed.key_id.clone()));
         }
@@ -205,7 +226,13 @@ impl Vault {
         let aad = Self::aad(purpose, record);
         self.current
             .cipher
-            .decrypt(XNonce::from_slice(&sealed.nonce), Payload { msg: &sealed.ciphertext, aad: &aad })
+            .decrypt(
+                XNonce::from_slice(&sealed.nonce),
+                Payload {
+                    msg: &sealed.ciphertext,
+                    aad: &aad,
+                },
+            )
             .map(Zeroizing::new)
             .map_err(|_| VaultError::Tampered)
     }
@@ -218,9 +245,15 @@ mod tests {
     #[test]
     fn seal_and_open_round_trip() {
         let vault = Vault::new(&MasterKey::generate());
-        let sealed = vault.seal(Purpose::Credentials, "personio:abc", b"{\"api_key\":\"canary\"}");
+        let sealed = vault.seal(
+            Purpose::Credentials,
+            "personio:abc",
+            b"{\"api_key\":\"canary\"}",
+        );
         assert!(!sealed.ciphertext.windows(6).any(|w| w == b"canary"));
-        let opened = vault.open(Purpose::Credentials, "personio:abc", &sealed).expect("open");
+        let opened = vault
+            .open(Purpose::Credentials, "personio:abc", &sealed)
+            .expect("open");
         assert_eq!(opened.as_slice(), b"{\"api_key\":\"canary\"}");
     }
 
@@ -228,11 +261,20 @@ mod tests {
     fn ciphertext_is_bound_to_its_record_and_purpose() {
         let vault = Vault::new(&MasterKey::generate());
         let sealed = vault.seal(Purpose::Credentials, "personio:abc", b"secret");
-        assert!(matches!(vault.open(Purpose::Credentials, "personio:xyz", &sealed), Err(VaultError::Tampered)));
-        assert!(matches!(vault.open(Purpose::WebhookSecret, "personio:abc", &sealed), Err(VaultError::Tampered)));
+        assert!(matches!(
+            vault.open(Purpose::Credentials, "personio:xyz", &sealed),
+            Err(VaultError::Tampered)
+        ));
+        assert!(matches!(
+            vault.open(Purpose::WebhookSecret, "personio:abc", &sealed),
+            Err(VaultError::Tampered)
+        ));
         let mut flipped = sealed.clone();
         flipped.ciphertext[0] ^= 1;
-        assert!(matches!(vault.open(Purpose::Credentials, "personio:abc", &flipped), Err(VaultError::Tampered)));
+        assert!(matches!(
+            vault.open(Purpose::Credentials, "personio:abc", &flipped),
+            Err(VaultError::Tampered)
+        ));
     }
 
     #[test]
@@ -240,14 +282,20 @@ mod tests {
         let sealed = Vault::new(&MasterKey::generate()).seal(Purpose::Credentials, "r", b"secret");
         let other = Vault::new(&MasterKey::generate());
         assert!(!other.knows(&sealed.key_id));
-        assert!(matches!(other.open(Purpose::Credentials, "r", &sealed), Err(VaultError::UnknownKey(_))));
+        assert!(matches!(
+            other.open(Purpose::Credentials, "r", &sealed),
+            Err(VaultError::UnknownKey(_))
+        ));
     }
 
     #[test]
     fn key_ids_are_stable_per_master_key() {
         let key = MasterKey::new([42; 32]);
         assert_eq!(Vault::new(&key).key_id(), Vault::new(&key.clone()).key_id());
-        assert_ne!(Vault::new(&key).key_id(), Vault::new(&MasterKey::new([43; 32])).key_id());
+        assert_ne!(
+            Vault::new(&key).key_id(),
+            Vault::new(&MasterKey::new([43; 32])).key_id()
+        );
         assert_eq!(format!("{key:?}"), "MasterKey(<redacted>)");
     }
 
@@ -263,7 +311,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).expect("metadata").permissions().mode();
+            let mode = std::fs::metadata(&path)
+                .expect("metadata")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

@@ -161,11 +161,12 @@ impl Store for PostgresStore {
     }
 
     async fn environments(&self) -> Result<Vec<Environment>> {
-        let rows: Vec<EnvironmentRow> =
-            sqlx::query_as("SELECT id, name, scope_config_id, created_at FROM environments ORDER BY name DESC")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(from_sqlx)?;
+        let rows: Vec<EnvironmentRow> = sqlx::query_as(
+            "SELECT id, name, scope_config_id, created_at FROM environments ORDER BY name DESC",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
         convert_all(rows)
     }
 
@@ -335,8 +336,14 @@ impl Store for PostgresStore {
         .map_err(from_sqlx)?;
         consume_link(&mut tx, &relink.link, &integration.id, relink.now).await?;
         let env = &integration.environment_id;
-        insert_activation_token(&mut tx, &relink.activation, &integration.id, env, relink.now)
-            .await?;
+        insert_activation_token(
+            &mut tx,
+            &relink.activation,
+            &integration.id,
+            env,
+            relink.now,
+        )
+        .await?;
         if let Some(event) = &relink.event {
             insert_event(&mut tx, event).await?;
         }

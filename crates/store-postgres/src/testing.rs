@@ -51,12 +51,11 @@ pub async fn isolated_store() -> Result<PostgresStore> {
 }
 
 async fn drop_stale_schemas(admin: &mut PgConnection, now: u64) -> Result<()> {
-    let schemas: Vec<(String,)> = sqlx::query_as(
-        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'pbtest\\_%'",
-    )
-    .fetch_all(&mut *admin)
-    .await
-    .map_err(from_sqlx)?;
+    let schemas: Vec<(String,)> =
+        sqlx::query_as("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'pbtest\\_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .map_err(from_sqlx)?;
     for (schema,) in schemas {
         let created = schema
             .split('_')

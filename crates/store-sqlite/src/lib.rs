@@ -12,9 +12,8 @@ use std::{path::Path, str::FromStr, time::Duration};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plugboard_store::{
-    ApiKey, Environment, EnvironmentName, Event, Integration, IntegrationCursor,
-    IntegrationFilter, IntegrationStatus, MagicLink, NewIntegration, Relink, Result, Sealed,
-    Store, StoreError,
+    ApiKey, Environment, EnvironmentName, Event, Integration, IntegrationCursor, IntegrationFilter,
+    IntegrationStatus, MagicLink, NewIntegration, Relink, Result, Sealed, Store, StoreError,
     ids::{self, IntegrationId},
     rows::{
         ApiKeyRow, EnvironmentRow, EventRow, IntegrationRow, MagicLinkRow, SealedRow, convert_all,
@@ -178,11 +177,12 @@ impl Store for SqliteStore {
     }
 
     async fn environments(&self) -> Result<Vec<Environment>> {
-        let rows: Vec<EnvironmentRow> =
-            sqlx::query_as("SELECT id, name, scope_config_id, created_at FROM environments ORDER BY name DESC")
-                .fetch_all(&self.read)
-                .await
-                .map_err(from_sqlx)?;
+        let rows: Vec<EnvironmentRow> = sqlx::query_as(
+            "SELECT id, name, scope_config_id, created_at FROM environments ORDER BY name DESC",
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
         convert_all(rows)
     }
 
@@ -230,12 +230,13 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
-        let done = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(to_millis(now))
-            .bind(id)
-            .execute(&self.write)
-            .await
-            .map_err(from_sqlx)?;
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                .bind(to_millis(now))
+                .bind(id)
+                .execute(&self.write)
+                .await
+                .map_err(from_sqlx)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -351,8 +352,14 @@ impl Store for SqliteStore {
         .map_err(from_sqlx)?;
         consume_link(&mut tx, &relink.link, &integration.id, relink.now).await?;
         let env = &integration.environment_id;
-        insert_activation_token(&mut tx, &relink.activation, &integration.id, env, relink.now)
-            .await?;
+        insert_activation_token(
+            &mut tx,
+            &relink.activation,
+            &integration.id,
+            env,
+            relink.now,
+        )
+        .await?;
         if let Some(event) = &relink.event {
             insert_event(&mut tx, event).await?;
         }

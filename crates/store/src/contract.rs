@@ -132,15 +132,49 @@ pub async fn api_keys_are_found_by_hash_until_revoked(store: Arc<dyn Store>) {
         revoked_at: None,
     };
     store.insert_api_key(&key).await.expect("insert");
-    let found = store.active_api_key_by_hash(&[1; 32]).await.expect("lookup");
+    let found = store
+        .active_api_key_by_hash(&[1; 32])
+        .await
+        .expect("lookup");
     assert_eq!(found.as_ref(), Some(&key));
-    assert_eq!(store.active_api_key_by_hash(&[2; 32]).await.expect("lookup"), None);
-    assert_eq!(store.list_api_keys(Some(&dev)).await.expect("list"), vec![key.clone()]);
-    assert!(store.list_api_keys(Some(&prod)).await.expect("list").is_empty());
+    assert_eq!(
+        store
+            .active_api_key_by_hash(&[2; 32])
+            .await
+            .expect("lookup"),
+        None
+    );
+    assert_eq!(
+        store.list_api_keys(Some(&dev)).await.expect("list"),
+        vec![key.clone()]
+    );
+    assert!(
+        store
+            .list_api_keys(Some(&prod))
+            .await
+            .expect("list")
+            .is_empty()
+    );
     assert_eq!(store.list_api_keys(None).await.expect("list").len(), 1);
-    assert!(store.revoke_api_key(&key.id, millis_now()).await.expect("revoke"));
-    assert!(!store.revoke_api_key(&key.id, millis_now()).await.expect("revoke twice"));
-    assert_eq!(store.active_api_key_by_hash(&[1; 32]).await.expect("lookup"), None);
+    assert!(
+        store
+            .revoke_api_key(&key.id, millis_now())
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        !store
+            .revoke_api_key(&key.id, millis_now())
+            .await
+            .expect("revoke twice")
+    );
+    assert_eq!(
+        store
+            .active_api_key_by_hash(&[1; 32])
+            .await
+            .expect("lookup"),
+        None
+    );
     let listed = store.list_api_keys(None).await.expect("list");
     assert!(listed[0].revoked_at.is_some(), "revoked keys stay listed");
 }
@@ -153,13 +187,23 @@ pub async fn creating_an_integration_writes_everything_once(store: Arc<dyn Store
     let id = &new.integration.id;
     let stored = store.integration(&dev, id).await.expect("get");
     assert_eq!(stored.as_ref(), Some(&new.integration));
-    let credentials = store.integration_credentials(id).await.expect("credentials");
+    let credentials = store
+        .integration_credentials(id)
+        .await
+        .expect("credentials");
     assert_eq!(credentials, Some(new.credentials.clone()));
-    assert_eq!(store.sealing_key_ids().await.expect("key ids"), vec!["k1".to_owned()]);
+    assert_eq!(
+        store.sealing_key_ids().await.expect("key ids"),
+        vec!["k1".to_owned()]
+    );
     let events = store.recent_events(&dev, 10).await.expect("events");
     assert_eq!(events, vec![new.event.clone()]);
     let prod = environment_id(&*store, EnvironmentName::Production).await;
-    assert_eq!(store.integration(&prod, id).await.expect("get"), None, "scoped to its environment");
+    assert_eq!(
+        store.integration(&prod, id).await.expect("get"),
+        None,
+        "scoped to its environment"
+    );
 }
 
 /// Completing the same link twice fails and leaves nothing of the second attempt.
@@ -169,11 +213,20 @@ pub async fn a_link_completes_at_most_one_integration(store: Arc<dyn Store>) {
     store.create_integration(&first).await.expect("create");
     let mut second = new_integration(&dev, "personio", None);
     second.link = first.link.clone();
-    let error = store.create_integration(&second).await.expect_err("link reused");
+    let error = store
+        .create_integration(&second)
+        .await
+        .expect_err("link reused");
     assert!(matches!(error, StoreError::LinkAlreadyUsed), "{error:?}");
-    let stored = store.integration(&dev, &second.integration.id).await.expect("get");
+    let stored = store
+        .integration(&dev, &second.integration.id)
+        .await
+        .expect("get");
     assert_eq!(stored, None);
-    assert_eq!(store.recent_events(&dev, 10).await.expect("events").len(), 1);
+    assert_eq!(
+        store.recent_events(&dev, 10).await.expect("events").len(),
+        1
+    );
 }
 
 /// A token redeems once, only in its environment, and only before it expires.
@@ -184,13 +237,31 @@ pub async fn activation_tokens_are_single_use_and_scoped(store: Arc<dyn Store>) 
     store.create_integration(&new).await.expect("create");
     let hash = &new.activation.hash;
     let now = millis_now();
-    let wrong_env = store.redeem_activation_token(&prod, hash, now).await.expect("redeem");
+    let wrong_env = store
+        .redeem_activation_token(&prod, hash, now)
+        .await
+        .expect("redeem");
     assert_eq!(wrong_env, None, "another environment's key cannot redeem");
     let late = now + Duration::minutes(11);
-    assert_eq!(store.redeem_activation_token(&dev, hash, late).await.expect("redeem"), None);
-    let redeemed = store.redeem_activation_token(&dev, hash, now).await.expect("redeem");
+    assert_eq!(
+        store
+            .redeem_activation_token(&dev, hash, late)
+            .await
+            .expect("redeem"),
+        None
+    );
+    let redeemed = store
+        .redeem_activation_token(&dev, hash, now)
+        .await
+        .expect("redeem");
     assert_eq!(redeemed, Some(new.integration.clone()));
-    assert_eq!(store.redeem_activation_token(&dev, hash, now).await.expect("redeem"), None);
+    assert_eq!(
+        store
+            .redeem_activation_token(&dev, hash, now)
+            .await
+            .expect("redeem"),
+        None
+    );
 }
 
 /// Many concurrent redemptions of one token: exactly one wins.
@@ -201,7 +272,11 @@ pub async fn concurrent_redemptions_succeed_exactly_once(store: Arc<dyn Store>) 
     let tasks: Vec<_> = (0..64)
         .map(|_| {
             let (store, dev, hash) = (store.clone(), dev.clone(), new.activation.hash.clone());
-            tokio::spawn(async move { store.redeem_activation_token(&dev, &hash, millis_now()).await })
+            tokio::spawn(async move {
+                store
+                    .redeem_activation_token(&dev, &hash, millis_now())
+                    .await
+            })
         })
         .collect();
     let mut wins = 0;
@@ -217,7 +292,13 @@ pub async fn concurrent_redemptions_succeed_exactly_once(store: Arc<dyn Store>) 
 pub async fn integrations_list_with_filters_and_cursor(store: Arc<dyn Store>) {
     let dev = environment_id(&*store, EnvironmentName::Development).await;
     let mut created = Vec::new();
-    for (tool, origin) in [("personio", "a"), ("hibob", "a"), ("personio", "b"), ("lever", "a"), ("personio", "a")] {
+    for (tool, origin) in [
+        ("personio", "a"),
+        ("hibob", "a"),
+        ("personio", "b"),
+        ("lever", "a"),
+        ("personio", "a"),
+    ] {
         let mut new = new_integration(&dev, tool, Some(origin));
         if tool == "lever" {
             new.integration.category = Category::Ats;
@@ -229,12 +310,18 @@ pub async fn integrations_list_with_filters_and_cursor(store: Arc<dyn Store>) {
     let mut seen = Vec::new();
     let mut cursor: Option<IntegrationCursor> = None;
     loop {
-        let page = store.list_integrations(&dev, &all, cursor.as_ref(), 2).await.expect("page");
+        let page = store
+            .list_integrations(&dev, &all, cursor.as_ref(), 2)
+            .await
+            .expect("page");
         if page.is_empty() {
             break;
         }
         let last = page.last().expect("non-empty");
-        cursor = Some(IntegrationCursor { created_at: last.created_at, id: last.id.to_string() });
+        cursor = Some(IntegrationCursor {
+            created_at: last.created_at,
+            id: last.id.to_string(),
+        });
         seen.extend(page);
     }
     let mut expected = created.clone();
@@ -244,21 +331,57 @@ pub async fn integrations_list_with_filters_and_cursor(store: Arc<dyn Store>) {
     let count = |filter: IntegrationFilter| {
         let store = store.clone();
         let dev = dev.clone();
-        async move { store.list_integrations(&dev, &filter, None, 100).await.expect("list").len() }
+        async move {
+            store
+                .list_integrations(&dev, &filter, None, 100)
+                .await
+                .expect("list")
+                .len()
+        }
     };
-    assert_eq!(count(IntegrationFilter { origin_id: Some("a".into()), ..all.clone() }).await, 4);
-    assert_eq!(count(IntegrationFilter { tool: Some("personio".into()), ..all.clone() }).await, 3);
+    assert_eq!(
+        count(IntegrationFilter {
+            origin_id: Some("a".into()),
+            ..all.clone()
+        })
+        .await,
+        4
+    );
+    assert_eq!(
+        count(IntegrationFilter {
+            tool: Some("personio".into()),
+            ..all.clone()
+        })
+        .await,
+        3
+    );
     let personio_a = IntegrationFilter {
         tool: Some("personio".into()),
         origin_id: Some("a".into()),
         ..all.clone()
     };
     assert_eq!(count(personio_a).await, 2);
-    assert_eq!(count(IntegrationFilter { category: Some(Category::Ats), ..all.clone() }).await, 1);
-    let inactive = IntegrationFilter { status: Some(IntegrationStatus::Inactive), ..all.clone() };
+    assert_eq!(
+        count(IntegrationFilter {
+            category: Some(Category::Ats),
+            ..all.clone()
+        })
+        .await,
+        1
+    );
+    let inactive = IntegrationFilter {
+        status: Some(IntegrationStatus::Inactive),
+        ..all.clone()
+    };
     assert_eq!(count(inactive).await, 0);
     let prod = environment_id(&*store, EnvironmentName::Production).await;
-    assert!(store.list_integrations(&prod, &all, None, 100).await.expect("list").is_empty());
+    assert!(
+        store
+            .list_integrations(&prod, &all, None, 100)
+            .await
+            .expect("list")
+            .is_empty()
+    );
 }
 
 /// A status change happens only from the expected status, with its event.
@@ -270,12 +393,32 @@ pub async fn status_changes_are_compare_and_set(store: Arc<dyn Store>) {
     let (active, inactive) = (IntegrationStatus::Active, IntegrationStatus::Inactive);
     let change = event(&dev, "integration-state-changed");
     let now = millis_now();
-    assert!(store.update_integration_status(&dev, id, active, inactive, &change, now).await.expect("update"));
+    assert!(
+        store
+            .update_integration_status(&dev, id, active, inactive, &change, now)
+            .await
+            .expect("update")
+    );
     let again = event(&dev, "integration-state-changed");
-    assert!(!store.update_integration_status(&dev, id, active, inactive, &again, now).await.expect("update"));
-    let stored = store.integration(&dev, id).await.expect("get").expect("exists");
+    assert!(
+        !store
+            .update_integration_status(&dev, id, active, inactive, &again, now)
+            .await
+            .expect("update")
+    );
+    let stored = store
+        .integration(&dev, id)
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(stored.status, inactive);
-    let types: Vec<_> = store.recent_events(&dev, 10).await.expect("events").into_iter().map(|e| e.id).collect();
+    let types: Vec<_> = store
+        .recent_events(&dev, 10)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
     assert!(types.contains(&change.id) && !types.contains(&again.id));
 }
 
@@ -286,13 +429,31 @@ pub async fn deleting_removes_credentials_and_tokens(store: Arc<dyn Store>) {
     store.create_integration(&new).await.expect("create");
     let id = &new.integration.id;
     let deleted = event(&dev, "integration-deleted");
-    assert!(store.delete_integration(&dev, id, &deleted).await.expect("delete"));
+    assert!(
+        store
+            .delete_integration(&dev, id, &deleted)
+            .await
+            .expect("delete")
+    );
     assert_eq!(store.integration(&dev, id).await.expect("get"), None);
-    assert_eq!(store.integration_credentials(id).await.expect("credentials"), None);
-    let redeemed = store.redeem_activation_token(&dev, &new.activation.hash, millis_now()).await;
+    assert_eq!(
+        store
+            .integration_credentials(id)
+            .await
+            .expect("credentials"),
+        None
+    );
+    let redeemed = store
+        .redeem_activation_token(&dev, &new.activation.hash, millis_now())
+        .await;
     assert_eq!(redeemed.expect("redeem"), None);
     let again = event(&dev, "integration-deleted");
-    assert!(!store.delete_integration(&dev, id, &again).await.expect("delete twice"));
+    assert!(
+        !store
+            .delete_integration(&dev, id, &again)
+            .await
+            .expect("delete twice")
+    );
     let events = store.recent_events(&dev, 10).await.expect("events");
     assert_eq!(events.first().map(|e| &e.id), Some(&deleted.id));
     assert_eq!(events.len(), 2);
@@ -306,30 +467,68 @@ pub async fn relink_replaces_credentials_and_reactivates(store: Arc<dyn Store>) 
     let id = new.integration.id.clone();
     let (active, invalid) = (IntegrationStatus::Active, IntegrationStatus::Invalid);
     let broke = event(&dev, "integration-state-changed");
-    store.update_integration_status(&dev, &id, active, invalid, &broke, millis_now()).await.expect("invalidate");
+    store
+        .update_integration_status(&dev, &id, active, invalid, &broke, millis_now())
+        .await
+        .expect("invalidate");
     let now = millis_now();
     let relink = Relink {
         integration_id: id.clone(),
         expected_status: invalid,
         credentials: sealed("new credentials"),
         scope_config_id: Some("scope2".into()),
-        link: ConsumedLink { link_id: ids::new_id(), expires_at: now + Duration::hours(1) },
-        activation: NewActivationToken { hash: vec![9; 32], expires_at: now + Duration::minutes(10) },
+        link: ConsumedLink {
+            link_id: ids::new_id(),
+            expires_at: now + Duration::hours(1),
+        },
+        activation: NewActivationToken {
+            hash: vec![9; 32],
+            expires_at: now + Duration::minutes(10),
+        },
         event: Some(event(&dev, "integration-state-changed")),
         now,
     };
-    let stale = Relink { expected_status: active, ..relink.clone() };
-    assert_eq!(store.relink_integration(&stale).await.expect("stale relink"), None);
-    let updated = store.relink_integration(&relink).await.expect("relink").expect("exists");
+    let stale = Relink {
+        expected_status: active,
+        ..relink.clone()
+    };
+    assert_eq!(
+        store
+            .relink_integration(&stale)
+            .await
+            .expect("stale relink"),
+        None
+    );
+    let updated = store
+        .relink_integration(&relink)
+        .await
+        .expect("relink")
+        .expect("exists");
     assert_eq!(updated.status, active);
     assert_eq!(updated.scope_config_id, "scope2");
     assert_eq!(updated.created_at, new.integration.created_at);
-    let credentials = store.integration_credentials(&id).await.expect("credentials");
+    let credentials = store
+        .integration_credentials(&id)
+        .await
+        .expect("credentials");
     assert_eq!(credentials, Some(sealed("new credentials")));
-    let redeemed = store.redeem_activation_token(&dev, &[9; 32], now).await.expect("redeem");
+    let redeemed = store
+        .redeem_activation_token(&dev, &[9; 32], now)
+        .await
+        .expect("redeem");
     assert_eq!(redeemed.map(|i| i.id), Some(id.clone()));
-    let reuse = Relink { expected_status: active, activation: NewActivationToken { hash: vec![8; 32], ..relink.activation.clone() }, ..relink.clone() };
-    let error = store.relink_integration(&reuse).await.expect_err("link reused");
+    let reuse = Relink {
+        expected_status: active,
+        activation: NewActivationToken {
+            hash: vec![8; 32],
+            ..relink.activation.clone()
+        },
+        ..relink.clone()
+    };
+    let error = store
+        .relink_integration(&reuse)
+        .await
+        .expect_err("link reused");
     assert!(matches!(error, StoreError::LinkAlreadyUsed), "{error:?}");
 }
 
@@ -341,7 +540,11 @@ pub async fn magic_links_are_recorded(store: Arc<dyn Store>) {
         id: ids::new_id(),
         environment_id: dev,
         integration_id: Some(ids::IntegrationId::generate("personio")),
-        end_user: EndUser { email: None, organization_name: "Acme".into(), origin_id: None },
+        end_user: EndUser {
+            email: None,
+            organization_name: "Acme".into(),
+            origin_id: None,
+        },
         category: Category::Ats,
         tool: Some("personio".into()),
         created_at: now,

@@ -35,7 +35,8 @@ impl TryFrom<EnvironmentRow> for Environment {
 
     fn try_from(row: EnvironmentRow) -> Result<Self> {
         Ok(Self {
-            name: EnvironmentName::parse(&row.name).ok_or_else(|| corrupt("environment", &row.name))?,
+            name: EnvironmentName::parse(&row.name)
+                .ok_or_else(|| corrupt("environment", &row.name))?,
             id: row.id,
             scope_config_id: row.scope_config_id,
             created_at: from_millis(row.created_at)?,
@@ -218,7 +219,9 @@ impl TryFrom<MagicLinkRow> for MagicLink {
 
     fn try_from(row: MagicLinkRow) -> Result<Self> {
         let integration_id = match row.integration_id {
-            Some(id) => Some(IntegrationId::parse(&id).ok_or_else(|| corrupt("integration id", &id))?),
+            Some(id) => {
+                Some(IntegrationId::parse(&id).ok_or_else(|| corrupt("integration id", &id))?)
+            }
             None => None,
         };
         Ok(Self {

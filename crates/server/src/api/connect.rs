@@ -1,6 +1,10 @@
 //! Kombo Connect: creating connection links and exchanging activation tokens.
 
-use axum::{Json, Router, extract::Path, routing::{get, post}};
+use axum::{
+    Json, Router,
+    extract::Path,
+    routing::{get, post},
+};
 use email_address::EmailAddress;
 use plugboard_catalog::Category;
 use plugboard_store::{EndUser, Environment, Integration};
@@ -56,7 +60,10 @@ pub struct CreateLinkIn {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LinkOut {
     /// The absolute URL to open with the SDK (`showConnect(link)`) or to send to the end user.
-    #[schema(format = "uri", example = "https://plugboard.example.com/connect?token=eyJhbGciOiJIUzI1NiIs...")]
+    #[schema(
+        format = "uri",
+        example = "https://plugboard.example.com/connect?token=eyJhbGciOiJIUzI1NiIs..."
+    )]
     pub link: String,
 }
 
@@ -109,14 +116,19 @@ pub fn check_text(field: &str, value: &str) -> ApiResult<()> {
         return Err(invalid(format!("{field}: must not be empty")));
     }
     if value.chars().count() > MAX_TEXT {
-        return Err(invalid(format!("{field}: must be at most {MAX_TEXT} characters")));
+        return Err(invalid(format!(
+            "{field}: must be at most {MAX_TEXT} characters"
+        )));
     }
     Ok(())
 }
 
 /// Checks that `scope_config_id`, when given, names the environment's scope config (the only
 /// one Plugboard has).
-pub fn check_scope_config(environment: &Environment, scope_config_id: Option<&str>) -> ApiResult<()> {
+pub fn check_scope_config(
+    environment: &Environment,
+    scope_config_id: Option<&str>,
+) -> ApiResult<()> {
     match scope_config_id {
         Some(id) if id != environment.scope_config_id => Err(invalid(format!(
             "scope_config_id: unknown scope config {id:?}; this environment's is {:?}",
@@ -126,11 +138,18 @@ pub fn check_scope_config(environment: &Environment, scope_config_id: Option<&st
     }
 }
 
-fn link_request(state: &AppState, environment: &Environment, body: CreateLinkIn) -> ApiResult<LinkRequest> {
+fn link_request(
+    state: &AppState,
+    environment: &Environment,
+    body: CreateLinkIn,
+) -> ApiResult<LinkRequest> {
     if !EmailAddress::is_valid(&body.end_user_email) || body.end_user_email.len() > 320 {
         return Err(invalid("end_user_email: must be a valid email address"));
     }
-    check_text("end_user_organization_name", &body.end_user_organization_name)?;
+    check_text(
+        "end_user_organization_name",
+        &body.end_user_organization_name,
+    )?;
     if let Some(origin) = &body.end_user_origin_id {
         check_text("end_user_origin_id", origin)?;
     }
@@ -142,7 +161,9 @@ fn link_request(state: &AppState, environment: &Environment, body: CreateLinkIn)
     }
     if let Some(remote) = &body.remote_environment {
         if body.integration_tool.is_none() {
-            return Err(invalid("remote_environment: only allowed together with integration_tool"));
+            return Err(invalid(
+                "remote_environment: only allowed together with integration_tool",
+            ));
         }
         check_text("remote_environment", remote)?;
     }
@@ -210,7 +231,8 @@ pub async fn integration_by_token(
     auth: Authenticated,
     Path(token): Path<String>,
 ) -> ApiResult<Json<Success<IntegrationByTokenOut>>> {
-    let integration = integrations::redeem_activation_token(&state, &auth.environment, &token).await?;
+    let integration =
+        integrations::redeem_activation_token(&state, &auth.environment, &token).await?;
     Ok(success(integration.into()))
 }
 
@@ -234,7 +256,8 @@ pub async fn activate_integration(
     auth: Authenticated,
     ApiJson(body): ApiJson<ActivateIn>,
 ) -> ApiResult<Json<Success<IntegrationByTokenOut>>> {
-    let integration = integrations::redeem_activation_token(&state, &auth.environment, &body.token).await?;
+    let integration =
+        integrations::redeem_activation_token(&state, &auth.environment, &body.token).await?;
     Ok(success(integration.into()))
 }
 
@@ -243,6 +266,12 @@ pub async fn activate_integration(
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/connect/create-link", post(create_link))
-        .route("/v1/connect/integration-by-token/{token}", get(integration_by_token))
-        .route("/v1/connect/activate-integration", post(activate_integration))
+        .route(
+            "/v1/connect/integration-by-token/{token}",
+            get(integration_by_token),
+        )
+        .route(
+            "/v1/connect/activate-integration",
+            post(activate_integration),
+        )
 }

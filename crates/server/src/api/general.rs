@@ -35,7 +35,10 @@ pub struct CheckApiKeyOut {
 )]
 pub async fn check_api_key(auth: Authenticated) -> ApiResult<Json<Success<CheckApiKeyOut>>> {
     let id = auth.environment.id;
-    Ok(success(CheckApiKeyOut { environment_id: id.clone(), customer_id: id }))
+    Ok(success(CheckApiKeyOut {
+        environment_id: id.clone(),
+        customer_id: id,
+    }))
 }
 
 /// Routes of this module.

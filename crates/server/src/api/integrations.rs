@@ -10,8 +10,8 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use plugboard_catalog::Category;
 use plugboard_store::{
-    Environment, Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus, SetupStatus, from_millis,
-    to_millis,
+    Environment, Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus, SetupStatus,
+    from_millis, to_millis,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -193,7 +193,10 @@ impl IntegrationOut {
             status: integration.status.into(),
             setup_status: integration.setup_status.into(),
             end_user: (&integration.end_user).into(),
-            scope_config: ScopeConfigOut { id: integration.scope_config_id, name: Some("Default".into()) },
+            scope_config: ScopeConfigOut {
+                id: integration.scope_config_id,
+                name: Some("Default".into()),
+            },
             data_expired_at: None,
             created_at: integration.created_at,
             beta: false,
@@ -260,13 +263,20 @@ pub struct SetupLinkIn {
 const MAX_PAGE_SIZE: u32 = 250;
 
 fn encode_cursor(integration: &Integration) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}:{}", to_millis(integration.created_at), integration.id))
+    URL_SAFE_NO_PAD.encode(format!(
+        "{}:{}",
+        to_millis(integration.created_at),
+        integration.id
+    ))
 }
 
 fn decode_cursor(cursor: &str) -> Option<IntegrationCursor> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
     let (millis, id) = text.split_once(':')?;
-    Some(IntegrationCursor { created_at: from_millis(millis.parse().ok()?).ok()?, id: id.to_owned() })
+    Some(IntegrationCursor {
+        created_at: from_millis(millis.parse().ok()?).ok()?,
+        id: id.to_owned(),
+    })
 }
 
 /// List integrations (Plugboard extension).
@@ -289,13 +299,14 @@ pub async fn list_integrations(
 ) -> ApiResult<Json<Success<IntegrationPage>>> {
     let page_size = query.page_size.unwrap_or(100);
     if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-        return Err(ApiError::InputInvalid(format!("page_size: must be between 1 and {MAX_PAGE_SIZE}")));
+        return Err(ApiError::InputInvalid(format!(
+            "page_size: must be between 1 and {MAX_PAGE_SIZE}"
+        )));
     }
     let after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(cursor) => Some(
-            decode_cursor(cursor)
-                .ok_or_else(|| ApiError::InputInvalid("cursor: not a cursor this API returned".into()))?,
-        ),
+        Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| {
+            ApiError::InputInvalid("cursor: not a cursor this API returned".into())
+        })?),
         None => None,
     };
     let filter = IntegrationFilter {
@@ -305,14 +316,20 @@ pub async fn list_integrations(
         status: query.status.map(Into::into),
     };
     let env = &auth.environment.id;
-    let mut rows = state.store.list_integrations(env, &filter, after.as_ref(), page_size + 1).await?;
+    let mut rows = state
+        .store
+        .list_integrations(env, &filter, after.as_ref(), page_size + 1)
+        .await?;
     let next = if rows.len() > page_size as usize {
         rows.truncate(page_size as usize);
         rows.last().map(encode_cursor)
     } else {
         None
     };
-    let results = rows.into_iter().map(|row| IntegrationOut::new(&state, row)).collect();
+    let results = rows
+        .into_iter()
+        .map(|row| IntegrationOut::new(&state, row))
+        .collect();
     Ok(success(IntegrationPage { results, next }))
 }
 
@@ -462,10 +479,19 @@ pub async fn setup_link(
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/integrations", get(list_integrations))
-        .route("/v1/integrations/{integration_id}", get(get_integration).delete(delete_integration))
-        .route("/v1/integrations/{integration_id}/enabled", put(set_enabled))
+        .route(
+            "/v1/integrations/{integration_id}",
+            get(get_integration).delete(delete_integration),
+        )
+        .route(
+            "/v1/integrations/{integration_id}/enabled",
+            put(set_enabled),
+        )
         .route("/v1/integrations/{integration_id}/relink", post(relink))
-        .route("/v1/integrations/{integration_id}/setup-link", post(setup_link))
+        .route(
+            "/v1/integrations/{integration_id}/setup-link",
+            post(setup_link),
+        )
 }
 
 #[cfg(test)]
@@ -479,7 +505,12 @@ mod tests {
         let cursor = decode_cursor(&text).expect("valid");
         assert_eq!(to_millis(cursor.created_at), millis);
         assert_eq!(cursor.id, "personio:abc");
-        for junk in ["", "!!", &URL_SAFE_NO_PAD.encode("x:y"), &URL_SAFE_NO_PAD.encode("nocolon")] {
+        for junk in [
+            "",
+            "!!",
+            &URL_SAFE_NO_PAD.encode("x:y"),
+            &URL_SAFE_NO_PAD.encode("nocolon"),
+        ] {
             assert!(decode_cursor(junk).is_none(), "{junk}");
         }
     }

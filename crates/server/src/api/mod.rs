@@ -24,7 +24,10 @@ pub struct Success<T> {
 
 /// Wraps `data` in the success envelope.
 pub fn success<T: Serialize>(data: T) -> Json<Success<T>> {
-    Json(Success { status: "success", data })
+    Json(Success {
+        status: "success",
+        data,
+    })
 }
 
 /// An empty `data` object, for operations with nothing to return.

@@ -1,7 +1,11 @@
 //! `GET /v1/tools/{category}`: the tools end users can connect in the caller's environment,
 //! so operators can build their own tool picker.
 
-use axum::{Json, Router, extract::{Path, State}, routing::get};
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    routing::get,
+};
 use plugboard_catalog::{Category, Tool};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -102,7 +106,11 @@ fn tool_out(state: &AppState, tool: &Tool, category: Category) -> ToolOut {
         fast_track_details_markdown: None,
         partner_only_details_markdown: None,
         connection_guide_url: tool.docs_url.as_ref().map(ToString::to_string),
-        coverage: CoverageOut { read_models, write_actions: Vec::new(), features: Vec::new() },
+        coverage: CoverageOut {
+            read_models,
+            write_actions: Vec::new(),
+            features: Vec::new(),
+        },
     }
 }
 
@@ -125,7 +133,9 @@ pub async fn get_tools(
     Path(category): Path<String>,
 ) -> ApiResult<Json<Success<ToolsOut>>> {
     let category = Category::from_path(&category).ok_or_else(|| {
-        ApiError::InputInvalid(format!("category: {category:?} is not one of hris, ats, assessment, lms"))
+        ApiError::InputInvalid(format!(
+            "category: {category:?} is not one of hris, ats, assessment, lms"
+        ))
     })?;
     let tools = state
         .available_tools(&auth.environment, category)

@@ -1,0 +1,220 @@
+//! The real `plugboard` binary: configuration errors, `migrate`, `api-keys`, and `serve`.
+
+use std::{
+    net::TcpListener,
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+fn plugboard(data_dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(args)
+        .env_clear()
+        .env("PLUGBOARD_DATA_DIR", data_dir)
+        .output()
+        .expect("run plugboard")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn api_keys_create_prints_only_the_key_and_list_never_shows_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let created = plugboard(
+        dir.path(),
+        &[
+            "api-keys",
+            "create",
+            "--environment",
+            "development",
+            "--name",
+            "ci",
+        ],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let key = stdout(&created);
+    assert!(
+        key.starts_with("pb_dev_") && key.ends_with('\n') && key.lines().count() == 1,
+        "{key:?}"
+    );
+    assert!(
+        stderr(&created).contains("Generated a new master key"),
+        "first start warns: {}",
+        stderr(&created)
+    );
+    assert!(dir.path().join("master.key").exists() && dir.path().join("plugboard.db").exists());
+
+    let prod = plugboard(
+        dir.path(),
+        &[
+            "api-keys",
+            "create",
+            "--environment",
+            "production",
+            "--name",
+            "deploy",
+        ],
+    );
+    assert!(stdout(&prod).starts_with("pb_prod_"));
+    assert!(
+        !stderr(&prod).contains("Generated a new master key"),
+        "the key file is reused"
+    );
+
+    let list = plugboard(dir.path(), &["api-keys", "list"]);
+    let listing = stdout(&list);
+    assert!(
+        listing.contains("development") && listing.contains("production") && listing.contains("ci"),
+        "{listing}"
+    );
+    assert!(
+        !listing.contains(key.trim()),
+        "the key itself is never shown again"
+    );
+    assert!(
+        !stderr(&list).contains(key.trim()) && !stderr(&created).contains(key.trim()),
+        "nor logged"
+    );
+    let dev_only = stdout(&plugboard(
+        dir.path(),
+        &["api-keys", "list", "--environment", "development"],
+    ));
+    assert!(!dev_only.contains("deploy"), "{dev_only}");
+
+    let id = listing
+        .lines()
+        .find(|line| line.ends_with("  ci"))
+        .and_then(|line| line.split_whitespace().next())
+        .expect("id");
+    let revoked = plugboard(dir.path(), &["api-keys", "revoke", id]);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    let again = plugboard(dir.path(), &["api-keys", "revoke", id]);
+    assert!(
+        !again.status.success() && stderr(&again).contains("no active API key"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn bad_arguments_and_configuration_fail_clearly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad_env = plugboard(
+        dir.path(),
+        &[
+            "api-keys",
+            "create",
+            "--environment",
+            "staging",
+            "--name",
+            "x",
+        ],
+    );
+    assert!(!bad_env.status.success() && stderr(&bad_env).contains("staging"));
+    let empty_name = plugboard(
+        dir.path(),
+        &[
+            "api-keys",
+            "create",
+            "--environment",
+            "production",
+            "--name",
+            " ",
+        ],
+    );
+    assert!(
+        !empty_name.status.success() && stderr(&empty_name).contains("name"),
+        "{}",
+        stderr(&empty_name)
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["migrate"])
+        .env_clear()
+        .env("PLUGBOARD_DATA_DIR", dir.path())
+        .env("PLUGBOARD_LISTEN", "not-an-address")
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("PLUGBOARD_LISTEN"),
+        "{}",
+        stderr(&output)
+    );
+    let file = dir.path().join("plugboard.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:1\"\nlisten_port = 3\n").expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["--config", file.to_str().expect("utf-8"), "migrate"])
+        .env_clear()
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("listen_port"),
+        "unknown keys are named: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn migrate_then_serve_answers_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let migrated = plugboard(dir.path(), &["migrate"]);
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .arg("serve")
+        .env_clear()
+        .env("PLUGBOARD_DATA_DIR", dir.path())
+        .env("PLUGBOARD_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PLUGBOARD_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    let healthy = loop {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ = stream.write_all(b"GET /readyz HTTP/1.0\r\n\r\n");
+            let mut response = String::new();
+            let _ = stream.read_to_string(&mut response);
+            break response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(healthy);
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let output = child.wait_with_output().expect("wait");
+    assert!(
+        output.status.success(),
+        "graceful exit: {}",
+        stderr(&output)
+    );
+    let logs = stderr(&output);
+    assert!(
+        logs.lines().all(|line| line.starts_with('{')),
+        "JSON logs: {logs}"
+    );
+    assert!(logs.contains("shutting down"), "{logs}");
+}

@@ -1,0 +1,330 @@
+//! The test harness: a real Plugboard server on port 0, on SQLite or PostgreSQL, driven over
+//! HTTP, with direct access to its state for what the API cannot do yet (completing a flow).
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use plugboard::{
+    AppState,
+    config::{Config, Database, LogFormat, MasterKeySource},
+    integrations::{self, Credentials},
+    tokens::{self, LinkClaims},
+    vault::{MasterKey, Vault},
+};
+use plugboard_store::{EnvironmentName, Store};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::{net::TcpListener, sync::oneshot};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A fresh SQLite file.
+    Sqlite,
+    /// A fresh schema on `PLUGBOARD_TEST_POSTGRES_URL`.
+    Postgres,
+}
+
+/// Generates `sqlite::name` and `postgres::name` tests for each `async fn name(Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await;
+                }
+            )+
+        }
+    };
+}
+
+/// A running server.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The server's state, shared with the running server.
+    pub state: AppState,
+    /// A development API key.
+    pub dev_key: String,
+    /// A production API key.
+    pub prod_key: String,
+    /// The data directory (SQLite file, master key).
+    pub data_dir: tempfile::TempDir,
+    /// The PostgreSQL schema, when on PostgreSQL.
+    pub pg_schema: Option<String>,
+    client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// A parsed response: status and JSON body (`Value::Null` for a non-JSON body).
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body as JSON.
+    pub json: Value,
+    /// Raw body.
+    pub text: String,
+}
+
+impl Reply {
+    /// Asserts a 200 success envelope and returns `data`.
+    #[track_caller]
+    pub fn data(&self) -> &Value {
+        assert_eq!(
+            self.status,
+            StatusCode::OK,
+            "expected success, got {}",
+            self.text
+        );
+        assert_eq!(self.json["status"], "success", "{}", self.text);
+        &self.json["data"]
+    }
+
+    /// Asserts an error envelope with `status` and `code`, and returns the message.
+    #[track_caller]
+    pub fn error(&self, status: u16, code: Option<&str>) -> String {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        let error = &self.json["error"];
+        assert_eq!(self.json["status"], "error", "{}", self.text);
+        assert_eq!(error["code"].as_str(), code, "{}", self.text);
+        let keys: Vec<_> = error
+            .as_object()
+            .expect("error object")
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(
+            keys.len(),
+            4,
+            "code, title, message, log_url: {}",
+            self.text
+        );
+        assert!(
+            error["log_url"].is_null() && error["title"].is_string(),
+            "{}",
+            self.text
+        );
+        error["message"].as_str().expect("message").to_owned()
+    }
+}
+
+/// Configuration for a test server in `dir`.
+pub fn test_config(dir: &std::path::Path, address: SocketAddr, database: Database) -> Config {
+    Config {
+        listen: address,
+        data_dir: dir.to_path_buf(),
+        database,
+        public_url: format!("http://{address}").parse().expect("url"),
+        master_key: MasterKeySource::Configured(MasterKey::generate()),
+        log: "info".into(),
+        log_format: LogFormat::Text,
+    }
+}
+
+/// Starts a server on `backend`.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let (store, database, pg_schema): (Arc<dyn Store>, _, _) = match backend {
+        Backend::Sqlite => {
+            let path = data_dir.path().join("plugboard.db");
+            let store = plugboard_store_sqlite::SqliteStore::open(&path)
+                .await
+                .expect("sqlite");
+            (Arc::new(store), Database::Sqlite(path), None)
+        }
+        Backend::Postgres => {
+            let (schema, options) = plugboard_store_postgres::testing::isolated_options()
+                .await
+                .expect("schema");
+            let store = plugboard_store_postgres::PostgresStore::connect_with(options)
+                .await
+                .expect("postgres");
+            (
+                Arc::new(store),
+                Database::Postgres(plugboard_store_postgres::testing::test_url()),
+                Some(schema),
+            )
+        }
+    };
+    store.migrate().await.expect("migrate");
+    let config = test_config(data_dir.path(), address, database);
+    let MasterKeySource::Configured(master) = &config.master_key else {
+        unreachable!()
+    };
+    let vault = Vault::new(master);
+    let state = AppState::from_parts(config, store, vault)
+        .await
+        .expect("state");
+    let (_, dev_key) = state
+        .create_api_key(EnvironmentName::Development, "tests")
+        .await
+        .expect("dev key");
+    let (_, prod_key) = state
+        .create_api_key(EnvironmentName::Production, "tests")
+        .await
+        .expect("prod key");
+    let (shutdown, signal) = oneshot::channel::<()>();
+    let server_state = state.clone();
+    tokio::spawn(async move {
+        let _ = plugboard::serve(server_state, listener, async {
+            let _ = signal.await;
+        })
+        .await;
+    });
+    TestApp {
+        base: format!("http://{address}"),
+        state,
+        dev_key,
+        prod_key,
+        data_dir,
+        pg_schema,
+        client: reqwest::Client::new(),
+        shutdown: Some(shutdown),
+    }
+}
+
+impl TestApp {
+    /// Sends a request with an optional bearer key and optional raw JSON body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<String>,
+    ) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            json,
+            text,
+        }
+    }
+
+    /// GET with the development key.
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, Some(&self.dev_key), None)
+            .await
+    }
+
+    /// A JSON request with the development key.
+    pub async fn json(&self, method: Method, path: &str, body: Value) -> Reply {
+        self.send(method, path, Some(&self.dev_key), Some(body.to_string()))
+            .await
+    }
+
+    /// Creates a link in development for the standard test customer.
+    pub async fn create_link(&self, extra: Value) -> String {
+        let mut body = serde_json::json!({
+            "end_user_email": "admin@acme.example",
+            "end_user_organization_name": "Acme, Inc.",
+            "end_user_origin_id": "36123",
+        });
+        for (key, value) in extra.as_object().expect("object") {
+            body[key] = value.clone();
+        }
+        let reply = self
+            .json(Method::POST, "/v1/connect/create-link", body)
+            .await;
+        reply.data()["link"].as_str().expect("link").to_owned()
+    }
+
+    /// Verifies the token inside a link, as the hosted flow will.
+    pub fn claims(&self, link: &str) -> LinkClaims {
+        let url = reqwest::Url::parse(link).expect("absolute link");
+        let token = url
+            .query_pairs()
+            .find(|(k, _)| k == "token")
+            .expect("token")
+            .1
+            .into_owned();
+        tokens::verify_link(&self.state.vault, &token, chrono::Utc::now()).expect("valid link")
+    }
+
+    /// Completes the flow of `link` with `tool` and returns the activation token.
+    pub async fn complete(&self, link: &str, tool: &str, secret: &str) -> String {
+        let credentials: Credentials = [("api_key".to_owned(), secret.to_owned())].into();
+        integrations::complete_connection(&self.state, &self.claims(link), tool, &credentials)
+            .await
+            .expect("flow completes")
+    }
+
+    /// Creates a `personio` integration in development through a link and returns its id.
+    pub async fn connected_integration(&self) -> String {
+        let link = self.create_link(serde_json::json!({})).await;
+        let token = self.complete(&link, "personio", "secret").await;
+        let reply = self
+            .get(&format!("/v1/connect/integration-by-token/{token}"))
+            .await;
+        reply.data()["id"].as_str().expect("id").to_owned()
+    }
+
+    /// The newest events of the development environment: (type, payload JSON).
+    pub async fn events(&self) -> Vec<(String, Value)> {
+        let env = &self.state.environments.development.id;
+        let events = self
+            .state
+            .store
+            .recent_events(env, 100)
+            .await
+            .expect("events");
+        events
+            .into_iter()
+            .map(|event| {
+                (
+                    event.event_type,
+                    serde_json::from_str(&event.payload).expect("payload is JSON"),
+                )
+            })
+            .collect()
+    }
+
+    /// Files of the SQLite database (main file and write-ahead log).
+    pub fn sqlite_files(&self) -> Vec<PathBuf> {
+        ["plugboard.db", "plugboard.db-wal"]
+            .iter()
+            .map(|f| self.data_dir.path().join(f))
+            .filter(|p| p.exists())
+            .collect()
+    }
+}
+
+/// Percent-encodes an integration id as Kombo's SDK does (`:` → `%3A`).
+pub fn encode(id: &str) -> String {
+    id.replace(':', "%3A")
+}

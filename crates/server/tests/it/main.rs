@@ -1,0 +1,10 @@
+//! Plugboard's integration tests: the real server over HTTP on SQLite and PostgreSQL, the real
+//! binary, and Kombo's official SDK against it.
+
+mod cli;
+mod connect;
+mod general;
+mod helpers;
+mod integrations;
+mod sdk_compat;
+mod secrets;
