@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 mod icon;
+mod schema;
+
+pub use schema::{Field, FieldKind, Localized, Method, Verify, VerifyAuth, placeholders};
 
 include!(concat!(env!("OUT_DIR"), "/tool_files.rs"));
 
@@ -142,6 +145,20 @@ pub struct Tool {
     /// Tools such as `sandbox` exist only in the development environment.
     #[serde(default)]
     pub development_only: bool,
+    /// The API's base URL, e.g. `https://api.bamboohr.com/api/gateway.php/{subdomain}`;
+    /// `{field}` placeholders take the end user's values. Overridable by configuration (for
+    /// on-premise instances and tests).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The credential fields of the form, in order.
+    #[serde(default)]
+    pub fields: Vec<Field>,
+    /// Step-by-step instructions for obtaining the credentials.
+    #[serde(default)]
+    pub guide: Option<Localized<Vec<String>>>,
+    /// The request that proves the credentials work.
+    #[serde(default)]
+    pub verify: Option<Verify>,
 }
 
 impl Tool {
@@ -264,7 +281,94 @@ fn validate(file: &str, tool: &Tool) -> Result<(), CatalogError> {
             "color is too light for white text (WCAG AA needs a contrast of 4.5:1)",
         ));
     }
+    validate_connection(tool).map_err(|message| invalid(file, message))
+}
+
+/// Rules for the parts the hosted flow uses: API-key tools must say what to ask for, how to get
+/// it, and how to check it; OAuth tools ask for nothing yet.
+fn validate_connection(tool: &Tool) -> Result<(), String> {
+    match tool.auth {
+        AuthKind::Oauth2 => {
+            if !tool.fields.is_empty() || tool.verify.is_some() {
+                return Err("oauth2 tools have no fields or verify section".into());
+            }
+            return Ok(());
+        }
+        AuthKind::ApiKey if tool.development_only => {}
+        AuthKind::ApiKey => {
+            if tool.fields.is_empty()
+                || tool.guide.is_none()
+                || tool.verify.is_none()
+                || tool.base_url.is_none()
+            {
+                return Err("api_key tools need fields, guide, base_url and verify".into());
+            }
+        }
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for field in &tool.fields {
+        let id_ok = !field.id.is_empty()
+            && field
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !id_ok || !ids.insert(field.id.as_str()) {
+            return Err(format!("field id {:?} must be unique snake_case", field.id));
+        }
+        if let Some(pattern) = &field.pattern {
+            regex::Regex::new(&format!("^(?:{pattern})$"))
+                .map_err(|e| format!("field {}: pattern: {e}", field.id))?;
+        }
+        texts_present(&format!("field {} label", field.id), &field.label)?;
+        if let Some(help) = &field.help {
+            texts_present(&format!("field {} help", field.id), help)?;
+        }
+    }
+    if let Some(guide) = &tool.guide {
+        let steps = guide.en.len();
+        for (language, text) in guide.all() {
+            if text.is_empty()
+                || text.len() != steps
+                || text.iter().any(|step| step.trim().is_empty())
+            {
+                return Err(format!(
+                    "guide.{language} must have {steps} non-empty steps, like guide.en"
+                ));
+            }
+        }
+    }
+    let mut templates: Vec<&str> = tool.base_url.iter().map(String::as_str).collect();
+    if let Some(verify) = &tool.verify {
+        templates.extend(verify.templates());
+    }
+    for template in templates {
+        for name in placeholders(template) {
+            if !ids.contains(name) {
+                return Err(format!("{{{name}}} in {template:?} is not a field id"));
+            }
+        }
+    }
+    if let Some(base) = &tool.base_url {
+        let example = placeholders(base).iter().fold(base.clone(), |url, name| {
+            url.replace(&format!("{{{name}}}"), "example")
+        });
+        let parsed = url::Url::parse(&example).map_err(|e| format!("base_url {base:?}: {e}"))?;
+        if parsed.scheme() != "https" {
+            return Err(format!("base_url {base:?} must be https"));
+        }
+    }
     Ok(())
+}
+
+fn texts_present(what: &str, text: &Localized<String>) -> Result<(), String> {
+    match text
+        .all()
+        .into_iter()
+        .find(|(_, value)| value.trim().is_empty())
+    {
+        Some((language, _)) => Err(format!("{what} is empty in {language}")),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -291,7 +395,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_files_with_the_file_name() {
-        let good = "id = \"acme\"\nlabel = \"Acme\"\ncategories = [\"HRIS\"]\ncolor = \"#224488\"\nauth = \"api_key\"\n";
+        let good = "id = \"acme\"\nlabel = \"Acme\"\ncategories = [\"HRIS\"]\ncolor = \"#224488\"\nauth = \"oauth2\"\n";
         assert!(Catalog::from_files([("acme.toml", good)]).is_ok());
         let cases = [
             (
