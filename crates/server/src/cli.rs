@@ -4,7 +4,6 @@
 use std::{io::Write, path::PathBuf};
 
 use anyhow::Context;
-use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use plugboard_store::EnvironmentName;
 use tokio::net::TcpListener;
@@ -157,7 +156,7 @@ async fn api_keys(command: ApiKeysCommand, config: Config) -> anyhow::Result<()>
             }
         }
         ApiKeysCommand::Revoke { id } => {
-            if !state.store.revoke_api_key(&id, Utc::now()).await? {
+            if !state.revoke_api_key(&id).await? {
                 anyhow::bail!("no active API key has id {id:?} (see `plugboard api-keys list`)");
             }
             tracing::info!(key_id = %id, "API key revoked");

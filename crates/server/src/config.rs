@@ -32,6 +32,19 @@ struct RawConfig {
     master_key: Option<String>,
     log: Option<String>,
     log_format: Option<String>,
+    product_name: Option<String>,
+    tool_base_urls: Option<StringOrMap>,
+    frame_ancestors_production: Option<String>,
+    frame_ancestors_development: Option<String>,
+}
+
+/// A map given either as a TOML table or, in an environment variable, as `key=value` pairs
+/// separated by commas or spaces.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum StringOrMap {
+    Map(std::collections::BTreeMap<String, String>),
+    Text(String),
 }
 
 /// Where Plugboard keeps its data.
@@ -78,6 +91,17 @@ pub struct Config {
     pub log: String,
     /// `PLUGBOARD_LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
+    /// `PLUGBOARD_PRODUCT_NAME`: the operator's product, named in the flow ("what Acme will
+    /// be able to read"). `None` uses a generic phrase.
+    pub product_name: Option<String>,
+    /// `PLUGBOARD_TOOL_BASE_URLS`: per-tool API base URLs replacing the catalog's (on-premise
+    /// instances, tests). Requests to these may reach private addresses: the operator chose them.
+    pub tool_base_urls: std::collections::BTreeMap<String, String>,
+    /// `PLUGBOARD_FRAME_ANCESTORS_PRODUCTION`: origins allowed to embed production links,
+    /// as a CSP `frame-ancestors` source list. Default `*`.
+    pub frame_ancestors_production: String,
+    /// `PLUGBOARD_FRAME_ANCESTORS_DEVELOPMENT`: the same for development links. Default `*`.
+    pub frame_ancestors_development: String,
 }
 
 /// A configuration problem, naming the variable (and file) to fix.
@@ -161,6 +185,16 @@ impl Config {
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log) {
             return Err(error("PLUGBOARD_LOG", e));
         }
+        let product_name = non_empty(raw.product_name).map(|name| name.trim().to_owned());
+        let tool_base_urls = parse_tool_base_urls(raw.tool_base_urls)?;
+        let frame_ancestors_production = parse_frame_ancestors(
+            "PLUGBOARD_FRAME_ANCESTORS_PRODUCTION",
+            raw.frame_ancestors_production,
+        )?;
+        let frame_ancestors_development = parse_frame_ancestors(
+            "PLUGBOARD_FRAME_ANCESTORS_DEVELOPMENT",
+            raw.frame_ancestors_development,
+        )?;
         Ok(Self {
             listen,
             data_dir,
@@ -169,12 +203,68 @@ impl Config {
             master_key,
             log,
             log_format,
+            product_name,
+            tool_base_urls,
+            frame_ancestors_production,
+            frame_ancestors_development,
         })
     }
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.trim().is_empty())
+}
+
+fn parse_tool_base_urls(
+    value: Option<StringOrMap>,
+) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
+    const VARIABLE: &str = "PLUGBOARD_TOOL_BASE_URLS";
+    let pairs = match value {
+        None => return Ok(Default::default()),
+        Some(StringOrMap::Map(map)) => map,
+        Some(StringOrMap::Text(text)) => text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                pair.split_once('=')
+                    .map(|(tool, url)| (tool.to_owned(), url.to_owned()))
+                    .ok_or_else(|| error(VARIABLE, format!("{pair:?} is not tool=url")))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    for (tool, url) in &pairs {
+        let parsed = Url::parse(&url.replace('{', "").replace('}', "")).map_err(|e| {
+            error(
+                VARIABLE,
+                format!("{tool}: {url:?} is not an absolute URL ({e})"),
+            )
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(error(VARIABLE, format!("{tool}: {url:?} must be http(s)")));
+        }
+    }
+    Ok(pairs)
+}
+
+fn parse_frame_ancestors(variable: &str, value: Option<String>) -> Result<String, ConfigError> {
+    let Some(value) = non_empty(value) else {
+        return Ok("*".to_owned());
+    };
+    for source in value.split_whitespace() {
+        let ok = source == "*"
+            || source == "'self'"
+            || source == "'none'"
+            || Url::parse(&source.replace("*.", "wildcard."))
+                .is_ok_and(|url| url.path() == "/" && url.query().is_none())
+            || source.ends_with(':');
+        if !ok || source.contains([';', ',', '"']) {
+            return Err(error(
+                variable,
+                format!("{source:?} is not an origin such as https://app.example.com"),
+            ));
+        }
+    }
+    Ok(value.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 fn parse_database_url(url: &str) -> Result<Database, ConfigError> {
@@ -241,6 +331,13 @@ pub fn parse_master_key(text: &str) -> Result<MasterKey, ConfigError> {
 }
 
 impl Config {
+    /// The configuration when nothing is set: every default. Tests and tools start from this
+    /// and override what they need.
+    pub fn defaults() -> Self {
+        Self::from_raw(RawConfig::default())
+            .unwrap_or_else(|e| unreachable!("the defaults are valid: {e}"))
+    }
+
     /// The absolute URL of `path` (which starts with `/`) under the public URL.
     pub fn public(&self, path: &str) -> String {
         format!("{}{path}", self.public_url.as_str().trim_end_matches('/'))

@@ -55,7 +55,16 @@ fn event<T: Serialize>(
     data: T,
     now: DateTime<Utc>,
 ) -> Event {
-    let id = ids::new_id();
+    event_with_id(ids::new_id(), environment_id, event_type, data, now)
+}
+
+fn event_with_id<T: Serialize>(
+    id: String,
+    environment_id: &str,
+    event_type: &str,
+    data: T,
+    now: DateTime<Utc>,
+) -> Event {
     let envelope = Envelope {
         id: &id,
         event_type,
@@ -69,6 +78,7 @@ fn event<T: Serialize>(
         event_type: event_type.to_owned(),
         payload,
         created_at: now,
+        detail: None,
     }
 }
 
@@ -159,6 +169,40 @@ pub fn integration_state_changed(
         data,
         now,
     )
+}
+
+#[derive(Serialize)]
+struct ConnectionFlowFailed<'a> {
+    integration_tool: &'a str,
+    integration_category: Category,
+    end_user: EndUserOut,
+    log_url: String,
+}
+
+/// `connection-flow-failed`: the end user's credentials did not verify. Informational: they
+/// may still complete the flow. `log_url` is the event's own page (`GET /v1/events/{id}`),
+/// which says why it failed (`detail`); `public` makes the URL absolute.
+pub fn connection_flow_failed(
+    environment_id: &str,
+    tool: &str,
+    category: Category,
+    end_user: &EndUser,
+    detail: &str,
+    public: impl Fn(&str) -> String,
+    now: DateTime<Utc>,
+) -> Event {
+    let id = ids::new_id();
+    let data = ConnectionFlowFailed {
+        integration_tool: tool,
+        integration_category: category,
+        end_user: end_user.into(),
+        log_url: public(&format!("/v1/events/{id}")),
+    };
+    let event = event_with_id(id, environment_id, "connection-flow-failed", data, now);
+    Event {
+        detail: Some(detail.to_owned()),
+        ..event
+    }
 }
 
 #[cfg(test)]

@@ -26,8 +26,10 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod flow;
 pub mod integrations;
 pub mod metrics;
+pub mod net;
 pub mod openapi;
 pub mod ops;
 pub mod tokens;
@@ -84,7 +86,16 @@ pub struct AppInner {
     pub environments: Environments,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// The hosted flow's verifier and rate limits.
+    pub flow: flow::FlowState,
+    /// Recently authenticated API keys: SHA-256 of the key → (environment id, checked at).
+    api_keys: quick_cache::sync::Cache<Vec<u8>, (String, std::time::Instant)>,
 }
+
+/// How long an authenticated API key is trusted without asking the database again. A key
+/// revoked by another process (the CLI, another instance) stops working within this time; one
+/// revoked through this process stops at once.
+pub const API_KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl std::fmt::Debug for AppInner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -198,6 +209,7 @@ impl AppState {
                 .context("the development environment is missing; run `plugboard migrate`")?,
         };
         let catalog = Catalog::builtin().context("loading the tool catalog")?;
+        let flow = flow::FlowState::new(&config);
         Ok(Self(Arc::new(AppInner {
             config,
             store,
@@ -205,6 +217,8 @@ impl AppState {
             vault,
             environments,
             metrics: Metrics::new(),
+            flow,
+            api_keys: quick_cache::sync::Cache::new(10_000),
         })))
     }
 
@@ -234,13 +248,34 @@ impl AppState {
         Ok((record, key))
     }
 
-    /// The environment of an API key, if the key is valid.
+    /// The environment of an API key, if the key is valid. Valid keys are remembered for
+    /// [`API_KEY_CACHE_TTL`], so most requests need no database read to authenticate; unknown
+    /// keys are never cached, so a new key works at once.
     pub async fn authenticate(&self, key: &str) -> Result<Option<Environment>, ApiError> {
-        let found = self
-            .store
-            .active_api_key_by_hash(&tokens::hash(key))
-            .await?;
-        Ok(found.and_then(|key| self.environments.by_id(&key.environment_id).cloned()))
+        let hash = tokens::hash(key);
+        if let Some((environment_id, checked_at)) = self.api_keys.get(&hash) {
+            if checked_at.elapsed() < API_KEY_CACHE_TTL {
+                return Ok(self.environments.by_id(&environment_id).cloned());
+            }
+        }
+        let Some(found) = self.store.active_api_key_by_hash(&hash).await? else {
+            self.api_keys.remove(&hash);
+            return Ok(None);
+        };
+        let environment = self.environments.by_id(&found.environment_id).cloned();
+        self.api_keys
+            .insert(hash, (found.environment_id, std::time::Instant::now()));
+        Ok(environment)
+    }
+
+    /// Revokes an API key, effective at once in this process.
+    pub async fn revoke_api_key(&self, id: &str) -> anyhow::Result<bool> {
+        let keys = self.store.list_api_keys(None).await?;
+        let revoked = self.store.revoke_api_key(id, chrono::Utc::now()).await?;
+        if let Some(key) = keys.iter().find(|key| key.id == id) {
+            self.api_keys.remove(&key.key_hash);
+        }
+        Ok(revoked)
     }
 
     /// The tools of `category` that can be connected in `environment`, by id.
@@ -313,6 +348,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
         .merge(ops::router())
+        .merge(flow::router())
         .route_layer(trace)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -57,6 +57,7 @@ pub struct Metrics {
     links: Family<LinkLabels, Counter>,
     integrations: Family<EnvironmentLabels, Counter>,
     redemptions: Family<OutcomeLabels, Counter>,
+    verifications: Family<OutcomeLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -105,6 +106,12 @@ impl Metrics {
             "Activation token redemptions by outcome",
             redemptions.clone(),
         );
+        let verifications = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "credential_verifications",
+            "Credential checks against tools, by outcome",
+            verifications.clone(),
+        );
         Self {
             registry,
             requests,
@@ -112,6 +119,7 @@ impl Metrics {
             links,
             integrations,
             redemptions,
+            verifications,
         }
     }
 
@@ -160,6 +168,13 @@ impl Metrics {
             .get_or_create(&EnvironmentLabels {
                 environment: environment.as_str(),
             })
+            .inc();
+    }
+
+    /// Counts a credential verification in the hosted flow.
+    pub fn verification(&self, outcome: &'static str) {
+        self.verifications
+            .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }
 

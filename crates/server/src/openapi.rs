@@ -47,6 +47,7 @@ impl Modify for ApiKeyScheme {
         api::integrations::setup_link,
         api::tools::get_tools,
         api::general::check_api_key,
+        api::events::get_event,
     ),
     modifiers(&ApiKeyScheme),
     tags(

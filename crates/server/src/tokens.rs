@@ -238,6 +238,54 @@ pub fn verify_link(
     Ok(claims)
 }
 
+/// How long a rendered credentials form stays submittable.
+pub const FORM_LIFETIME: chrono::Duration = chrono::Duration::hours(2);
+
+fn form_mac(vault: &Vault, link_id: &str, tool: &str, issued_at: i64) -> HmacSha256 {
+    let key = vault
+        .link_key(None)
+        .unwrap_or_else(|| unreachable!("the current key always exists"));
+    let mut mac = HmacSha256::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(format!("form\0{link_id}\0{tool}\0{issued_at}").as_bytes());
+    mac
+}
+
+/// The signed `state` field of a credentials form: binds a submission to the link and tool the
+/// form was rendered for, and to when, so a form cannot be replayed against another tool or
+/// long after it was shown. No cookie is needed, which a cross-site iframe could not keep.
+pub fn sign_form_state(vault: &Vault, link_id: &str, tool: &str, now: DateTime<Utc>) -> String {
+    let issued_at = now.timestamp();
+    let signature = URL_SAFE_NO_PAD.encode(
+        form_mac(vault, link_id, tool, issued_at)
+            .finalize()
+            .into_bytes(),
+    );
+    format!("{issued_at}.{signature}")
+}
+
+/// Whether `state` was signed for this link and tool within [`FORM_LIFETIME`].
+pub fn verify_form_state(
+    vault: &Vault,
+    link_id: &str,
+    tool: &str,
+    state: &str,
+    now: DateTime<Utc>,
+) -> bool {
+    let Some((issued, signature)) = state.split_once('.') else {
+        return false;
+    };
+    let (Ok(issued_at), Ok(signature)) = (issued.parse::<i64>(), URL_SAFE_NO_PAD.decode(signature))
+    else {
+        return false;
+    };
+    let fresh = (0..=FORM_LIFETIME.num_seconds()).contains(&(now.timestamp() - issued_at));
+    fresh
+        && form_mac(vault, link_id, tool, issued_at)
+            .verify_slice(&signature)
+            .is_ok()
+}
+
 /// base64url of a value's JSON. Plain structs of strings and integers always serialise.
 fn encode_json(value: &impl Serialize) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default())
@@ -310,6 +358,42 @@ mod tests {
             assert_eq!(
                 verify_link(&vault, junk, now),
                 Err(LinkError::Invalid),
+                "{junk}"
+            );
+        }
+    }
+
+    #[test]
+    fn form_state_binds_link_tool_and_time() {
+        let vault = Vault::new(&MasterKey::generate());
+        let now = Utc::now();
+        let state = sign_form_state(&vault, "link", "personio", now);
+        assert!(verify_form_state(&vault, "link", "personio", &state, now));
+        assert!(!verify_form_state(&vault, "link", "hibob", &state, now));
+        assert!(!verify_form_state(&vault, "other", "personio", &state, now));
+        assert!(!verify_form_state(
+            &vault,
+            "link",
+            "personio",
+            &state,
+            now + FORM_LIFETIME + chrono::Duration::seconds(1)
+        ));
+        assert!(!verify_form_state(
+            &Vault::new(&MasterKey::generate()),
+            "link",
+            "personio",
+            &state,
+            now
+        ));
+        for junk in [
+            "",
+            ".",
+            "1.",
+            "x.y",
+            &format!("{}.{}", now.timestamp() + 5, "AAAA"),
+        ] {
+            assert!(
+                !verify_form_state(&vault, "link", "personio", junk, now),
                 "{junk}"
             );
         }

@@ -65,14 +65,15 @@ impl PostgresStore {
 
 async fn insert_event(conn: &mut PgConnection, event: &Event) -> Result<()> {
     sqlx::query(
-        "INSERT INTO events (id, environment_id, event_type, payload, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO events (id, environment_id, event_type, payload, created_at, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&event.id)
     .bind(&event.environment_id)
     .bind(&event.event_type)
     .bind(&event.payload)
     .bind(to_millis(event.created_at))
+    .bind(&event.detail)
     .execute(conn)
     .await
     .map_err(from_sqlx)?;
@@ -493,9 +494,37 @@ impl Store for PostgresStore {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
+    async fn link_consumed(&self, link_id: &str) -> Result<bool> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT link_id FROM consumed_links WHERE link_id = $1")
+                .bind(link_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(from_sqlx)?;
+        Ok(row.is_some())
+    }
+
+    async fn record_event(&self, event: &Event) -> Result<()> {
+        let mut conn = self.pool.acquire().await.map_err(from_sqlx)?;
+        insert_event(&mut conn, event).await
+    }
+
+    async fn event(&self, environment_id: &str, id: &str) -> Result<Option<Event>> {
+        let row: Option<EventRow> = sqlx::query_as(
+            "SELECT id, environment_id, event_type, payload, created_at, detail FROM events \
+             WHERE environment_id = $1 AND id = $2",
+        )
+        .bind(environment_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        row.map(Event::try_from).transpose()
+    }
+
     async fn recent_events(&self, environment_id: &str, limit: u32) -> Result<Vec<Event>> {
         let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT id, environment_id, event_type, payload, created_at FROM events \
+            "SELECT id, environment_id, event_type, payload, created_at, detail FROM events \
              WHERE environment_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
         )
         .bind(environment_id)

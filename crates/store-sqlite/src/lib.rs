@@ -81,14 +81,15 @@ impl SqliteStore {
 
 async fn insert_event(conn: &mut SqliteConnection, event: &Event) -> Result<()> {
     sqlx::query(
-        "INSERT INTO events (id, environment_id, event_type, payload, created_at) \
-         VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO events (id, environment_id, event_type, payload, created_at, detail) \
+         VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(&event.id)
     .bind(&event.environment_id)
     .bind(&event.event_type)
     .bind(&event.payload)
     .bind(to_millis(event.created_at))
+    .bind(&event.detail)
     .execute(conn)
     .await
     .map_err(from_sqlx)?;
@@ -373,29 +374,33 @@ impl Store for SqliteStore {
         hash: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Option<Integration>> {
-        let now = to_millis(now);
-        let redeemed: Option<(String,)> = sqlx::query_as(
+        // One statement, so the single writer is held for as short a time as possible: the
+        // integration comes back through a subquery in RETURNING, as a JSON object.
+        let redeemed: Option<(Option<String>,)> = sqlx::query_as(
             "UPDATE activation_tokens SET redeemed_at = ?1 \
              WHERE token_hash = ?2 AND environment_id = ?3 AND redeemed_at IS NULL \
-             AND expires_at > ?1 RETURNING integration_id",
+             AND expires_at > ?1 \
+             RETURNING (SELECT json_object('id', i.id, 'environment_id', i.environment_id, \
+                 'tool', i.tool, 'category', i.category, 'status', i.status, \
+                 'setup_status', i.setup_status, 'end_user_email', i.end_user_email, \
+                 'end_user_organization_name', i.end_user_organization_name, \
+                 'end_user_origin_id', i.end_user_origin_id, 'scope_config_id', i.scope_config_id, \
+                 'remote_environment', i.remote_environment, 'created_at', i.created_at, \
+                 'updated_at', i.updated_at) \
+               FROM integrations i WHERE i.id = activation_tokens.integration_id)",
         )
-        .bind(now)
+        .bind(to_millis(now))
         .bind(hash)
         .bind(environment_id)
         .fetch_optional(&self.write)
         .await
         .map_err(from_sqlx)?;
-        let Some((integration_id,)) = redeemed else {
+        let Some((Some(json),)) = redeemed else {
             return Ok(None);
         };
-        let row: Option<IntegrationRow> = sqlx::query_as(&format!(
-            "SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE id = ?"
-        ))
-        .bind(integration_id)
-        .fetch_optional(&self.write)
-        .await
-        .map_err(from_sqlx)?;
-        row.map(Integration::try_from).transpose()
+        let row: IntegrationRow = serde_json::from_str(&json)
+            .map_err(|e| StoreError::other(format!("redeemed integration: {e}")))?;
+        Integration::try_from(row).map(Some)
     }
 
     async fn integration(
@@ -515,9 +520,37 @@ impl Store for SqliteStore {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
+    async fn link_consumed(&self, link_id: &str) -> Result<bool> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT link_id FROM consumed_links WHERE link_id = ?")
+                .bind(link_id)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(from_sqlx)?;
+        Ok(row.is_some())
+    }
+
+    async fn record_event(&self, event: &Event) -> Result<()> {
+        let mut conn = self.write.acquire().await.map_err(from_sqlx)?;
+        insert_event(&mut conn, event).await
+    }
+
+    async fn event(&self, environment_id: &str, id: &str) -> Result<Option<Event>> {
+        let row: Option<EventRow> = sqlx::query_as(
+            "SELECT id, environment_id, event_type, payload, created_at, detail FROM events \
+             WHERE environment_id = ? AND id = ?",
+        )
+        .bind(environment_id)
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        row.map(Event::try_from).transpose()
+    }
+
     async fn recent_events(&self, environment_id: &str, limit: u32) -> Result<Vec<Event>> {
         let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT id, environment_id, event_type, payload, created_at FROM events \
+            "SELECT id, environment_id, event_type, payload, created_at, detail FROM events \
              WHERE environment_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
         )
         .bind(environment_id)

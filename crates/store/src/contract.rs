@@ -29,6 +29,7 @@ macro_rules! contract_tests {
             deleting_removes_credentials_and_tokens,
             relink_replaces_credentials_and_reactivates,
             magic_links_are_recorded,
+            consumed_links_and_standalone_events,
         );
     };
     (@each $factory:expr; $($name:ident),+ $(,)?) => {
@@ -72,6 +73,7 @@ fn event(environment_id: &str, event_type: &str) -> Event {
         environment_id: environment_id.into(),
         event_type: event_type.into(),
         created_at: millis_now(),
+        detail: None,
     }
 }
 
@@ -554,4 +556,42 @@ pub async fn magic_links_are_recorded(store: Arc<dyn Store>) {
     store.insert_magic_link(&link).await.expect("insert");
     assert_eq!(store.magic_link(&link.id).await.expect("get"), Some(link));
     assert_eq!(store.magic_link("nope").await.expect("get"), None);
+}
+
+/// Consumed links are reported; standalone events are stored with their detail and found by id.
+pub async fn consumed_links_and_standalone_events(store: Arc<dyn Store>) {
+    let dev = environment_id(&*store, EnvironmentName::Development).await;
+    let new = new_integration(&dev, "personio", None);
+    assert!(
+        !store
+            .link_consumed(&new.link.link_id)
+            .await
+            .expect("lookup")
+    );
+    store.create_integration(&new).await.expect("create");
+    assert!(
+        store
+            .link_consumed(&new.link.link_id)
+            .await
+            .expect("lookup")
+    );
+    let failed = Event {
+        detail: Some("invalid_credentials".into()),
+        ..event(&dev, "connection-flow-failed")
+    };
+    store.record_event(&failed).await.expect("record");
+    assert_eq!(
+        store.event(&dev, &failed.id).await.expect("get"),
+        Some(failed.clone())
+    );
+    let prod = environment_id(&*store, EnvironmentName::Production).await;
+    assert_eq!(
+        store.event(&prod, &failed.id).await.expect("get"),
+        None,
+        "scoped to its environment"
+    );
+    assert_eq!(
+        store.recent_events(&dev, 1).await.expect("events"),
+        vec![failed]
+    );
 }

@@ -137,6 +137,15 @@ pub trait Store: Send + Sync + 'static {
     /// that cannot open existing data.
     async fn sealing_key_ids(&self) -> Result<Vec<String>>;
 
+    /// Whether a link has completed a flow.
+    async fn link_consumed(&self, link_id: &str) -> Result<bool>;
+
+    /// Writes an event that accompanies no other change (a failed connection flow).
+    async fn record_event(&self, event: &Event) -> Result<()>;
+
+    /// The event with this id in this environment.
+    async fn event(&self, environment_id: &str, id: &str) -> Result<Option<Event>>;
+
     /// The newest events of an environment, newest first.
     async fn recent_events(&self, environment_id: &str, limit: u32) -> Result<Vec<Event>>;
 }

@@ -184,6 +184,8 @@ pub struct Event {
     pub payload: String,
     /// When the change happened.
     pub created_at: DateTime<Utc>,
+    /// What the event's log page explains beyond the payload (e.g. why a flow failed).
+    pub detail: Option<String>,
 }
 
 /// A link that completed a flow. Links are stateless tokens; this row only exists so that one

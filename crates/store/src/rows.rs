@@ -79,8 +79,8 @@ impl TryFrom<ApiKeyRow> for ApiKey {
     }
 }
 
-/// `integrations` row.
-#[derive(Debug, sqlx::FromRow)]
+/// `integrations` row. Also `Deserialize`, for backends that return a row as a JSON object.
+#[derive(Debug, sqlx::FromRow, serde::Deserialize)]
 pub struct IntegrationRow {
     /// `<tool>:<id>`.
     pub id: String,
@@ -171,6 +171,8 @@ pub struct EventRow {
     pub payload: String,
     /// Creation time in milliseconds.
     pub created_at: i64,
+    /// Log detail.
+    pub detail: Option<String>,
 }
 
 impl TryFrom<EventRow> for Event {
@@ -183,6 +185,7 @@ impl TryFrom<EventRow> for Event {
             event_type: row.event_type,
             payload: row.payload,
             created_at: from_millis(row.created_at)?,
+            detail: row.detail,
         })
     }
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::AppState;
 
 pub mod connect;
+pub mod events;
 pub mod general;
 pub mod integrations;
 pub mod tools;
@@ -41,4 +42,5 @@ pub fn router() -> Router<AppState> {
         .merge(integrations::router())
         .merge(tools::router())
         .merge(general::router())
+        .merge(events::router())
 }

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use plugboard::{
     AppState,
-    config::{Config, Database, LogFormat, MasterKeySource},
+    config::{Config, Database, MasterKeySource},
     integrations::{self, Credentials},
     tokens::{self, LinkClaims},
     vault::{MasterKey, Vault},
@@ -136,8 +136,7 @@ pub fn test_config(dir: &std::path::Path, address: SocketAddr, database: Databas
         database,
         public_url: format!("http://{address}").parse().expect("url"),
         master_key: MasterKeySource::Configured(MasterKey::generate()),
-        log: "info".into(),
-        log_format: LogFormat::Text,
+        ..Config::defaults()
     }
 }
 

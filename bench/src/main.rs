@@ -1,0 +1,325 @@
+//! Plugboard's API benchmark. Run it with `bench/run api` (see `docs/benchmarks.md`).
+//!
+//! Machines here are noisy, so it measures every endpoint in one run against one server and
+//! reports throughput as a ratio of `/healthz`, the cheapest thing the server can answer:
+//!
+//! 1. Prefills a fresh SQLite database with 100,000 integrations through the real
+//!    `complete_connection` path, keeping one unredeemed activation token per integration.
+//! 2. Starts the release binary (`plugboard serve`) on it as a separate process.
+//! 3. Loads `/healthz`, `create-link` and `integration-by-token` in turn with `wrk`, each token
+//!    redeemed exactly once, and prints throughput, p99 latency, ratios and idle memory.
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use chrono::Utc;
+use plugboard::{
+    AppState,
+    config::{Config, Database, MasterKeySource},
+    integrations::{self, Credentials},
+    tokens::{Language, LinkClaims, LinkKind, LinkType},
+    vault::MasterKey,
+};
+use plugboard_catalog::Category;
+use plugboard_store::EnvironmentName;
+
+const WRK_THREADS: usize = 2;
+const CONNECTIONS: usize = 32;
+
+struct Options {
+    integrations: usize,
+    seconds: u64,
+}
+
+fn parse_options() -> anyhow::Result<Options> {
+    let mut options = Options {
+        integrations: 100_000,
+        seconds: 10,
+    };
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("api") => {}
+        _ => bail!("usage: plugboard-bench api [--integrations N] [--seconds S]"),
+    }
+    while let Some(flag) = args.next() {
+        let value = args.next().context("every flag takes a value")?;
+        match flag.as_str() {
+            "--integrations" => options.integrations = value.parse()?,
+            "--seconds" => options.seconds = value.parse()?,
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    Ok(options)
+}
+
+fn config(dir: &Path, master: &MasterKey) -> Config {
+    let listen = "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!());
+    Config {
+        listen,
+        data_dir: dir.to_path_buf(),
+        database: Database::Sqlite(dir.join("plugboard.db")),
+        public_url: "http://127.0.0.1:1"
+            .parse()
+            .unwrap_or_else(|_| unreachable!()),
+        master_key: MasterKeySource::Configured(master.clone()),
+        log: "warn".into(),
+        ..Config::defaults()
+    }
+}
+
+/// Creates `count` integrations and returns one fresh activation token for each, and a key.
+async fn prefill(
+    dir: &Path,
+    master: &MasterKey,
+    count: usize,
+) -> anyhow::Result<(Vec<String>, String)> {
+    let state = AppState::new(config(dir, master)).await?;
+    let (_, key) = state
+        .create_api_key(EnvironmentName::Development, "bench")
+        .await?;
+    let env = state.environments.development.id.clone();
+    let credentials: Credentials = [("api_key".to_owned(), "benchmark-secret".to_owned())].into();
+    let mut tokens = Vec::with_capacity(count);
+    let started = std::time::Instant::now();
+    for n in 0..count {
+        let now = Utc::now().timestamp();
+        let claims = LinkClaims {
+            jti: plugboard_store::ids::new_id(),
+            env: env.clone(),
+            kind: LinkKind::Connect,
+            iid: None,
+            cat: Category::Hris,
+            tool: None,
+            renv: None,
+            lang: Language::En,
+            typ: LinkType::Embedded,
+            email: Some(format!("admin{n}@customer.example")),
+            org: format!("Customer {n}"),
+            oid: Some(n.to_string()),
+            scope: None,
+            iat: now,
+            exp: now + 3600,
+        };
+        let tool = ["personio", "bamboohr", "hibob", "factorial"][n % 4];
+        let token = integrations::complete_connection(&state, &claims, tool, &credentials)
+            .await
+            .map_err(|e| anyhow::anyhow!("prefill: {e}"))?;
+        tokens.push(token);
+        if (n + 1) % 20_000 == 0 {
+            eprintln!(
+                "  prefilled {} integrations ({:.0}/s)",
+                n + 1,
+                (n + 1) as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok((tokens, key))
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(binary: &Path, dir: &Path, master: &MasterKey) -> anyhow::Result<Server> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let key = base64::engine::general_purpose::STANDARD.encode(master.bytes());
+    let child = Command::new(binary)
+        .arg("serve")
+        .env("PLUGBOARD_DATA_DIR", dir)
+        .env("PLUGBOARD_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PLUGBOARD_MASTER_KEY", key)
+        .env("PLUGBOARD_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let server = Server { child, port };
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(server);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("the server did not start")
+}
+
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .context("no VmRSS")?;
+    Ok(line
+        .split_whitespace()
+        .nth(1)
+        .context("VmRSS value")?
+        .parse()?)
+}
+
+struct Result {
+    name: &'static str,
+    requests_per_second: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+fn parse_millis(text: &str) -> Option<f64> {
+    let (number, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic())?);
+    let value: f64 = number.parse().ok()?;
+    Some(match unit {
+        "us" => value / 1000.0,
+        "ms" => value,
+        "s" => value * 1000.0,
+        _ => return None,
+    })
+}
+
+fn wrk(
+    name: &'static str,
+    script: &Path,
+    url: &str,
+    seconds: u64,
+    env: &[(&str, String)],
+) -> anyhow::Result<Result> {
+    let output = Command::new("wrk")
+        .args([
+            "--latency",
+            "-t",
+            &WRK_THREADS.to_string(),
+            "-c",
+            &CONNECTIONS.to_string(),
+        ])
+        .args(["-d", &format!("{seconds}s"), "-s"])
+        .arg(script)
+        .arg(url)
+        .env("WRK_THREADS", WRK_THREADS.to_string())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .context("running wrk (install it: apt-get install wrk)")?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        bail!(
+            "wrk failed: {text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let field = |prefix: &str| {
+        text.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::trim)
+    };
+    let requests_per_second = field("Requests/sec:")
+        .and_then(|v| v.parse().ok())
+        .context("no Requests/sec")?;
+    let p99_ms = field("99%").and_then(parse_millis).context("no p99")?;
+    let errors = field("Non-2xx or 3xx responses:")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Ok(Result {
+        name,
+        requests_per_second,
+        p99_ms,
+        errors,
+    })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = parse_options()?;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let binary = root.join("target/release/plugboard");
+    if !binary.exists() {
+        bail!("build the server first: cargo build --release -p plugboard (bench/run does)");
+    }
+    let dir = tempfile::tempdir()?;
+    let master = MasterKey::generate();
+    eprintln!("Prefilling {} integrations…", options.integrations);
+    let (tokens, key) = prefill(dir.path(), &master, options.integrations).await?;
+    let tokens_file = dir.path().join("tokens.txt");
+    std::fs::File::create(&tokens_file)?.write_all((tokens.join("\n") + "\n").as_bytes())?;
+
+    let server = start_server(&binary, dir.path(), &master)?;
+    std::thread::sleep(Duration::from_secs(1));
+    let idle_rss = rss_kib(server.child.id())?;
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let scripts = root.join("bench/wrk");
+    let env = [
+        ("API_KEY", key.clone()),
+        ("TOKENS_FILE", tokens_file.display().to_string()),
+    ];
+    eprintln!(
+        "Loading each endpoint for {}s with wrk ({WRK_THREADS} threads, {CONNECTIONS} connections)…",
+        options.seconds
+    );
+    let results = [
+        wrk(
+            "/healthz",
+            &scripts.join("healthz.lua"),
+            &format!("{base}/healthz"),
+            options.seconds,
+            &env,
+        )?,
+        wrk(
+            "create-link",
+            &scripts.join("create-link.lua"),
+            &format!("{base}/v1/connect/create-link"),
+            options.seconds,
+            &env,
+        )?,
+        wrk(
+            "integration-by-token",
+            &scripts.join("integration-by-token.lua"),
+            &base,
+            options.seconds,
+            &env,
+        )?,
+    ];
+    let loaded_rss = rss_kib(server.child.id())?;
+    drop(server);
+
+    let baseline = results[0].requests_per_second;
+    println!(
+        "\nPlugboard API benchmark: SQLite, {} prefilled integrations, {}s per endpoint",
+        options.integrations, options.seconds
+    );
+    println!(
+        "{:<22} {:>12} {:>10} {:>14} {:>8}",
+        "endpoint", "requests/s", "p99 (ms)", "vs /healthz", "errors"
+    );
+    for result in &results {
+        println!(
+            "{:<22} {:>12.0} {:>10.2} {:>13.0}% {:>8}",
+            result.name,
+            result.requests_per_second,
+            result.p99_ms,
+            100.0 * result.requests_per_second / baseline,
+            result.errors
+        );
+    }
+    println!(
+        "idle RSS {:.1} MiB, after load {:.1} MiB",
+        idle_rss as f64 / 1024.0,
+        loaded_rss as f64 / 1024.0
+    );
+    let redeemed = results[2].requests_per_second * options.seconds as f64;
+    if redeemed > options.integrations as f64 {
+        println!("note: more redemptions than tokens; later ones were rejected (see errors)");
+    }
+    Ok(())
+}

@@ -1,0 +1,110 @@
+# Der gehostete Verbindungsablauf, Deutsch.
+
+product-generic = diese Anwendung
+close = Schließen
+back = Zurück
+continue = Weiter
+step-of = Schritt { $current } von { $total }
+
+category-HRIS = HR-Software
+category-ATS = Recruiting-Software
+category-ASSESSMENT = Recruiting-Software
+category-LMS = Lernplattform
+
+picker-title = Welche { $category } nutzt { $organization }?
+picker-intro = Wählen Sie sie aus, um sie mit { $product } zu verbinden.
+picker-search = Suchen
+picker-empty = Kein Tool passt zu Ihrer Suche.
+picker-oauth = Anmeldung folgt in Kürze
+
+consent-title = Was { $product } lesen kann
+consent-intro = Wenn Sie { $tool } verbinden, erhält { $product } Lesezugriff auf diese Daten von { $organization }:
+consent-secure = Ihre Zugangsdaten werden verschlüsselt übertragen, bei { $tool } geprüft und verschlüsselt gespeichert. Sie können die Verbindung jederzeit trennen.
+
+guide-title = So erhalten Sie Ihre Zugangsdaten für { $tool }
+guide-docs = Dokumentation von { $tool } (öffnet in einem neuen Tab)
+guide-sandbox-1 = Dies ist ein Test-Tool: Sie brauchen kein Konto.
+guide-sandbox-2 = Geben Sie einen beliebigen API-Schlüssel ein. Diese Schlüssel zeigen, wie Fehler aussehen: invalid, missing_scope, rate_limited; slow dauert drei Sekunden.
+
+credentials-title = { $tool } verbinden
+credentials-intro = Geben Sie die Zugangsdaten aus dem vorigen Schritt ein. Sie werden bei { $tool } geprüft, bevor etwas gespeichert wird.
+credentials-submit = Verbinden
+credentials-verifying = Prüfung bei { $tool } …
+credentials-secret-hint = Wird bei der Eingabe verborgen und nie wieder angezeigt.
+credentials-error-summary = Die Verbindung hat nicht funktioniert:
+
+field-required = Füllen Sie { $field } aus.
+field-pattern = { $field } hat nicht das erwartete Format.
+field-too-long = { $field } darf höchstens { $max } Zeichen lang sein.
+field-url = Geben Sie eine vollständige Adresse ein, die mit https:// beginnt.
+field-email = Geben Sie eine gültige E-Mail-Adresse ein.
+
+verify-invalid-credentials = { $tool } hat diese Zugangsdaten nicht akzeptiert. Prüfen Sie sie und versuchen Sie es erneut.
+verify-missing-permission = Diese Zugangsdaten funktionieren, aber ihnen fehlt eine Berechtigung, die diese Verbindung braucht. Bitten Sie eine Administratorin oder einen Administrator von { $tool }, sie zu erteilen, und versuchen Sie es dann erneut.
+verify-wrong-instance = { $tool } hat Ihr Konto dort nicht gefunden. Prüfen Sie { $fields }.
+verify-rate-limited = { $tool } erhält gerade zu viele Anfragen. Warten Sie eine Minute und versuchen Sie es dann erneut.
+verify-unreachable = { $tool } ist nicht erreichbar. Versuchen Sie es gleich noch einmal.
+too-many-attempts = Zu viele Versuche in kurzer Zeit. Warten Sie eine Minute und versuchen Sie es dann erneut.
+form-expired = Dieses Formular ist abgelaufen. Gehen Sie zurück und beginnen Sie erneut.
+
+success-title = { $tool } ist verbunden
+success-body = { $organization } ist jetzt verbunden. Sie können dieses Fenster schließen und zu { $product } zurückkehren.
+success-done = Fertig
+
+error-invalid-title = Dieser Link funktioniert nicht
+error-invalid-body = Der Link ist unvollständig oder wurde verändert. Fordern Sie einen neuen Link an.
+error-expired-title = Dieser Link ist abgelaufen
+error-expired-body = Links sind nur begrenzt gültig. Fordern Sie einen neuen Link an, um fortzufahren.
+error-used-title = Dieser Link wurde bereits verwendet
+error-used-body = Mit diesem Link wurde bereits eine Verbindung hergestellt. Fordern Sie für eine neue Verbindung einen neuen Link an.
+error-revoked-title = Dieser Link wurde zurückgezogen
+error-revoked-body = Der Link ist nicht mehr gültig. Fordern Sie einen neuen Link an.
+error-gone-title = Diese Verbindung besteht nicht mehr
+error-gone-body = Die Verbindung, die dieser Link aktualisieren sollte, wurde entfernt. Fordern Sie einen neuen Link an.
+error-tool-title = Dieses Tool kann hier nicht verbunden werden
+error-tool-body = Gehen Sie zurück und wählen Sie ein anderes Tool.
+error-oauth-body = Die Anmeldung bei { $tool } ist noch nicht verfügbar. Gehen Sie zurück und wählen Sie ein anderes Tool, oder bitten Sie um Hilfe.
+error-server-title = Etwas ist schiefgelaufen
+error-server-body = Bitte versuchen Sie es gleich noch einmal. Wenn das Problem bleibt, bitten Sie um Hilfe.
+error-forbidden-body = Diese Anfrage kam nicht von dieser Seite. Laden Sie die Seite neu und versuchen Sie es erneut.
+
+model-hris_employees = Mitarbeitende
+model-hris_employees-desc = Namen, geschäftliche Kontaktdaten, Positionen und Vorgesetzte
+model-hris_employments = Beschäftigungsverhältnisse
+model-hris_employments-desc = Verträge, Beschäftigungsarten, Beginn und Ende
+model-hris_absences = Abwesenheiten
+model-hris_absences-desc = Urlaubsanträge und ihre Daten
+model-hris_absence_types = Abwesenheitsarten
+model-hris_absence_types-desc = Die Urlaubs- und Abwesenheitsarten Ihres Unternehmens
+model-hris_time_off_balances = Urlaubskonten
+model-hris_time_off_balances-desc = Verbleibender Urlaub pro Person
+model-hris_teams = Teams
+model-hris_teams-desc = Abteilungen, Teams und ihre Mitglieder
+model-hris_locations = Standorte
+model-hris_locations-desc = Büros und Arbeitsorte
+model-hris_legal_entities = Gesellschaften
+model-hris_legal_entities-desc = Die Unternehmen, bei denen die Mitarbeitenden angestellt sind
+model-ats_jobs = Stellen
+model-ats_jobs-desc = Offene und geschlossene Stellen
+model-ats_candidates = Kandidierende
+model-ats_candidates-desc = Namen, Kontaktdaten und Lebensläufe
+model-ats_applications = Bewerbungen
+model-ats_applications-desc = Wer sich auf welche Stelle beworben hat, und der aktuelle Stand
+model-ats_application_stages = Bewerbungsphasen
+model-ats_application_stages-desc = Die Schritte Ihres Einstellungsprozesses
+model-ats_users = Benutzer
+model-ats_users-desc = Recruiter und einstellende Führungskräfte
+model-ats_interviews = Interviews
+model-ats_interviews-desc = Geplante Interviews und Interviewende
+model-ats_offers = Angebote
+model-ats_offers-desc = Angebote an Kandidierende
+model-ats_tags = Tags
+model-ats_tags-desc = Markierungen an Kandidierenden
+model-lms_users = Lernende
+model-lms_users-desc = Namen und geschäftliche E-Mail-Adressen
+model-lms_courses = Kurse
+model-lms_courses-desc = Kurstitel, Beschreibungen und Anbieter
+model-lms_course_progressions = Kursfortschritt
+model-lms_course_progressions-desc = Wer in welchem Kurs eingeschrieben ist, und der Abschluss
+model-lms_skills = Fähigkeiten
+model-lms_skills-desc = Fähigkeiten, die Kurse vermitteln

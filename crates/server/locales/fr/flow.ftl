@@ -1,0 +1,110 @@
+# Le parcours de connexion hébergé, français.
+
+product-generic = cette application
+close = Fermer
+back = Retour
+continue = Continuer
+step-of = Étape { $current } sur { $total }
+
+category-HRIS = logiciel RH
+category-ATS = logiciel de recrutement
+category-ASSESSMENT = logiciel de recrutement
+category-LMS = plateforme de formation
+
+picker-title = Quel { $category } { $organization } utilise-t-il ?
+picker-intro = Choisissez-le pour le connecter à { $product }.
+picker-search = Rechercher
+picker-empty = Aucun outil ne correspond à votre recherche.
+picker-oauth = Connexion bientôt disponible
+
+consent-title = Ce que { $product } pourra lire
+consent-intro = En connectant { $tool }, vous donnez à { $product } un accès en lecture à ces données de { $organization } :
+consent-secure = Vos identifiants sont transmis par une connexion chiffrée, vérifiés auprès de { $tool } et stockés chiffrés. Vous pouvez vous déconnecter à tout moment.
+
+guide-title = Obtenir vos identifiants { $tool }
+guide-docs = Documentation de { $tool } (s’ouvre dans un nouvel onglet)
+guide-sandbox-1 = Ceci est un outil de test : aucun compte n’est nécessaire.
+guide-sandbox-2 = Saisissez n’importe quelle clé API pour vous connecter. Ces clés montrent à quoi ressemblent les erreurs : invalid, missing_scope, rate_limited ; slow prend trois secondes.
+
+credentials-title = Connecter { $tool }
+credentials-intro = Saisissez les identifiants de l’étape précédente. Ils sont vérifiés auprès de { $tool } avant tout enregistrement.
+credentials-submit = Connecter
+credentials-verifying = Vérification auprès de { $tool }…
+credentials-secret-hint = Masqué pendant la saisie, jamais réaffiché.
+credentials-error-summary = La connexion n’a pas fonctionné :
+
+field-required = Renseignez { $field }.
+field-pattern = { $field } n’a pas le format attendu.
+field-too-long = { $field } ne peut pas dépasser { $max } caractères.
+field-url = Saisissez une adresse complète commençant par https://.
+field-email = Saisissez une adresse e-mail valide.
+
+verify-invalid-credentials = { $tool } n’a pas accepté ces identifiants. Vérifiez-les et réessayez.
+verify-missing-permission = Ces identifiants fonctionnent, mais il leur manque une autorisation nécessaire à cette connexion. Demandez à un administrateur de { $tool } de l’accorder, puis réessayez.
+verify-wrong-instance = { $tool } n’a pas trouvé votre compte à cet endroit. Vérifiez { $fields }.
+verify-rate-limited = { $tool } reçoit trop de requêtes en ce moment. Attendez une minute, puis réessayez.
+verify-unreachable = { $tool } est injoignable. Réessayez dans un instant.
+too-many-attempts = Trop de tentatives en peu de temps. Attendez une minute, puis réessayez.
+form-expired = Ce formulaire a expiré. Revenez en arrière et recommencez.
+
+success-title = { $tool } est connecté
+success-body = { $organization } est maintenant connecté. Vous pouvez fermer cette fenêtre et revenir à { $product }.
+success-done = Terminé
+
+error-invalid-title = Ce lien ne fonctionne pas
+error-invalid-body = Le lien est incomplet ou a été modifié. Demandez un nouveau lien.
+error-expired-title = Ce lien a expiré
+error-expired-body = Les liens ne sont valables que pour une durée limitée. Demandez un nouveau lien pour continuer.
+error-used-title = Ce lien a déjà été utilisé
+error-used-body = Une connexion a déjà été établie avec ce lien. Pour vous connecter à nouveau, demandez un nouveau lien.
+error-revoked-title = Ce lien a été retiré
+error-revoked-body = Le lien n’est plus valable. Demandez un nouveau lien.
+error-gone-title = Cette connexion n’existe plus
+error-gone-body = La connexion que ce lien devait mettre à jour a été supprimée. Demandez un nouveau lien.
+error-tool-title = Cet outil ne peut pas être connecté ici
+error-tool-body = Revenez en arrière et choisissez un autre outil.
+error-oauth-body = La connexion à { $tool } n’est pas encore disponible. Revenez en arrière et choisissez un autre outil, ou demandez de l’aide.
+error-server-title = Un problème est survenu
+error-server-body = Veuillez réessayer dans un instant. Si le problème persiste, demandez de l’aide.
+error-forbidden-body = Cette demande ne provient pas de cette page. Rechargez la page et réessayez.
+
+model-hris_employees = Collaborateurs
+model-hris_employees-desc = Noms, coordonnées professionnelles, postes et responsables
+model-hris_employments = Contrats
+model-hris_employments-desc = Contrats, types d’emploi, dates de début et de fin
+model-hris_absences = Absences
+model-hris_absences-desc = Demandes de congé et leurs dates
+model-hris_absence_types = Types d’absence
+model-hris_absence_types-desc = Les types de congé proposés par votre entreprise
+model-hris_time_off_balances = Soldes de congés
+model-hris_time_off_balances-desc = Congés restants par collaborateur
+model-hris_teams = Équipes
+model-hris_teams-desc = Services, équipes et leurs membres
+model-hris_locations = Sites
+model-hris_locations-desc = Bureaux et lieux de travail
+model-hris_legal_entities = Entités juridiques
+model-hris_legal_entities-desc = Les sociétés qui emploient les collaborateurs
+model-ats_jobs = Offres d’emploi
+model-ats_jobs-desc = Postes ouverts et fermés
+model-ats_candidates = Candidats
+model-ats_candidates-desc = Noms, coordonnées et CV
+model-ats_applications = Candidatures
+model-ats_applications-desc = Quel candidat a postulé à quel poste, et l’étape actuelle
+model-ats_application_stages = Étapes de candidature
+model-ats_application_stages-desc = Les étapes de votre processus de recrutement
+model-ats_users = Utilisateurs
+model-ats_users-desc = Recruteurs et responsables du recrutement
+model-ats_interviews = Entretiens
+model-ats_interviews-desc = Entretiens planifiés et intervenants
+model-ats_offers = Offres
+model-ats_offers-desc = Propositions faites aux candidats
+model-ats_tags = Étiquettes
+model-ats_tags-desc = Étiquettes attribuées aux candidats
+model-lms_users = Apprenants
+model-lms_users-desc = Noms et adresses e-mail professionnelles
+model-lms_courses = Cours
+model-lms_courses-desc = Titres, descriptions et fournisseurs des cours
+model-lms_course_progressions = Progression
+model-lms_course_progressions-desc = Qui est inscrit à quel cours, et son achèvement
+model-lms_skills = Compétences
+model-lms_skills-desc = Compétences enseignées par les cours

@@ -1,0 +1,371 @@
+//! The hosted connect flow: the pages an end user sees when the operator's front end opens a
+//! link, usually inside a full-screen, cross-site iframe.
+//!
+//! Pick a tool → what will be shared → how to get the credentials → enter them → verified
+//! against the tool → connected. Pages are rendered on the server (askama), styled by one
+//! stylesheet and enhanced by one small script; every asset is served from here. No cookies and
+//! no server-side session: state travels in the signed link token (in the URL) and in a signed
+//! form field, because third-party cookies are blocked in iframes.
+
+use axum::{
+    Form, Router,
+    extract::{
+        Query, State,
+        rejection::{FormRejection, QueryRejection},
+    },
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::Response,
+    routing::{get, post},
+};
+use chrono::Utc;
+use plugboard_catalog::{AuthKind, Tool};
+use plugboard_store::{Environment, EnvironmentName, ids::IntegrationId};
+use serde::Deserialize;
+
+use crate::{
+    AppState,
+    integrations::{self, CompleteError, Credentials},
+    tokens::{self, LinkClaims, LinkError, LinkKind, LinkType},
+};
+
+pub mod assets;
+pub mod i18n;
+mod pages;
+pub mod verify;
+
+use i18n::Tr;
+use pages::Problem;
+
+/// Prefix of credential inputs in the submitted form, so a field id can never collide with
+/// the form's own `token`, `tool` and `state`.
+const FIELD_PREFIX: &str = "field.";
+
+/// A link that opened: verified, unexpired, unused, unrevoked.
+pub(crate) struct Link {
+    pub token: String,
+    pub claims: LinkClaims,
+    pub environment: Environment,
+    pub tr: Tr,
+}
+
+/// Opens the link in `token`, or says why it cannot be used.
+async fn open_link(state: &AppState, token: &str) -> Result<Link, (Problem, Tr)> {
+    let claims = tokens::verify_link(&state.vault, token, Utc::now()).map_err(|error| {
+        let problem = match error {
+            LinkError::Invalid => Problem::Invalid,
+            LinkError::Expired => Problem::Expired,
+        };
+        // An expired link is genuine: its language is known even though it cannot be used.
+        let tr =
+            expired_claims_language(state, token).unwrap_or_else(|| Tr::from_accept_language(None));
+        (problem, tr)
+    })?;
+    let tr = Tr::new(claims.lang);
+    let fail = |problem| (problem, tr);
+    let environment = state
+        .environments
+        .by_id(&claims.env)
+        .cloned()
+        .ok_or(fail(Problem::Invalid))?;
+    let consumed = state
+        .store
+        .link_consumed(&claims.jti)
+        .await
+        .map_err(|_| fail(Problem::Server))?;
+    if consumed {
+        return Err(fail(Problem::Used));
+    }
+    if claims.typ == LinkType::MagicLink {
+        let record = state
+            .store
+            .magic_link(&claims.jti)
+            .await
+            .map_err(|_| fail(Problem::Server))?;
+        if record.is_none_or(|link| link.revoked_at.is_some()) {
+            return Err(fail(Problem::Revoked));
+        }
+    }
+    if claims.kind == LinkKind::Relink {
+        let id = claims
+            .iid
+            .as_deref()
+            .and_then(IntegrationId::parse)
+            .ok_or(fail(Problem::Invalid))?;
+        let exists = state
+            .store
+            .integration(&environment.id, &id)
+            .await
+            .map_err(|_| fail(Problem::Server))?;
+        if exists.is_none() {
+            return Err(fail(Problem::Gone));
+        }
+    }
+    Ok(Link {
+        token: token.to_owned(),
+        claims,
+        environment,
+        tr,
+    })
+}
+
+/// The language of a genuine but expired link (its signature still verifies at its own time).
+fn expired_claims_language(state: &AppState, token: &str) -> Option<Tr> {
+    let long_ago = chrono::DateTime::<Utc>::MIN_UTC;
+    tokens::verify_link(&state.vault, token, long_ago)
+        .ok()
+        .map(|claims| Tr::new(claims.lang))
+}
+
+/// The tool a link page is about: the one the link names, else the one chosen in the picker.
+fn chosen_tool<'a>(
+    state: &'a AppState,
+    link: &Link,
+    requested: Option<&str>,
+) -> Option<Result<&'a Tool, Problem>> {
+    let id = link.claims.tool.as_deref().or(requested)?;
+    Some(
+        match state.tool_available(&link.environment, id, link.claims.cat) {
+            Ok(tool) if tool.auth == AuthKind::Oauth2 => {
+                Err(Problem::OauthUnavailable(tool.label.clone()))
+            }
+            Ok(tool) => Ok(tool),
+            Err(_) => Err(Problem::ToolUnavailable),
+        },
+    )
+}
+
+/// Query of a flow page.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    /// The link token.
+    pub token: Option<String>,
+    /// The tool chosen in the picker.
+    pub tool: Option<String>,
+    /// `guide` or `credentials`; absent means the first page.
+    pub step: Option<String>,
+}
+
+/// `GET /connect`: every step of the flow before the credentials are submitted.
+async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Response {
+    // A mangled query string is a broken link, answered with the broken-link page.
+    let query = query.map(|Query(query)| query).unwrap_or_default();
+    let Some(token) = query.token.as_deref().filter(|t| !t.is_empty()) else {
+        return pages::problem(&state, Problem::Invalid, tr_for(&headers), None);
+    };
+    let link = match open_link(&state, token).await {
+        Ok(link) => link,
+        Err((problem, tr)) => return pages::problem(&state, problem, tr, None),
+    };
+    let tool = match chosen_tool(&state, &link, query.tool.as_deref()) {
+        None => return pages::picker(&state, &link),
+        Some(Ok(tool)) => tool,
+        Some(Err(problem)) => return pages::problem(&state, problem, link.tr, Some(&link)),
+    };
+    match query.step.as_deref() {
+        Some("guide") => pages::guide(&state, &link, tool),
+        Some("credentials") => {
+            let form = pages::CredentialsForm::fresh(&state, &link, tool);
+            pages::credentials(&state, &link, tool, form, StatusCode::OK)
+        }
+        _ => pages::consent(&state, &link, tool),
+    }
+}
+
+fn tr_for(headers: &HeaderMap) -> Tr {
+    Tr::from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// Whether a form post came from one of our own pages. The link token in the form is already a
+/// capability an attacker lacks; this closes the remaining gap of a foreign page submitting a
+/// form with a token it obtained.
+fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None | Some("null") => true,
+        Some(origin) => origin == state.config.public_url.origin().ascii_serialization(),
+    }
+}
+
+/// `POST /connect/verify`: checks the credentials with the tool and, if they work, creates the
+/// integration and shows the success page.
+async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    let Ok(Form(pairs)) = form else {
+        return pages::problem(&state, Problem::Invalid, tr_for(&headers), None);
+    };
+    let value = |name: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    let link = match open_link(&state, value("token")).await {
+        Ok(link) => link,
+        Err((problem, tr)) => return pages::problem(&state, problem, tr, None),
+    };
+    if !same_origin(&state, &headers) {
+        return pages::problem(&state, Problem::Forbidden, link.tr, Some(&link));
+    }
+    let tool = match chosen_tool(&state, &link, Some(value("tool"))) {
+        Some(Ok(tool)) if tool.id == value("tool") => tool,
+        Some(Err(problem)) => return pages::problem(&state, problem, link.tr, Some(&link)),
+        _ => return pages::problem(&state, Problem::ToolUnavailable, link.tr, Some(&link)),
+    };
+    let credentials: Credentials = tool
+        .fields
+        .iter()
+        .map(|field| {
+            let raw = value(&format!("{FIELD_PREFIX}{}", field.id));
+            (field.id.clone(), raw.trim().to_owned())
+        })
+        .collect();
+    let mut form = pages::CredentialsForm::submitted(&state, &link, tool, &credentials);
+    if !tokens::verify_form_state(
+        &state.vault,
+        &link.claims.jti,
+        &tool.id,
+        value("state"),
+        Utc::now(),
+    ) {
+        form.summary = Some(link.tr.t("form-expired"));
+        return pages::credentials(&state, &link, tool, form, StatusCode::BAD_REQUEST);
+    }
+    if form.has_field_errors() {
+        return pages::credentials(&state, &link, tool, form, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    if state.flow.attempts.check_key(&link.claims.jti).is_err() {
+        form.summary = Some(link.tr.t("too-many-attempts"));
+        return pages::credentials(&state, &link, tool, form, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let outcome = state.flow.verifier.verify(tool, &credentials).await;
+    state.metrics.verification(outcome.as_str());
+    if outcome != verify::Outcome::Connected {
+        tracing::info!(tool = %tool.id, outcome = outcome.as_str(), link_id = %link.claims.jti, "credentials did not verify");
+        record_failure(&state, &link, tool, outcome).await;
+        form.summary = Some(pages::outcome_message(&link.tr, tool, outcome));
+        return pages::credentials(&state, &link, tool, form, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let completed = match link.claims.kind {
+        LinkKind::Connect => {
+            integrations::complete_connection(&state, &link.claims, &tool.id, &credentials).await
+        }
+        LinkKind::Relink => integrations::complete_relink(&state, &link.claims, &credentials).await,
+    };
+    match completed {
+        Ok(activation_token) => pages::success(&state, &link, tool, &activation_token),
+        Err(CompleteError::LinkAlreadyUsed) => {
+            pages::problem(&state, Problem::Used, link.tr, Some(&link))
+        }
+        Err(CompleteError::LinkRevoked) => {
+            pages::problem(&state, Problem::Revoked, link.tr, Some(&link))
+        }
+        Err(CompleteError::IntegrationGone) => {
+            pages::problem(&state, Problem::Gone, link.tr, Some(&link))
+        }
+        Err(CompleteError::ToolUnavailable(_)) => {
+            pages::problem(&state, Problem::ToolUnavailable, link.tr, Some(&link))
+        }
+        Err(CompleteError::Api(_)) => pages::problem(&state, Problem::Server, link.tr, Some(&link)),
+    }
+}
+
+/// Writes `connection-flow-failed`. A failure to write it must not hide the end user's real
+/// problem, so it is logged rather than shown.
+async fn record_failure(state: &AppState, link: &Link, tool: &Tool, outcome: verify::Outcome) {
+    let end_user = plugboard_store::EndUser {
+        email: link.claims.email.clone(),
+        organization_name: link.claims.org.clone(),
+        origin_id: link.claims.oid.clone(),
+    };
+    let event = crate::events::connection_flow_failed(
+        &link.environment.id,
+        &tool.id,
+        link.claims.cat,
+        &end_user,
+        outcome.as_str(),
+        |path| state.config.public(path),
+        Utc::now(),
+    );
+    if let Err(error) = state.store.record_event(&event).await {
+        tracing::error!(%error, "could not record connection-flow-failed");
+    }
+}
+
+/// Per-request limits of the flow, held for the life of the process.
+pub struct FlowState {
+    /// Checks credentials against tools.
+    pub verifier: verify::Verifier,
+    /// Credential submissions per link: 10 a minute, so a link cannot be used to hammer a
+    /// vendor's API or brute-force a key.
+    pub attempts: governor::DefaultKeyedRateLimiter<String>,
+}
+
+impl FlowState {
+    /// The flow's state for `config`.
+    pub fn new(config: &crate::config::Config) -> Self {
+        let quota = governor::Quota::per_minute(
+            std::num::NonZeroU32::new(10).unwrap_or(std::num::NonZeroU32::MIN),
+        );
+        Self {
+            verifier: verify::Verifier::new(config.tool_base_urls.clone()),
+            attempts: governor::RateLimiter::keyed(quota),
+        }
+    }
+}
+
+impl std::fmt::Debug for FlowState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowState").finish_non_exhaustive()
+    }
+}
+
+/// The flow's security headers. `frame_ancestors` decides which sites may embed the page.
+pub(crate) fn secure(mut response: Response, frame_ancestors: &str) -> Response {
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; \
+         base-uri 'none'; frame-ancestors {frame_ancestors}"
+    );
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Which parent origins may frame pages of `environment`.
+pub(crate) fn frame_ancestors<'a>(
+    state: &'a AppState,
+    environment: Option<&Environment>,
+) -> &'a str {
+    match environment.map(|env| env.name) {
+        Some(EnvironmentName::Production) => &state.config.frame_ancestors_production,
+        Some(EnvironmentName::Development) => &state.config.frame_ancestors_development,
+        // A broken link's page shows only an apology, so any page may frame it: better than
+        // a blank iframe.
+        None => "*",
+    }
+}
+
+/// The flow's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/connect", get(page))
+        .route("/connect/verify", post(submit))
+        .route("/connect/assets/{version}/{file}", get(assets::serve))
+}

@@ -1,0 +1,586 @@
+//! The flow's pages: view models of finished, translated strings, rendered by askama templates
+//! in `crates/server/templates/flow/`. Templates only lay out what they are given.
+
+use askama::Template;
+use axum::{
+    http::StatusCode,
+    response::{Html, IntoResponse, Response},
+};
+use chrono::Utc;
+use plugboard_catalog::{AuthKind, FieldKind, Tool};
+
+use super::{FIELD_PREFIX, Link, assets, frame_ancestors, i18n::Tr, secure, verify::Outcome};
+use crate::{AppState, integrations::Credentials, tokens};
+
+/// Why a link or request cannot go on; each has its own page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Problem {
+    Invalid,
+    Expired,
+    Used,
+    Revoked,
+    Gone,
+    ToolUnavailable,
+    OauthUnavailable(String),
+    Forbidden,
+    Server,
+}
+
+/// What every page shares: language, title, assets, step and the close button.
+pub(crate) struct Chrome {
+    lang: &'static str,
+    title: String,
+    css: String,
+    js: String,
+    step: Option<String>,
+    close: String,
+    back: Option<(String, String)>,
+}
+
+impl Chrome {
+    fn new(tr: &Tr, title: &str) -> Self {
+        Self {
+            lang: tr.code(),
+            title: title.to_owned(),
+            css: assets::url("flow.css"),
+            js: assets::url("flow.js"),
+            step: None,
+            close: tr.t("close"),
+            back: None,
+        }
+    }
+
+    fn step(mut self, tr: &Tr, current: usize, total: usize) -> Self {
+        self.step = Some(tr.t_with(
+            "step-of",
+            &[
+                ("current", &current.to_string()),
+                ("total", &total.to_string()),
+            ],
+        ));
+        self
+    }
+
+    fn back(mut self, tr: &Tr, href: Option<String>) -> Self {
+        self.back = href.map(|href| (href, tr.t("back")));
+        self
+    }
+}
+
+#[derive(Template)]
+#[template(path = "flow/picker.html")]
+struct PickerPage {
+    chrome: Chrome,
+    heading: String,
+    intro: String,
+    search: String,
+    empty: String,
+    tools: Vec<ToolItem>,
+}
+
+struct ToolItem {
+    label: String,
+    href: String,
+    icon: String,
+    note: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "flow/consent.html")]
+struct ConsentPage {
+    chrome: Chrome,
+    heading: String,
+    intro: String,
+    models: Vec<(String, String)>,
+    secure: String,
+    next_href: String,
+    next: String,
+    icon: String,
+}
+
+#[derive(Template)]
+#[template(path = "flow/guide.html")]
+struct GuidePage {
+    chrome: Chrome,
+    heading: String,
+    steps: Vec<String>,
+    docs: Option<(String, String)>,
+    next_href: String,
+    next: String,
+}
+
+#[derive(Template)]
+#[template(path = "flow/credentials.html")]
+struct CredentialsPage {
+    chrome: Chrome,
+    heading: String,
+    intro: String,
+    token: String,
+    tool: String,
+    state: String,
+    form: CredentialsForm,
+    summary_heading: String,
+    submit: String,
+    verifying: String,
+}
+
+#[derive(Template)]
+#[template(path = "flow/success.html")]
+struct SuccessPage {
+    chrome: Chrome,
+    heading: String,
+    body: String,
+    /// The Done button and the activation token it posts; `None` for a magic link, which ends
+    /// here in its own tab.
+    done: Option<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "flow/problem.html")]
+struct ProblemPage {
+    chrome: Chrome,
+    heading: String,
+    body: String,
+}
+
+fn render(template: &impl Template, status: StatusCode, frame_ancestors: &str) -> Response {
+    match template.render() {
+        Ok(html) => secure((status, Html(html)).into_response(), frame_ancestors),
+        Err(error) => {
+            tracing::error!(%error, "rendering a flow page");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// A page URL of this link's flow.
+fn href(link: &Link, tool: Option<&str>, step: Option<&str>) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("token", &link.token);
+    if link.claims.tool.is_none() {
+        if let Some(tool) = tool {
+            query.append_pair("tool", tool);
+        }
+    }
+    if let Some(step) = step {
+        query.append_pair("step", step);
+    }
+    format!("/connect?{}", query.finish())
+}
+
+/// Steps before the credentials: the picker only when the link leaves the choice open.
+fn step_numbers(link: &Link) -> (usize, usize) {
+    let offset = usize::from(link.claims.tool.is_none());
+    (offset, offset + 3)
+}
+
+fn product(state: &AppState, tr: &Tr) -> String {
+    state
+        .config
+        .product_name
+        .clone()
+        .unwrap_or_else(|| tr.t("product-generic"))
+}
+
+/// Step 1: choose a tool.
+pub(crate) fn picker(state: &AppState, link: &Link) -> Response {
+    let tr = &link.tr;
+    let category = tr.t(&format!("category-{}", link.claims.cat));
+    let heading = tr.t_with(
+        "picker-title",
+        &[("category", &category), ("organization", &link.claims.org)],
+    );
+    let mut tools: Vec<ToolItem> = state
+        .available_tools(&link.environment, link.claims.cat)
+        .map(|tool| ToolItem {
+            label: tool.label.clone(),
+            href: href(link, Some(&tool.id), None),
+            icon: state.tool_asset_url(&tool.id, "icon.svg"),
+            note: (tool.auth == AuthKind::Oauth2).then(|| tr.t("picker-oauth")),
+        })
+        .collect();
+    tools.sort_by_key(|tool| tool.label.to_lowercase());
+    let (_, total) = step_numbers(link);
+    let page = PickerPage {
+        chrome: Chrome::new(tr, &heading).step(tr, 1, total),
+        intro: tr.t_with("picker-intro", &[("product", &product(state, tr))]),
+        search: tr.t("picker-search"),
+        empty: tr.t("picker-empty"),
+        heading,
+        tools,
+    };
+    render(
+        &page,
+        StatusCode::OK,
+        frame_ancestors(state, Some(&link.environment)),
+    )
+}
+
+/// Step 2: what the operator will be able to read.
+pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool) -> Response {
+    let tr = &link.tr;
+    let product = product(state, tr);
+    let heading = tr.t_with("consent-title", &[("product", &product)]);
+    let models = link
+        .claims
+        .cat
+        .default_models()
+        .iter()
+        .map(|(id, _)| {
+            (
+                tr.t(&format!("model-{id}")),
+                tr.t(&format!("model-{id}-desc")),
+            )
+        })
+        .collect();
+    let (offset, total) = step_numbers(link);
+    let back = (offset == 1).then(|| href(link, None, None));
+    let page = ConsentPage {
+        chrome: Chrome::new(tr, &heading)
+            .step(tr, offset + 1, total)
+            .back(tr, back),
+        intro: tr.t_with(
+            "consent-intro",
+            &[
+                ("tool", &tool.label),
+                ("product", &product),
+                ("organization", &link.claims.org),
+            ],
+        ),
+        models,
+        secure: tr.t_with("consent-secure", &[("tool", &tool.label)]),
+        next_href: href(link, Some(&tool.id), Some("guide")),
+        next: tr.t("continue"),
+        icon: state.tool_asset_url(&tool.id, "icon.svg"),
+        heading,
+    };
+    render(
+        &page,
+        StatusCode::OK,
+        frame_ancestors(state, Some(&link.environment)),
+    )
+}
+
+/// Step 3: how to obtain the credentials.
+pub(crate) fn guide(state: &AppState, link: &Link, tool: &Tool) -> Response {
+    let tr = &link.tr;
+    let heading = tr.t_with("guide-title", &[("tool", &tool.label)]);
+    let steps = match &tool.guide {
+        Some(guide) => guide.get(tr.code()).clone(),
+        None => vec![tr.t("guide-sandbox-1"), tr.t("guide-sandbox-2")],
+    };
+    let docs = tool.docs_url.as_ref().map(|url| {
+        (
+            url.to_string(),
+            tr.t_with("guide-docs", &[("tool", &tool.label)]),
+        )
+    });
+    let (offset, total) = step_numbers(link);
+    let page = GuidePage {
+        chrome: Chrome::new(tr, &heading)
+            .step(tr, offset + 2, total)
+            .back(tr, Some(href(link, Some(&tool.id), None))),
+        steps,
+        docs,
+        next_href: href(link, Some(&tool.id), Some("credentials")),
+        next: tr.t("continue"),
+        heading,
+    };
+    render(
+        &page,
+        StatusCode::OK,
+        frame_ancestors(state, Some(&link.environment)),
+    )
+}
+
+/// One input of the credentials form.
+pub(crate) struct FieldView {
+    id: String,
+    name: String,
+    label: String,
+    help: Option<String>,
+    input_type: &'static str,
+    required: bool,
+    pattern: Option<String>,
+    max_length: u32,
+    placeholder: Option<String>,
+    /// What the user typed, shown again after a failed attempt; never for secrets.
+    value: String,
+    error: Option<String>,
+    secret_hint: Option<String>,
+    /// Messages the script shows for the browser's own checks, in the link's language rather
+    /// than the browser's: (missing, wrong format).
+    client_messages: (String, String),
+}
+
+/// The credentials form, fresh or as submitted with its errors.
+pub(crate) struct CredentialsForm {
+    fields: Vec<FieldView>,
+    /// The message at the top, when the attempt failed as a whole.
+    pub summary: Option<String>,
+}
+
+impl CredentialsForm {
+    fn build(link: &Link, tool: &Tool, values: Option<&Credentials>) -> Self {
+        let tr = &link.tr;
+        let fields = tool
+            .fields
+            .iter()
+            .map(|field| {
+                let label = field.label.get(tr.code()).clone();
+                let secret = field.kind == FieldKind::Secret;
+                let submitted = values
+                    .and_then(|values| values.get(&field.id))
+                    .map(String::as_str);
+                let error = submitted.and_then(|value| field_error(tr, field, &label, value));
+                FieldView {
+                    id: format!("f-{}", field.id),
+                    name: format!("{FIELD_PREFIX}{}", field.id),
+                    help: field.help.as_ref().map(|help| help.get(tr.code()).clone()),
+                    input_type: match field.kind {
+                        FieldKind::Text => "text",
+                        FieldKind::Secret => "password",
+                        FieldKind::Url => "url",
+                        FieldKind::Email => "email",
+                    },
+                    required: field.required,
+                    pattern: field.pattern.clone(),
+                    max_length: field.max_length,
+                    placeholder: field.placeholder.clone(),
+                    value: if secret {
+                        String::new()
+                    } else {
+                        submitted.unwrap_or_default().to_owned()
+                    },
+                    secret_hint: secret.then(|| tr.t("credentials-secret-hint")),
+                    client_messages: (
+                        tr.t_with("field-required", &[("field", &label)]),
+                        match field.kind {
+                            FieldKind::Url => tr.t("field-url"),
+                            FieldKind::Email => tr.t("field-email"),
+                            FieldKind::Text | FieldKind::Secret => {
+                                tr.t_with("field-pattern", &[("field", &label)])
+                            }
+                        },
+                    ),
+                    error,
+                    label,
+                }
+            })
+            .collect();
+        Self {
+            fields,
+            summary: None,
+        }
+    }
+
+    /// An empty form.
+    pub(crate) fn fresh(_state: &AppState, link: &Link, tool: &Tool) -> Self {
+        Self::build(link, tool, None)
+    }
+
+    /// The form as submitted, with each field's validation error.
+    pub(crate) fn submitted(
+        _state: &AppState,
+        link: &Link,
+        tool: &Tool,
+        values: &Credentials,
+    ) -> Self {
+        Self::build(link, tool, Some(values))
+    }
+
+    /// Whether any field is invalid.
+    pub(crate) fn has_field_errors(&self) -> bool {
+        self.fields.iter().any(|field| field.error.is_some())
+    }
+}
+
+/// The same checks the browser makes from the input's attributes, made again on the server.
+fn field_error(
+    tr: &Tr,
+    field: &plugboard_catalog::Field,
+    label: &str,
+    value: &str,
+) -> Option<String> {
+    if value.is_empty() {
+        return field
+            .required
+            .then(|| tr.t_with("field-required", &[("field", label)]));
+    }
+    if value.chars().count() > field.max_length as usize {
+        return Some(tr.t_with(
+            "field-too-long",
+            &[("field", label), ("max", &field.max_length.to_string())],
+        ));
+    }
+    if let Some(pattern) = &field.pattern {
+        // Patterns were compiled once when the catalog loaded; this cannot fail.
+        let matches =
+            regex::Regex::new(&format!("^(?:{pattern})$")).is_ok_and(|re| re.is_match(value));
+        if !matches {
+            return Some(tr.t_with("field-pattern", &[("field", label)]));
+        }
+    }
+    match field.kind {
+        FieldKind::Url => {
+            let ok = url::Url::parse(value)
+                .is_ok_and(|url| url.scheme() == "https" && url.host().is_some());
+            (!ok).then(|| tr.t("field-url"))
+        }
+        FieldKind::Email => {
+            (!email_address::EmailAddress::is_valid(value)).then(|| tr.t("field-email"))
+        }
+        FieldKind::Text | FieldKind::Secret => None,
+    }
+}
+
+/// The end user's explanation of a failed verification.
+pub(crate) fn outcome_message(tr: &Tr, tool: &Tool, outcome: Outcome) -> String {
+    let labels: Vec<String> = tool
+        .fields
+        .iter()
+        .filter(|field| field.kind != FieldKind::Secret)
+        .map(|field| field.label.get(tr.code()).clone())
+        .collect();
+    let fields = if labels.is_empty() {
+        tool.label.clone()
+    } else {
+        labels.join(", ")
+    };
+    tr.t_with(
+        outcome.message_id(),
+        &[("tool", &tool.label), ("fields", &fields)],
+    )
+}
+
+/// Step 4: the credentials form.
+pub(crate) fn credentials(
+    state: &AppState,
+    link: &Link,
+    tool: &Tool,
+    form: CredentialsForm,
+    status: StatusCode,
+) -> Response {
+    let tr = &link.tr;
+    let heading = tr.t_with("credentials-title", &[("tool", &tool.label)]);
+    let (offset, total) = step_numbers(link);
+    let page = CredentialsPage {
+        chrome: Chrome::new(tr, &heading)
+            .step(tr, offset + 3, total)
+            .back(tr, Some(href(link, Some(&tool.id), Some("guide")))),
+        intro: tr.t_with("credentials-intro", &[("tool", &tool.label)]),
+        token: link.token.clone(),
+        tool: tool.id.clone(),
+        state: tokens::sign_form_state(&state.vault, &link.claims.jti, &tool.id, Utc::now()),
+        form,
+        summary_heading: tr.t("credentials-error-summary"),
+        submit: tr.t("credentials-submit"),
+        verifying: tr.t_with("credentials-verifying", &[("tool", &tool.label)]),
+        heading,
+    };
+    render(
+        &page,
+        status,
+        frame_ancestors(state, Some(&link.environment)),
+    )
+}
+
+/// The end: connected.
+pub(crate) fn success(
+    state: &AppState,
+    link: &Link,
+    tool: &Tool,
+    activation_token: &str,
+) -> Response {
+    let tr = &link.tr;
+    let heading = tr.t_with("success-title", &[("tool", &tool.label)]);
+    let done = (link.claims.typ == tokens::LinkType::Embedded)
+        .then(|| (tr.t("success-done"), activation_token.to_owned()));
+    let page = SuccessPage {
+        chrome: Chrome::new(tr, &heading),
+        body: tr.t_with(
+            "success-body",
+            &[
+                ("organization", &link.claims.org),
+                ("product", &product(state, tr)),
+            ],
+        ),
+        done,
+        heading,
+    };
+    render(
+        &page,
+        StatusCode::OK,
+        frame_ancestors(state, Some(&link.environment)),
+    )
+}
+
+/// A page explaining why the flow cannot go on.
+pub(crate) fn problem(state: &AppState, problem: Problem, tr: Tr, link: Option<&Link>) -> Response {
+    let (title, body, status) = match &problem {
+        Problem::Invalid => (
+            "error-invalid-title",
+            tr.t("error-invalid-body"),
+            StatusCode::BAD_REQUEST,
+        ),
+        Problem::Expired => (
+            "error-expired-title",
+            tr.t("error-expired-body"),
+            StatusCode::GONE,
+        ),
+        Problem::Used => (
+            "error-used-title",
+            tr.t("error-used-body"),
+            StatusCode::GONE,
+        ),
+        Problem::Revoked => (
+            "error-revoked-title",
+            tr.t("error-revoked-body"),
+            StatusCode::GONE,
+        ),
+        Problem::Gone => (
+            "error-gone-title",
+            tr.t("error-gone-body"),
+            StatusCode::GONE,
+        ),
+        Problem::ToolUnavailable => (
+            "error-tool-title",
+            tr.t("error-tool-body"),
+            StatusCode::NOT_FOUND,
+        ),
+        Problem::OauthUnavailable(tool) => (
+            "error-tool-title",
+            tr.t_with("error-oauth-body", &[("tool", tool)]),
+            StatusCode::NOT_FOUND,
+        ),
+        Problem::Forbidden => (
+            "error-server-title",
+            tr.t("error-forbidden-body"),
+            StatusCode::FORBIDDEN,
+        ),
+        Problem::Server => (
+            "error-server-title",
+            tr.t("error-server-body"),
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+    };
+    let heading = tr.t(title);
+    let back = match (&problem, link) {
+        (Problem::ToolUnavailable | Problem::OauthUnavailable(_), Some(link))
+            if link.claims.tool.is_none() =>
+        {
+            Some(href(link, None, None))
+        }
+        _ => None,
+    };
+    let page = ProblemPage {
+        chrome: Chrome::new(&tr, &heading).back(&tr, back),
+        heading,
+        body,
+    };
+    render(
+        &page,
+        status,
+        frame_ancestors(state, link.map(|link| &link.environment)),
+    )
+}

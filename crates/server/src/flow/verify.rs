@@ -1,0 +1,378 @@
+//! Checking credentials against the tool's real API before an integration exists.
+//!
+//! Each catalog tool declares one cheap request that succeeds only with working credentials.
+//! The end user's values are filled into it, it is sent through the guarded client (a subdomain
+//! field cannot point the request at an internal address), and the answer is mapped to an
+//! outcome the end user can act on. Operator-configured base URLs (on-premise instances, the
+//! tests' fake vendors) are trusted and may be private addresses.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use base64::Engine;
+use plugboard_catalog::{FieldKind, Method, Tool, Verify, VerifyAuth, placeholders};
+use reqwest::StatusCode;
+
+use crate::{integrations::Credentials, net};
+
+/// How long a vendor may take to answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the tool said about the credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The credentials work.
+    Connected,
+    /// The tool rejected the credentials.
+    InvalidCredentials,
+    /// The credentials work but lack a permission.
+    MissingPermission,
+    /// The subdomain, instance or account does not exist.
+    WrongInstance,
+    /// The tool is rate limiting us.
+    RateLimited,
+    /// The tool did not answer usefully.
+    Unreachable,
+}
+
+impl Outcome {
+    /// The message id of the end user's explanation.
+    pub fn message_id(self) -> &'static str {
+        match self {
+            Self::Connected => "success-title",
+            Self::InvalidCredentials => "verify-invalid-credentials",
+            Self::MissingPermission => "verify-missing-permission",
+            Self::WrongInstance => "verify-wrong-instance",
+            Self::RateLimited => "verify-rate-limited",
+            Self::Unreachable => "verify-unreachable",
+        }
+    }
+
+    /// A short name for logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::MissingPermission => "missing_permission",
+            Self::WrongInstance => "wrong_instance",
+            Self::RateLimited => "rate_limited",
+            Self::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// Sends verification requests.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    guarded: reqwest::Client,
+    trusted: reqwest::Client,
+    overrides: BTreeMap<String, String>,
+}
+
+impl Verifier {
+    /// A verifier using `overrides` (tool id → base URL) in place of the catalog's base URLs.
+    pub fn new(overrides: BTreeMap<String, String>) -> Self {
+        Self {
+            guarded: net::client(TIMEOUT, true),
+            trusted: net::client(TIMEOUT, false),
+            overrides,
+        }
+    }
+
+    /// Checks `credentials` against `tool`.
+    pub async fn verify(&self, tool: &Tool, credentials: &Credentials) -> Outcome {
+        if tool.id == "sandbox" {
+            return sandbox(credentials).await;
+        }
+        let Some(spec) = &tool.verify else {
+            return Outcome::Unreachable;
+        };
+        let (base, trusted) = match self.overrides.get(&tool.id) {
+            Some(url) => (url.as_str(), true),
+            None => (tool.base_url.as_deref().unwrap_or_default(), false),
+        };
+        // When the URL depends on what the user typed, a missing host or account is the user's
+        // typo; otherwise it is the tool's problem.
+        let user_addressed = !placeholders(base).is_empty();
+        let not_found = if user_addressed {
+            Outcome::WrongInstance
+        } else {
+            Outcome::Unreachable
+        };
+        let url = format!(
+            "{}{}",
+            fill_url(base, tool, credentials).trim_end_matches('/'),
+            fill_url(&spec.path, tool, credentials)
+        );
+        let Ok(url) = reqwest::Url::parse(&url) else {
+            return not_found;
+        };
+        if !trusted && (url.scheme() != "https" || net::check_literal_host(&url).is_err()) {
+            return not_found;
+        }
+        let client = if trusted {
+            &self.trusted
+        } else {
+            &self.guarded
+        };
+        match build(client, url, spec, credentials).send().await {
+            Ok(response) => classify(response.status(), not_found),
+            Err(error) if error.is_timeout() => Outcome::Unreachable,
+            Err(error) => {
+                tracing::info!(tool = %tool.id, error = %error.without_url(), "verification request failed");
+                not_found
+            }
+        }
+    }
+}
+
+fn classify(status: StatusCode, not_found: Outcome) -> Outcome {
+    match status.as_u16() {
+        200..=299 => Outcome::Connected,
+        // Token endpoints answer 400 (`invalid_client`) for wrong client credentials.
+        400 | 401 => Outcome::InvalidCredentials,
+        403 => Outcome::MissingPermission,
+        429 => Outcome::RateLimited,
+        300..=399 | 404 | 410 => not_found,
+        _ => Outcome::Unreachable,
+    }
+}
+
+fn build(
+    client: &reqwest::Client,
+    url: reqwest::Url,
+    spec: &Verify,
+    credentials: &Credentials,
+) -> reqwest::RequestBuilder {
+    let mut request = match spec.method {
+        Method::Get => client.get(url),
+        Method::Post => client.post(url),
+    };
+    match &spec.auth {
+        VerifyAuth::None => {}
+        VerifyAuth::Basic { username, password } => {
+            // Built by hand rather than with `basic_auth` so an empty password stays `user:`.
+            let pair = format!(
+                "{}:{}",
+                fill_raw(username, credentials),
+                fill_raw(password, credentials)
+            );
+            let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+            request = request.header("authorization", format!("Basic {encoded}"));
+        }
+        VerifyAuth::Bearer { token } => request = request.bearer_auth(fill_raw(token, credentials)),
+    }
+    for (name, value) in &spec.headers {
+        request = request.header(name.as_str(), fill_raw(value, credentials));
+    }
+    if !spec.form.is_empty() {
+        let form: Vec<(String, String)> = spec
+            .form
+            .iter()
+            .map(|(name, value)| (name.clone(), fill_raw(value, credentials)))
+            .collect();
+        request = request.form(&form);
+    } else if let Some(json) = &spec.json {
+        request = request
+            .header("content-type", "application/json")
+            .body(fill_json(json, credentials));
+    }
+    request
+}
+
+fn fill(template: &str, mut value_of: impl FnMut(&str) -> String) -> String {
+    placeholders(template)
+        .into_iter()
+        .fold(template.to_owned(), |text, name| {
+            text.replacen(&format!("{{{name}}}"), &value_of(name), 1)
+        })
+}
+
+/// Fills a URL template: URL fields are inserted as they are (they are whole base URLs), every
+/// other value percent-encoded so it cannot change the URL's structure.
+fn fill_url(template: &str, tool: &Tool, credentials: &Credentials) -> String {
+    fill(template, |name| {
+        let value = credentials
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default()
+            .trim();
+        let is_url = tool
+            .fields
+            .iter()
+            .any(|field| field.id == name && field.kind == FieldKind::Url);
+        if is_url {
+            value.trim_end_matches('/').to_owned()
+        } else {
+            url::form_urlencoded::byte_serialize(value.as_bytes())
+                .collect::<String>()
+                .replace('+', "%20")
+        }
+    })
+}
+
+fn fill_raw(template: &str, credentials: &Credentials) -> String {
+    fill(template, |name| {
+        credentials.get(name).cloned().unwrap_or_default()
+    })
+}
+
+/// Fills a JSON template, escaping values as JSON string contents.
+fn fill_json(template: &str, credentials: &Credentials) -> String {
+    fill(template, |name| {
+        let quoted = serde_json::to_string(
+            credentials
+                .get(name)
+                .map(String::as_str)
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        quoted[1..quoted.len() - 1].to_owned()
+    })
+}
+
+/// The development environment's test tool: the API key decides the outcome, so operators can
+/// see every path of their integration without a vendor account.
+async fn sandbox(credentials: &Credentials) -> Outcome {
+    match credentials.get("api_key").map(|key| key.trim()) {
+        Some("invalid") => Outcome::InvalidCredentials,
+        Some("missing_scope") => Outcome::MissingPermission,
+        Some("rate_limited") => Outcome::RateLimited,
+        Some("slow") => {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            Outcome::Connected
+        }
+        Some(key) if !key.is_empty() => Outcome::Connected,
+        _ => Outcome::InvalidCredentials,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tool(text: &str) -> Tool {
+        let catalog =
+            plugboard_catalog::Catalog::from_files([("acme.toml", text)]).expect("valid tool");
+        catalog.get("acme").expect("acme").clone()
+    }
+
+    const ACME: &str = r##"
+id = "acme"
+label = "Acme"
+categories = ["HRIS"]
+color = "#224488"
+auth = "api_key"
+base_url = "https://{subdomain}.acme.example/api"
+[[fields]]
+id = "subdomain"
+kind = "text"
+label = { en = "Subdomain", de = "Subdomain", fr = "Sous-domaine", it = "Sottodominio", es = "Subdominio" }
+[[fields]]
+id = "api_key"
+kind = "secret"
+label = { en = "Key", de = "Schlüssel", fr = "Clé", it = "Chiave", es = "Clave" }
+[guide]
+en = ["a"]
+de = ["a"]
+fr = ["a"]
+it = ["a"]
+es = ["a"]
+[verify]
+method = "POST"
+path = "/users?limit=1&q={subdomain}"
+auth = { type = "basic", username = "{api_key}", password = "" }
+json = '{"key":"{api_key}"}'
+"##;
+
+    #[test]
+    fn values_are_escaped_for_where_they_go() {
+        let acme = tool(ACME);
+        let credentials: Credentials = [
+            ("subdomain".into(), "a b/../x".into()),
+            ("api_key".into(), "k\"ey".into()),
+        ]
+        .into();
+        let base = fill_url(acme.base_url.as_deref().expect("base"), &acme, &credentials);
+        assert_eq!(base, "https://a%20b%2F..%2Fx.acme.example/api");
+        assert_eq!(
+            fill_json(r#"{"key":"{api_key}"}"#, &credentials),
+            r#"{"key":"k\"ey"}"#
+        );
+        assert_eq!(fill_raw("{api_key}:", &credentials), "k\"ey:");
+    }
+
+    #[test]
+    fn statuses_map_to_what_the_user_can_do() {
+        let wrong = Outcome::WrongInstance;
+        let cases = [
+            (200, Outcome::Connected),
+            (204, Outcome::Connected),
+            (400, Outcome::InvalidCredentials),
+            (401, Outcome::InvalidCredentials),
+            (403, Outcome::MissingPermission),
+            (404, wrong),
+            (302, wrong),
+            (429, Outcome::RateLimited),
+            (500, Outcome::Unreachable),
+            (503, Outcome::Unreachable),
+        ];
+        for (status, outcome) in cases {
+            assert_eq!(
+                classify(StatusCode::from_u16(status).expect("status"), wrong),
+                outcome,
+                "{status}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn user_addressed_hosts_cannot_reach_private_addresses() {
+        let acme = tool(&ACME.replace(
+            "https://{subdomain}.acme.example/api",
+            "https://{subdomain}/api",
+        ));
+        let verifier = Verifier::new(BTreeMap::new());
+        for host in [
+            "127.0.0.1",
+            "localhost",
+            "169.254.169.254",
+            "[::1]",
+            "10.0.0.1",
+        ] {
+            let credentials: Credentials = [
+                ("subdomain".into(), host.into()),
+                ("api_key".into(), "k".into()),
+            ]
+            .into();
+            assert_eq!(
+                verifier.verify(&acme, &credentials).await,
+                Outcome::WrongInstance,
+                "{host}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_sandbox_is_deterministic() {
+        let sandbox_tool = plugboard_catalog::Catalog::builtin()
+            .expect("catalog")
+            .get("sandbox")
+            .expect("sandbox")
+            .clone();
+        let verifier = Verifier::new(BTreeMap::new());
+        for (key, outcome) in [
+            ("invalid", Outcome::InvalidCredentials),
+            ("missing_scope", Outcome::MissingPermission),
+            ("rate_limited", Outcome::RateLimited),
+            ("anything", Outcome::Connected),
+            ("", Outcome::InvalidCredentials),
+        ] {
+            let credentials: Credentials = [("api_key".into(), key.into())].into();
+            assert_eq!(
+                verifier.verify(&sandbox_tool, &credentials).await,
+                outcome,
+                "{key}"
+            );
+        }
+    }
+}
