@@ -31,9 +31,9 @@ pub enum ApiError {
     /// No such integration (or activation token) in the caller's environment. 404.
     #[error("{0}")]
     IntegrationNotFound(String),
-    /// No such route. 404 with a `null` code.
+    /// No such route or resource outside Kombo's vocabulary. 404 with a `null` code.
     #[error("{0}")]
-    RouteNotFound(String),
+    NotFound(String),
     /// The route exists but not for this method. 405 with a `null` code.
     #[error("{0}")]
     MethodNotAllowed(String),
@@ -100,7 +100,7 @@ impl ApiError {
                 Some("PLATFORM.INTEGRATION_NOT_FOUND"),
                 Some("Integration not found"),
             ),
-            Self::RouteNotFound(_) => (StatusCode::NOT_FOUND, None, Some("Not found")),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, None, Some("Not found")),
             Self::MethodNotAllowed(_) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 None,
@@ -194,7 +194,7 @@ mod tests {
             ApiError::UnsupportedMediaType(String::new()),
             ApiError::AuthenticationInvalid(String::new()),
             ApiError::IntegrationNotFound(String::new()),
-            ApiError::RouteNotFound(String::new()),
+            ApiError::NotFound(String::new()),
             ApiError::MethodNotAllowed(String::new()),
             ApiError::Unavailable,
             ApiError::Internal,

@@ -320,7 +320,7 @@ impl AppState {
 
 async fn route_not_found(uri: Uri) -> ApiError {
     let path: String = uri.path().chars().take(200).collect();
-    ApiError::RouteNotFound(format!(
+    ApiError::NotFound(format!(
         "There is no endpoint at {path}. The API lives under /v1."
     ))
 }

@@ -48,6 +48,8 @@ impl Modify for ApiKeyScheme {
         api::tools::get_tools,
         api::general::check_api_key,
         api::events::get_event,
+        api::links::list_links,
+        api::links::revoke_link,
     ),
     modifiers(&ApiKeyScheme),
     tags(

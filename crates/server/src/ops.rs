@@ -42,13 +42,13 @@ pub async fn tool_asset(
     Path((tool, file)): Path<(String, String)>,
 ) -> Response {
     let Some(tool) = state.catalog.get(&tool) else {
-        return ApiError::RouteNotFound(format!("There is no tool {tool:?}.")).into_response();
+        return ApiError::NotFound(format!("There is no tool {tool:?}.")).into_response();
     };
     let svg = match file.as_str() {
         "icon.svg" | "logo.svg" => tool.icon_svg(),
         "icon-black.svg" => tool.icon_black_svg(),
         _ => {
-            return ApiError::RouteNotFound(format!("There is no image {file:?}.")).into_response();
+            return ApiError::NotFound(format!("There is no image {file:?}.")).into_response();
         }
     };
     let mut response = (

@@ -261,6 +261,45 @@ impl Store for PostgresStore {
         row.map(MagicLink::try_from).transpose()
     }
 
+    async fn list_magic_links(
+        &self,
+        environment_id: &str,
+        before: Option<(DateTime<Utc>, &str)>,
+        limit: u32,
+    ) -> Result<Vec<MagicLink>> {
+        let rows: Vec<MagicLinkRow> = sqlx::query_as(
+            "SELECT id, environment_id, integration_id, end_user_email, end_user_organization_name, \
+             end_user_origin_id, category, tool, created_at, expires_at, revoked_at \
+             FROM magic_links WHERE environment_id = $1 \
+             AND ($2::bigint IS NULL OR (created_at, id) < ($2, $3)) \
+             ORDER BY created_at DESC, id DESC LIMIT $4",
+        )
+        .bind(environment_id)
+        .bind(before.map(|(at, _)| to_millis(at)))
+        .bind(before.map(|(_, id)| id))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        convert_all(rows)
+    }
+
+    async fn revoke_magic_link(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = sqlx::query("UPDATE magic_links SET revoked_at = $1 WHERE environment_id = $2 AND id = $3 AND revoked_at IS NULL")
+            .bind(to_millis(now))
+            .bind(environment_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn create_integration(&self, new: &NewIntegration) -> Result<()> {
         let integration = &new.integration;
         let mut tx = self.pool.begin().await.map_err(from_sqlx)?;

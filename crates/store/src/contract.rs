@@ -534,28 +534,80 @@ pub async fn relink_replaces_credentials_and_reactivates(store: Arc<dyn Store>) 
     assert!(matches!(error, StoreError::LinkAlreadyUsed), "{error:?}");
 }
 
-/// Magic links are stored and read back.
+/// Magic links are stored, read back, listed newest first and revoked once.
 pub async fn magic_links_are_recorded(store: Arc<dyn Store>) {
     let dev = environment_id(&*store, EnvironmentName::Development).await;
-    let now = millis_now();
-    let link = MagicLink {
-        id: ids::new_id(),
-        environment_id: dev,
-        integration_id: Some(ids::IntegrationId::generate("personio")),
-        end_user: EndUser {
-            email: None,
-            organization_name: "Acme".into(),
-            origin_id: None,
-        },
-        category: Category::Ats,
-        tool: Some("personio".into()),
-        created_at: now,
-        expires_at: now + Duration::days(365),
-        revoked_at: None,
-    };
-    store.insert_magic_link(&link).await.expect("insert");
-    assert_eq!(store.magic_link(&link.id).await.expect("get"), Some(link));
+    let prod = environment_id(&*store, EnvironmentName::Production).await;
+    let mut links = Vec::new();
+    for n in 0..3 {
+        let now = millis_now() + Duration::milliseconds(n);
+        let link = MagicLink {
+            id: ids::new_id(),
+            environment_id: dev.clone(),
+            integration_id: (n == 0).then(|| ids::IntegrationId::generate("personio")),
+            end_user: EndUser {
+                email: None,
+                organization_name: format!("Acme {n}"),
+                origin_id: None,
+            },
+            category: Category::Ats,
+            tool: Some("personio".into()),
+            created_at: now,
+            expires_at: now + Duration::days(365),
+            revoked_at: None,
+        };
+        store.insert_magic_link(&link).await.expect("insert");
+        links.push(link);
+    }
+    assert_eq!(
+        store.magic_link(&links[0].id).await.expect("get"),
+        Some(links[0].clone())
+    );
     assert_eq!(store.magic_link("nope").await.expect("get"), None);
+    let first = store.list_magic_links(&dev, None, 2).await.expect("list");
+    assert_eq!(
+        first,
+        vec![links[2].clone(), links[1].clone()],
+        "newest first"
+    );
+    let last = &first[1];
+    let rest = store
+        .list_magic_links(&dev, Some((last.created_at, &last.id)), 2)
+        .await
+        .expect("list");
+    assert_eq!(rest, vec![links[0].clone()]);
+    assert!(
+        store
+            .list_magic_links(&prod, None, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        !store
+            .revoke_magic_link(&prod, &links[1].id, millis_now())
+            .await
+            .expect("revoke"),
+        "scoped"
+    );
+    assert!(
+        store
+            .revoke_magic_link(&dev, &links[1].id, millis_now())
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        !store
+            .revoke_magic_link(&dev, &links[1].id, millis_now())
+            .await
+            .expect("revoke twice")
+    );
+    let revoked = store
+        .magic_link(&links[1].id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert!(revoked.revoked_at.is_some());
 }
 
 /// Consumed links are reported; standalone events are stored with their detail and found by id.

@@ -72,6 +72,23 @@ pub trait Store: Send + Sync + 'static {
     /// The magic link with this id.
     async fn magic_link(&self, id: &str) -> Result<Option<MagicLink>>;
 
+    /// Up to `limit` magic links of the environment, newest first, created before `before`
+    /// (a `(created_at, id)` position) when given.
+    async fn list_magic_links(
+        &self,
+        environment_id: &str,
+        before: Option<(DateTime<Utc>, &str)>,
+        limit: u32,
+    ) -> Result<Vec<MagicLink>>;
+
+    /// Revokes a magic link; `false` if the environment has no unrevoked link with this id.
+    async fn revoke_magic_link(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+
     /// Creates an integration with its sealed credentials, consumes its link, stores the
     /// activation token's hash and writes the `integration-created` event, all in one
     /// transaction. Fails with [`StoreError::LinkAlreadyUsed`] if the link already completed.

@@ -56,7 +56,7 @@ pub async fn get_event(
         .event(&auth.environment.id, &id)
         .await?
         .ok_or_else(|| {
-            ApiError::RouteNotFound(format!(
+            ApiError::NotFound(format!(
                 "No event with id {:?} exists in this environment.",
                 id.chars().take(40).collect::<String>()
             ))

@@ -10,6 +10,7 @@ pub mod connect;
 pub mod events;
 pub mod general;
 pub mod integrations;
+pub mod links;
 pub mod tools;
 
 /// Kombo's success envelope: `{"status":"success","data":{…}}`, always with HTTP 200 (the SDK
@@ -43,4 +44,5 @@ pub fn router() -> Router<AppState> {
         .merge(tools::router())
         .merge(general::router())
         .merge(events::router())
+        .merge(links::router())
 }

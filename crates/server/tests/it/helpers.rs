@@ -142,6 +142,11 @@ pub fn test_config(dir: &std::path::Path, address: SocketAddr, database: Databas
 
 /// Starts a server on `backend`.
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Starts a server on `backend` after `configure` adjusts its configuration.
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
@@ -168,7 +173,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         }
     };
     store.migrate().await.expect("migrate");
-    let config = test_config(data_dir.path(), address, database);
+    let mut config = test_config(data_dir.path(), address, database);
+    configure(&mut config);
     let MasterKeySource::Configured(master) = &config.master_key else {
         unreachable!()
     };
@@ -247,20 +253,30 @@ impl TestApp {
             .await
     }
 
-    /// Creates a link in development for the standard test customer.
-    pub async fn create_link(&self, extra: Value) -> String {
+    /// Creates a link for the standard test customer with `key`.
+    pub async fn create_link_as(&self, key: &str, extra: Value) -> String {
         let mut body = serde_json::json!({
             "end_user_email": "admin@acme.example",
             "end_user_organization_name": "Acme, Inc.",
             "end_user_origin_id": "36123",
         });
-        for (key, value) in extra.as_object().expect("object") {
-            body[key] = value.clone();
+        for (field, value) in extra.as_object().expect("object") {
+            body[field] = value.clone();
         }
         let reply = self
-            .json(Method::POST, "/v1/connect/create-link", body)
+            .send(
+                Method::POST,
+                "/v1/connect/create-link",
+                Some(key),
+                Some(body.to_string()),
+            )
             .await;
         reply.data()["link"].as_str().expect("link").to_owned()
+    }
+
+    /// Creates a link in development for the standard test customer.
+    pub async fn create_link(&self, extra: Value) -> String {
+        self.create_link_as(&self.dev_key, extra).await
     }
 
     /// Verifies the token inside a link, as the hosted flow will.

@@ -3,6 +3,7 @@
 
 mod cli;
 mod connect;
+mod flow;
 mod general;
 mod helpers;
 mod integrations;
