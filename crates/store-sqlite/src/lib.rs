@@ -26,6 +26,8 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
+mod redeem;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// How long a statement waits for another process's write lock before failing.
@@ -40,6 +42,7 @@ const INTEGRATION_COLUMNS: &str = "id, environment_id, tool, category, status, s
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    redeemer: redeem::Redeemer,
 }
 
 impl SqliteStore {
@@ -66,7 +69,12 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(from_sqlx)?;
-        Ok(Self { read, write })
+        let redeemer = redeem::Redeemer::spawn(write.clone());
+        Ok(Self {
+            read,
+            write,
+            redeemer,
+        })
     }
 
     /// Opens the database file at `path`.
@@ -413,33 +421,9 @@ impl Store for SqliteStore {
         hash: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Option<Integration>> {
-        // One statement, so the single writer is held for as short a time as possible: the
-        // integration comes back through a subquery in RETURNING, as a JSON object.
-        let redeemed: Option<(Option<String>,)> = sqlx::query_as(
-            "UPDATE activation_tokens SET redeemed_at = ?1 \
-             WHERE token_hash = ?2 AND environment_id = ?3 AND redeemed_at IS NULL \
-             AND expires_at > ?1 \
-             RETURNING (SELECT json_object('id', i.id, 'environment_id', i.environment_id, \
-                 'tool', i.tool, 'category', i.category, 'status', i.status, \
-                 'setup_status', i.setup_status, 'end_user_email', i.end_user_email, \
-                 'end_user_organization_name', i.end_user_organization_name, \
-                 'end_user_origin_id', i.end_user_origin_id, 'scope_config_id', i.scope_config_id, \
-                 'remote_environment', i.remote_environment, 'created_at', i.created_at, \
-                 'updated_at', i.updated_at) \
-               FROM integrations i WHERE i.id = activation_tokens.integration_id)",
-        )
-        .bind(to_millis(now))
-        .bind(hash)
-        .bind(environment_id)
-        .fetch_optional(&self.write)
-        .await
-        .map_err(from_sqlx)?;
-        let Some((Some(json),)) = redeemed else {
-            return Ok(None);
-        };
-        let row: IntegrationRow = serde_json::from_str(&json)
-            .map_err(|e| StoreError::other(format!("redeemed integration: {e}")))?;
-        Integration::try_from(row).map(Some)
+        self.redeemer
+            .redeem(environment_id, hash, to_millis(now))
+            .await
     }
 
     async fn integration(
