@@ -75,17 +75,16 @@ async fn run(pool: SqlitePool, mut requests: mpsc::Receiver<Request>) {
 
 /// One statement for the whole batch. Its size is rounded up to a power of two (padding rows
 /// match nothing) so SQLite prepares at most nine statement shapes.
-async fn redeem_batch(
-    pool: &SqlitePool,
-    batch: &[Request],
-) -> Result<Vec<(Vec<u8>, Option<String>)>> {
-    let slots = batch.len().next_power_of_two();
+/// The batch statement for `slots` requests. `token_hash IN (…)` lets SQLite find the rows by
+/// primary key; the `EXISTS` alone would scan the whole table (a test pins the plan).
+fn batch_sql(slots: usize) -> String {
     let values = vec!["(?, ?, ?)"; slots].join(", ");
-    let sql = format!(
+    format!(
         "WITH request(hash, environment_id, now) AS (VALUES {values}) \
          UPDATE activation_tokens \
          SET redeemed_at = (SELECT max(now) FROM request WHERE request.hash = activation_tokens.token_hash) \
-         WHERE redeemed_at IS NULL AND EXISTS (SELECT 1 FROM request \
+         WHERE token_hash IN (SELECT hash FROM request) AND redeemed_at IS NULL \
+           AND EXISTS (SELECT 1 FROM request \
              WHERE request.hash = activation_tokens.token_hash \
              AND request.environment_id = activation_tokens.environment_id \
              AND activation_tokens.expires_at > request.now) \
@@ -97,7 +96,17 @@ async fn redeem_batch(
              'remote_environment', i.remote_environment, 'created_at', i.created_at, \
              'updated_at', i.updated_at) \
            FROM integrations i WHERE i.id = activation_tokens.integration_id)"
-    );
+    )
+}
+
+/// One statement for the whole batch. Its size is rounded up to a power of two (padding rows
+/// match nothing) so SQLite prepares at most nine statement shapes.
+async fn redeem_batch(
+    pool: &SqlitePool,
+    batch: &[Request],
+) -> Result<Vec<(Vec<u8>, Option<String>)>> {
+    let slots = batch.len().next_power_of_two();
+    let sql = batch_sql(slots);
     let mut query = sqlx::query_as(&sql);
     for request in batch {
         query = query
@@ -137,5 +146,38 @@ fn dispatch(batch: impl Iterator<Item = Request>, redeemed: Vec<(Vec<u8>, Option
             None
         };
         let _ = request.reply.send(answer.unwrap_or(Ok(None)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use plugboard_store::Store;
+
+    use super::batch_sql;
+
+    #[tokio::test]
+    async fn batches_find_tokens_by_primary_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::SqliteStore::open(&dir.path().join("plan.db"))
+            .await
+            .expect("open");
+        store.migrate().await.expect("migrate");
+        let sql = format!("EXPLAIN QUERY PLAN {}", batch_sql(2));
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql);
+        for _ in 0..2 {
+            query = query.bind(vec![1_u8]).bind("env").bind(0_i64);
+        }
+        let plan = query.fetch_all(&store.write).await.expect("plan");
+        let steps: Vec<&str> = plan
+            .iter()
+            .map(|(_, _, _, detail)| detail.as_str())
+            .collect();
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.starts_with("SEARCH activation_tokens USING INDEX")),
+            "{steps:?}"
+        );
+        assert!(!steps.contains(&"SCAN activation_tokens"), "{steps:?}");
     }
 }
