@@ -15,7 +15,8 @@ use crate::{AppState, config::Config, events::format_time, open_store};
 #[command(name = "plugboard", version, about)]
 pub struct Cli {
     /// A TOML file with configuration keys (listen, data_dir, database_url, public_url,
-    /// master_key, log, log_format); PLUGBOARD_* environment variables override it.
+    /// master_key, log, log_format, product_name, tool_base_urls, frame_ancestors_production,
+    /// frame_ancestors_development); PLUGBOARD_* environment variables override it.
     #[arg(long, global = true, env = "PLUGBOARD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// What to do.

@@ -136,6 +136,10 @@ impl Config {
             "MASTER_KEY",
             "LOG",
             "LOG_FORMAT",
+            "PRODUCT_NAME",
+            "TOOL_BASE_URLS",
+            "FRAME_ANCESTORS_PRODUCTION",
+            "FRAME_ANCESTORS_DEVELOPMENT",
         ];
         figment = figment.merge(Env::prefixed("PLUGBOARD_").only(&keys));
         let raw: RawConfig = figment
@@ -233,7 +237,7 @@ fn parse_tool_base_urls(
             .collect::<Result<_, _>>()?,
     };
     for (tool, url) in &pairs {
-        let parsed = Url::parse(&url.replace('{', "").replace('}', "")).map_err(|e| {
+        let parsed = Url::parse(&url.replace(['{', '}'], "")).map_err(|e| {
             error(
                 VARIABLE,
                 format!("{tool}: {url:?} is not an absolute URL ({e})"),

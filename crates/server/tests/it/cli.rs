@@ -146,6 +146,31 @@ fn bad_arguments_and_configuration_fail_clearly() {
         "{}",
         stderr(&output)
     );
+    // Every documented variable is read from the environment: a bad value stops start-up.
+    for (variable, value) in [
+        ("PLUGBOARD_TOOL_BASE_URLS", "bamboohr=ftp://files.example"),
+        (
+            "PLUGBOARD_FRAME_ANCESTORS_PRODUCTION",
+            "https://a.example; script-src *",
+        ),
+        ("PLUGBOARD_FRAME_ANCESTORS_DEVELOPMENT", "not an origin"),
+        ("PLUGBOARD_LOG_FORMAT", "xml"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+            .args(["migrate"])
+            .env_clear()
+            .env("PLUGBOARD_DATA_DIR", dir.path())
+            .env(variable, value)
+            .output()
+            .expect("run");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{variable}: {}",
+            stderr(&output)
+        );
+        assert!(stderr(&output).contains(variable), "{}", stderr(&output));
+    }
     let file = dir.path().join("plugboard.toml");
     std::fs::write(&file, "listen = \"127.0.0.1:1\"\nlisten_port = 3\n").expect("write");
     let output = Command::new(env!("CARGO_BIN_EXE_plugboard"))
