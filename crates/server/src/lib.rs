@@ -253,10 +253,10 @@ impl AppState {
     /// keys are never cached, so a new key works at once.
     pub async fn authenticate(&self, key: &str) -> Result<Option<Environment>, ApiError> {
         let hash = tokens::hash(key);
-        if let Some((environment_id, checked_at)) = self.api_keys.get(&hash) {
-            if checked_at.elapsed() < API_KEY_CACHE_TTL {
-                return Ok(self.environments.by_id(&environment_id).cloned());
-            }
+        if let Some((environment_id, checked_at)) = self.api_keys.get(&hash)
+            && checked_at.elapsed() < API_KEY_CACHE_TTL
+        {
+            return Ok(self.environments.by_id(&environment_id).cloned());
         }
         let Some(found) = self.store.active_api_key_by_hash(&hash).await? else {
             self.api_keys.remove(&hash);

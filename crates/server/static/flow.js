@@ -12,23 +12,65 @@
     if (embedded) window.parent.postMessage(message, "*");
   }
 
+  function finish(done) {
+    post({ type: "success", data: { activation_token: done.getAttribute("data-activation-token") } });
+    if (!embedded) done.hidden = true;
+  }
+
+  // Leaving the dialog. Once connected, leaving by the close button or Escape still hands over
+  // the activation token: the integration exists, and a "close" would lose it for the operator.
+  function close() {
+    if (!embedded) return;
+    var done = document.querySelector("[data-done]");
+    if (done) finish(done);
+    else post({ type: "close" });
+  }
+
   document.addEventListener("click", function (event) {
     var target = event.target instanceof Element ? event.target : null;
     if (!target) return;
     if (target.closest("[data-close]")) {
       event.preventDefault();
-      post({ type: "close" });
+      close();
+      return;
     }
     var done = target.closest("[data-done]");
     if (done) {
       event.preventDefault();
-      post({ type: "success", data: { activation_token: done.getAttribute("data-activation-token") } });
-      if (!embedded) done.hidden = true;
+      finish(done);
     }
   });
 
+  // The dialog is modal: Tab and Shift+Tab cycle through its controls instead of leaving the
+  // iframe for the host page hidden behind it.
+  var dialog = document.querySelector(".dialog");
+  function tabbable() {
+    if (!dialog) return [];
+    var candidates = dialog.querySelectorAll("a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select, textarea, [tabindex]:not([tabindex='-1'])");
+    return Array.prototype.filter.call(candidates, function (element) {
+      return element.getClientRects().length > 0 && getComputedStyle(element).visibility !== "hidden";
+    });
+  }
+
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") post({ type: "close" });
+    if (event.key === "Escape") {
+      if (embedded) event.preventDefault();
+      close();
+      return;
+    }
+    if (event.key !== "Tab" || !embedded) return;
+    var controls = tabbable();
+    if (!controls.length) return;
+    var first = controls[0];
+    var last = controls[controls.length - 1];
+    var active = document.activeElement;
+    if (event.shiftKey && (active === first || active === document.body)) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && active === last) {
+      event.preventDefault();
+      first.focus();
+    }
   });
 
   // Move focus to the page's heading (or its error) so screen readers announce the new step.
@@ -39,6 +81,11 @@
   if (search) {
     var items = Array.prototype.slice.call(document.querySelectorAll("#tools li"));
     var empty = document.querySelector("[data-empty]");
+    // The "no match" message lives in a status region that stays in place, so screen readers
+    // announce it when its text appears rather than when an element is unhidden.
+    var emptyText = empty.textContent;
+    empty.textContent = "";
+    empty.hidden = false;
     search.addEventListener("input", function () {
       var query = search.value.trim().toLowerCase();
       var shown = 0;
@@ -47,31 +94,61 @@
         item.hidden = !match;
         if (match) shown += 1;
       });
-      empty.hidden = shown !== 0;
+      empty.textContent = shown === 0 ? emptyText : "";
     });
   }
 
   var form = document.querySelector("form[data-verify]");
   if (form) {
+    var fields = Array.prototype.filter.call(form.elements, function (input) {
+      return input.willValidate && input.id;
+    });
+
+    // Shows or clears one field's error; the messages come in the link's language.
+    function check(input) {
+      var error = document.getElementById(input.id + "-error");
+      var wrapper = input.closest(".field");
+      if (input.checkValidity()) {
+        input.removeAttribute("aria-invalid");
+        if (error) error.textContent = "";
+        if (wrapper) wrapper.classList.remove("invalid");
+        return true;
+      }
+      input.setAttribute("aria-invalid", "true");
+      var message = input.validity.valueMissing ? input.getAttribute("data-missing") : input.getAttribute("data-mismatch");
+      if (error) error.textContent = message || input.validationMessage;
+      if (wrapper) wrapper.classList.add("invalid");
+      return false;
+    }
+
+    // A field marked invalid is checked again as it is corrected, so its error goes away as
+    // soon as it no longer applies.
+    fields.forEach(function (input) {
+      input.addEventListener("input", function () {
+        if (input.getAttribute("aria-invalid") === "true") check(input);
+      });
+    });
+
     form.addEventListener("submit", function (event) {
       // Check in the browser first; the server checks again.
-      var invalid = Array.prototype.filter.call(form.elements, function (input) {
-        return input.willValidate && !input.checkValidity();
+      var invalid = fields.filter(function (input) {
+        return !check(input);
       });
       if (invalid.length) {
         event.preventDefault();
-        invalid.forEach(function (input) {
-          input.setAttribute("aria-invalid", "true");
-          var error = document.getElementById(input.id + "-error");
-          var message = input.validity.valueMissing ? input.getAttribute("data-missing") : input.getAttribute("data-mismatch");
-          if (error) error.textContent = message || input.validationMessage;
-        });
         invalid[0].focus();
         return;
       }
       var button = form.querySelector("button[type=submit]");
       button.disabled = true;
       form.querySelector("[data-status]").textContent = form.getAttribute("data-verify");
+    });
+
+    // Coming back to this page from the browser's history restores it as it was left: busy.
+    window.addEventListener("pageshow", function (event) {
+      if (!event.persisted) return;
+      form.querySelector("button[type=submit]").disabled = false;
+      form.querySelector("[data-status]").textContent = "";
     });
   }
 })();

@@ -1,4 +1,5 @@
-# Der gehostete Verbindungsablauf, Deutsch.
+# Der gehostete Verbindungsablauf, Deutsch. { $product } steht nur im Nominativ oder Akkusativ
+# ("diese Anwendung"), weil der allgemeine Ausdruck sonst falsch dekliniert würde.
 
 product-generic = diese Anwendung
 close = Schließen
@@ -12,7 +13,7 @@ category-ASSESSMENT = Recruiting-Software
 category-LMS = Lernplattform
 
 picker-title = Welche { $category } nutzt { $organization }?
-picker-intro = Wählen Sie sie aus, um sie mit { $product } zu verbinden.
+picker-intro = Wählen Sie sie aus, damit { $product } darauf zugreifen kann.
 picker-search = Suchen
 picker-empty = Kein Tool passt zu Ihrer Suche.
 picker-oauth = Anmeldung folgt in Kürze
@@ -48,7 +49,7 @@ too-many-attempts = Zu viele Versuche in kurzer Zeit. Warten Sie eine Minute und
 form-expired = Dieses Formular ist abgelaufen. Gehen Sie zurück und beginnen Sie erneut.
 
 success-title = { $tool } ist verbunden
-success-body = { $organization } ist jetzt verbunden. Sie können dieses Fenster schließen und zu { $product } zurückkehren.
+success-body = { $organization } ist jetzt verbunden. Sie können dieses Fenster schließen und { $product } weiter verwenden.
 success-done = Fertig
 
 error-invalid-title = Dieser Link funktioniert nicht

@@ -157,10 +157,8 @@ fn render(template: &impl Template, status: StatusCode, frame_ancestors: &str) -
 fn href(link: &Link, tool: Option<&str>, step: Option<&str>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("token", &link.token);
-    if link.claims.tool.is_none() {
-        if let Some(tool) = tool {
-            query.append_pair("tool", tool);
-        }
+    if let (None, Some(tool)) = (&link.claims.tool, tool) {
+        query.append_pair("tool", tool);
     }
     if let Some(step) = step {
         query.append_pair("step", step);
