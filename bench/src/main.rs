@@ -32,21 +32,33 @@ use plugboard_store::EnvironmentName;
 const WRK_THREADS: usize = 2;
 const CONNECTIONS: usize = 32;
 
+/// Which benchmark to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Benchmark {
+    /// API throughput ratios.
+    Api,
+    /// The hosted flow's page weight and response times.
+    Flow,
+}
+
 struct Options {
+    benchmark: Benchmark,
     integrations: usize,
     seconds: u64,
 }
 
 fn parse_options() -> anyhow::Result<Options> {
+    let mut args = std::env::args().skip(1);
+    let benchmark = match args.next().as_deref() {
+        Some("api") => Benchmark::Api,
+        Some("flow") => Benchmark::Flow,
+        _ => bail!("usage: plugboard-bench api|flow [--integrations N] [--seconds S]"),
+    };
     let mut options = Options {
+        benchmark,
         integrations: 100_000,
         seconds: 10,
     };
-    let mut args = std::env::args().skip(1);
-    match args.next().as_deref() {
-        Some("api") => {}
-        _ => bail!("usage: plugboard-bench api [--integrations N] [--seconds S]"),
-    }
     while let Some(flag) = args.next() {
         let value = args.next().context("every flag takes a value")?;
         match flag.as_str() {
@@ -174,6 +186,7 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
 struct Result {
     name: &'static str,
     requests_per_second: f64,
+    p50_ms: f64,
     p99_ms: f64,
     errors: u64,
 }
@@ -196,18 +209,30 @@ fn wrk(
     seconds: u64,
     env: &[(&str, String)],
 ) -> anyhow::Result<Result> {
+    wrk_with(name, script, url, seconds, env, CONNECTIONS)
+}
+
+fn wrk_with(
+    name: &'static str,
+    script: &Path,
+    url: &str,
+    seconds: u64,
+    env: &[(&str, String)],
+    connections: usize,
+) -> anyhow::Result<Result> {
+    let threads = WRK_THREADS.min(connections);
     let output = Command::new("wrk")
         .args([
             "--latency",
             "-t",
-            &WRK_THREADS.to_string(),
+            &threads.to_string(),
             "-c",
-            &CONNECTIONS.to_string(),
+            &connections.to_string(),
         ])
         .args(["-d", &format!("{seconds}s"), "-s"])
         .arg(script)
         .arg(url)
-        .env("WRK_THREADS", WRK_THREADS.to_string())
+        .env("WRK_THREADS", threads.to_string())
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .context("running wrk (install it: apt-get install wrk)")?;
@@ -227,6 +252,7 @@ fn wrk(
     let requests_per_second = field("Requests/sec:")
         .and_then(|v| v.parse().ok())
         .context("no Requests/sec")?;
+    let p50_ms = field("50%").and_then(parse_millis).context("no p50")?;
     let p99_ms = field("99%").and_then(parse_millis).context("no p99")?;
     let errors = field("Non-2xx or 3xx responses:")
         .and_then(|v| v.parse().ok())
@@ -234,6 +260,7 @@ fn wrk(
     Ok(Result {
         name,
         requests_per_second,
+        p50_ms,
         p99_ms,
         errors,
     })
@@ -247,6 +274,109 @@ async fn main() -> anyhow::Result<()> {
     if !binary.exists() {
         bail!("build the server first: cargo build --release -p plugboard (bench/run does)");
     }
+    match options.benchmark {
+        Benchmark::Api => api(&options, &root, &binary).await,
+        Benchmark::Flow => flow(&options, &root, &binary).await,
+    }
+}
+
+/// A GET with the standard library: the flow benchmark needs a handful of single requests.
+fn http_get(port: u16, path: &str) -> anyhow::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").context("HTTP response")?;
+    if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
+        bail!("GET {path}: {}", head.lines().next().unwrap_or_default());
+    }
+    Ok(body.to_owned())
+}
+
+/// Page weight and response time of each step of the hosted flow.
+async fn flow(options: &Options, root: &Path, binary: &Path) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let master = MasterKey::generate();
+    let state = AppState::new(config(dir.path(), &master)).await?;
+    let (_, key) = state
+        .create_api_key(EnvironmentName::Development, "bench")
+        .await?;
+    drop(state);
+    let server = start_server(binary, dir.path(), &master)?;
+    let port = server.port;
+    let link = {
+        use std::io::{Read, Write};
+        let body =
+            r#"{"end_user_email":"admin@acme.example","end_user_organization_name":"Acme, Inc."}"#;
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        write!(
+            stream,
+            "POST /v1/connect/create-link HTTP/1.0\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let start = response
+            .find("/connect?token=")
+            .context("link in the response")?;
+        response[start..]
+            .split('"')
+            .next()
+            .context("link")?
+            .to_owned()
+    };
+    let picker = http_get(port, &link)?;
+    let assets: Vec<String> = picker
+        .split(['"', '\''])
+        .filter(|part| part.starts_with("/connect/assets/"))
+        .map(str::to_owned)
+        .collect();
+    let mut first_screen = picker.len();
+    for asset in &assets {
+        first_screen += http_get(port, asset)?.len();
+    }
+    let external = ["src=\"", "href=\""]
+        .iter()
+        .flat_map(|attribute| picker.split(attribute).skip(1))
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|url| {
+            !url.starts_with('/') && !url.starts_with(&format!("http://127.0.0.1:{port}"))
+        })
+        .count();
+    println!(
+        "\nPlugboard hosted flow: first screen {first_screen} bytes (HTML {} + {} assets), {external} references to other origins",
+        picker.len(),
+        assets.len()
+    );
+    let script = root.join("bench/wrk/healthz.lua");
+    let steps: [(&str, String); 4] = [
+        ("picker", link.clone()),
+        ("consent", format!("{link}&tool=sandbox")),
+        ("guide", format!("{link}&tool=sandbox&step=guide")),
+        (
+            "credentials",
+            format!("{link}&tool=sandbox&step=credentials"),
+        ),
+    ];
+    println!(
+        "{:<14} {:>12} {:>10} {:>10}",
+        "step", "requests/s", "p50 (ms)", "p99 (ms)"
+    );
+    for (name, path) in steps {
+        // Few connections: this measures rendering latency, not the machine's saturation point.
+        let url = format!("http://127.0.0.1:{port}{path}");
+        let result = wrk_with("step", &script, &url, options.seconds.min(5), &[], 2)?;
+        println!(
+            "{name:<14} {:>12.0} {:>10.2} {:>10.2}",
+            result.requests_per_second, result.p50_ms, result.p99_ms
+        );
+    }
+    drop(server);
+    Ok(())
+}
+
+async fn api(options: &Options, root: &Path, binary: &Path) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let master = MasterKey::generate();
     eprintln!("Prefilling {} integrations…", options.integrations);
@@ -254,7 +384,7 @@ async fn main() -> anyhow::Result<()> {
     let tokens_file = dir.path().join("tokens.txt");
     std::fs::File::create(&tokens_file)?.write_all((tokens.join("\n") + "\n").as_bytes())?;
 
-    let server = start_server(&binary, dir.path(), &master)?;
+    let server = start_server(binary, dir.path(), &master)?;
     std::thread::sleep(Duration::from_secs(1));
     let idle_rss = rss_kib(server.child.id())?;
     let base = format!("http://127.0.0.1:{}", server.port);
