@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
+import { createHmac, hkdfSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -195,6 +196,25 @@ export async function startPlugboard({ bamboohrBase, configFile = false } = {}) 
       const { status, json } = await api('GET', `/connect/integration-by-token/${encodeURIComponent(token)}`);
       assert.equal(status, 200, JSON.stringify(json));
       return json.data;
+    },
+    /**
+     * `link` as it would be once its time is up: the claims' `exp` moved into the past and the
+     * token signed again with the server's link key (derived from the generated master key in
+     * the data dir, as `vault.rs` derives it), so only the expiry differs from a genuine link.
+     */
+    expire(link) {
+      const master = Buffer.from(readFileSync(path.join(dataDir, 'master.key'), 'utf8').trim(), 'base64');
+      const key = Buffer.from(hkdfSync('sha256', master, 'plugboard', 'link-token v1', 32));
+      const url = new URL(link);
+      const [header, payload] = url.searchParams.get('token').split('.');
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      const now = Math.floor(Date.now() / 1000);
+      claims.iat = now - 7200;
+      claims.exp = now - 3600;
+      const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+      const signature = createHmac('sha256', key).update(input).digest('base64url');
+      url.searchParams.set('token', `${input}.${signature}`);
+      return url.toString();
     },
     /** A relink link of integration `id`. */
     async relink(id, options = {}) {

@@ -141,6 +141,20 @@ describe('top-level links', { timeout: 120_000 }, () => {
       await close();
     }
   });
+
+  test('an expired link says so in its own language, not as a broken link', async () => {
+    const { page, close } = await newContext(browser);
+    try {
+      // A wrongly re-signed token would show the broken-link page (in English) instead.
+      const response = await page.goto(plugboard.expire(await plugboard.createLink({ language: 'it' })));
+      assert.equal(response.status(), 410);
+      await expectHeading(page, t('it', 'error-expired-title'));
+      await expectFocusOnHeading(page);
+      await assertNoVisibleClose(page, 'problem');
+    } finally {
+      await close();
+    }
+  });
 });
 
 async function assertNoVisibleClose(page, step) {
