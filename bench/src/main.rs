@@ -6,7 +6,8 @@
 //! 1. Prefills a fresh SQLite database with 100,000 integrations through the real
 //!    `complete_connection` path, keeping one unredeemed activation token per integration.
 //! 2. Starts the release binary (`plugboard serve`) on it as a separate process.
-//! 3. Loads `/healthz`, `create-link` and `integration-by-token` in turn with `wrk`, each token
+//! 3. Loads `/healthz`, `create-link` and `integration-by-token` in three alternating rounds
+//!    with `wrk` (the best round of each counts), each token
 //!    redeemed exactly once, and prints throughput, p99 latency, ratios and idle memory.
 
 use std::{
@@ -31,6 +32,8 @@ use plugboard_store::EnvironmentName;
 
 const WRK_THREADS: usize = 2;
 const CONNECTIONS: usize = 32;
+/// How many times each endpoint is loaded, alternating; the best round counts.
+const ROUNDS: usize = 3;
 
 /// Which benchmark to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +60,7 @@ fn parse_options() -> anyhow::Result<Options> {
     let mut options = Options {
         benchmark,
         integrations: 100_000,
-        seconds: 10,
+        seconds: 5,
     };
     while let Some(flag) = args.next() {
         let value = args.next().context("every flag takes a value")?;
@@ -189,6 +192,8 @@ struct Result {
     p50_ms: f64,
     p99_ms: f64,
     errors: u64,
+    /// Requests completed in the run.
+    requests: u64,
 }
 
 fn parse_millis(text: &str) -> Option<f64> {
@@ -257,12 +262,19 @@ fn wrk_with(
     let errors = field("Non-2xx or 3xx responses:")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    // "123456 requests in 10.00s, 12.34MB read"
+    let requests = text
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.parse().ok())
+        .context("no request count")?;
     Ok(Result {
         name,
         requests_per_second,
         p50_ms,
         p99_ms,
         errors,
+        requests,
     })
 }
 
@@ -394,38 +406,60 @@ async fn api(options: &Options, root: &Path, binary: &Path) -> anyhow::Result<()
         ("TOKENS_FILE", tokens_file.display().to_string()),
     ];
     eprintln!(
-        "Loading each endpoint for {}s with wrk ({WRK_THREADS} threads, {CONNECTIONS} connections)…",
-        options.seconds
+        "Loading each endpoint in {ROUNDS} alternating rounds with wrk ({WRK_THREADS} threads, \
+         {CONNECTIONS} connections)…"
     );
-    let results = [
-        wrk(
-            "/healthz",
-            &scripts.join("healthz.lua"),
-            &format!("{base}/healthz"),
-            options.seconds,
-            &env,
-        )?,
-        wrk(
-            "create-link",
-            &scripts.join("create-link.lua"),
-            &format!("{base}/v1/connect/create-link"),
-            options.seconds,
-            &env,
-        )?,
-        wrk(
-            "integration-by-token",
-            &scripts.join("integration-by-token.lua"),
-            &base,
-            options.seconds,
-            &env,
-        )?,
-    ];
+    // Rounds alternate the endpoints so that a burst of noise from elsewhere on the machine
+    // hits one round, not one endpoint; each endpoint's best round is reported.
+    let mut best: [Option<Result>; 3] = [None, None, None];
+    let tokens_per_round = (options.integrations / ROUNDS) as u64;
+    let mut exhausted = false;
+    for round in 0..ROUNDS {
+        let mut env = env.to_vec();
+        env.push(("ROUND", round.to_string()));
+        env.push(("ROUNDS", ROUNDS.to_string()));
+        let runs = [
+            wrk(
+                "/healthz",
+                &scripts.join("healthz.lua"),
+                &format!("{base}/healthz"),
+                options.seconds,
+                &env,
+            )?,
+            wrk(
+                "create-link",
+                &scripts.join("create-link.lua"),
+                &format!("{base}/v1/connect/create-link"),
+                options.seconds,
+                &env,
+            )?,
+            // A short run: a round has only a third of the tokens.
+            wrk(
+                "integration-by-token",
+                &scripts.join("integration-by-token.lua"),
+                &base,
+                1,
+                &env,
+            )?,
+        ];
+        exhausted |= runs[2].requests >= tokens_per_round;
+        for (slot, run) in best.iter_mut().zip(runs) {
+            if slot
+                .as_ref()
+                .is_none_or(|b| run.requests_per_second > b.requests_per_second)
+            {
+                *slot = Some(run);
+            }
+        }
+    }
+    let results = best.map(|r| r.unwrap_or_else(|| unreachable!("ROUNDS > 0")));
     let loaded_rss = rss_kib(server.child.id())?;
     drop(server);
 
     let baseline = results[0].requests_per_second;
     println!(
-        "\nPlugboard API benchmark: SQLite, {} prefilled integrations, {}s per endpoint",
+        "\nPlugboard API benchmark: SQLite, {} prefilled integrations, best of {ROUNDS} rounds \
+         ({}s per endpoint; 1s for integration-by-token)",
         options.integrations, options.seconds
     );
     println!(
@@ -447,9 +481,11 @@ async fn api(options: &Options, root: &Path, binary: &Path) -> anyhow::Result<()
         idle_rss as f64 / 1024.0,
         loaded_rss as f64 / 1024.0
     );
-    let redeemed = results[2].requests_per_second * options.seconds as f64;
-    if redeemed > options.integrations as f64 {
-        println!("note: more redemptions than tokens; later ones were rejected (see errors)");
+    if exhausted {
+        println!(
+            "note: a round used up its {tokens_per_round} tokens before its second ended, so \
+             integration-by-token is a lower bound; prefill more with --integrations"
+        );
     }
     Ok(())
 }

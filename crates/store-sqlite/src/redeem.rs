@@ -73,8 +73,6 @@ async fn run(pool: SqlitePool, mut requests: mpsc::Receiver<Request>) {
     }
 }
 
-/// One statement for the whole batch. Its size is rounded up to a power of two (padding rows
-/// match nothing) so SQLite prepares at most nine statement shapes.
 /// The batch statement for `slots` requests. `token_hash IN (…)` lets SQLite find the rows by
 /// primary key; the `EXISTS` alone would scan the whole table (a test pins the plan).
 fn batch_sql(slots: usize) -> String {
