@@ -3,7 +3,7 @@
 //! activation tokens rest on a primary key and on a conditional `UPDATE`, which PostgreSQL
 //! serialises per row.
 
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,14 +17,20 @@ use plugboard_store::{
         from_sqlx, is_unique_violation,
     },
     to_millis,
+    webhooks::{
+        AttemptOutcome, Claim, ClaimedDelivery, Delivery, DeliveryCursor, DeliveryDetail,
+        DeliveryFilter, EndpointChanges, WebhookEndpoint,
+    },
 };
 use sqlx::{
     PgConnection, PgPool,
-    postgres::{PgConnectOptions, PgPoolOptions},
+    postgres::{PgConnectOptions, PgListener, PgPoolOptions},
 };
+use tokio::sync::{Notify, OnceCell};
 
 #[cfg(feature = "testing")]
 pub mod testing;
+mod webhooks;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -36,6 +42,10 @@ const INTEGRATION_COLUMNS: &str = "id, environment_id, tool, category, status, s
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Signalled by the `LISTEN` task when any process commits new deliveries.
+    wake: Arc<Notify>,
+    /// The `LISTEN` task, started by the first worker that waits.
+    listener: Arc<OnceCell<()>>,
 }
 
 impl PostgresStore {
@@ -54,7 +64,30 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(from_sqlx)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            wake: Arc::default(),
+            listener: Arc::default(),
+        })
+    }
+
+    /// Starts (once) a task that listens on this schema's delivery channel and signals `wake`.
+    /// While the listening connection is down, workers still poll.
+    async fn start_listener(&self) {
+        let pool = self.pool.clone();
+        let wake = Arc::clone(&self.wake);
+        self.listener
+            .get_or_init(|| async move {
+                tokio::spawn(async move {
+                    loop {
+                        if let Err(error) = listen(&pool, &wake).await {
+                            tracing::warn!(%error, "LISTEN for webhook deliveries failed; retrying");
+                        }
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                });
+            })
+            .await;
     }
 
     /// The connection pool, for backend-specific work such as `LISTEN`.
@@ -63,7 +96,33 @@ impl PostgresStore {
     }
 }
 
+/// Listens until the connection fails for good; `PgListener` reconnects by itself and the
+/// wake after a reconnect covers notifications missed meanwhile.
+async fn listen(pool: &PgPool, wake: &Notify) -> Result<()> {
+    let mut listener = PgListener::connect_with(pool).await.map_err(from_sqlx)?;
+    let (schema,): (String,) = sqlx::query_as("SELECT current_schema()")
+        .fetch_one(pool)
+        .await
+        .map_err(from_sqlx)?;
+    listener
+        .listen(&format!("plugboard_deliveries_{schema}"))
+        .await
+        .map_err(from_sqlx)?;
+    wake.notify_one();
+    loop {
+        listener.recv().await.map_err(from_sqlx)?;
+        wake.notify_one();
+    }
+}
+
+/// Writes an event and its deliveries (whose `NOTIFY` goes out on commit).
 async fn insert_event(conn: &mut PgConnection, event: &Event) -> Result<()> {
+    insert_event_row(conn, event).await?;
+    webhooks::queue_deliveries(conn, event, None).await?;
+    Ok(())
+}
+
+async fn insert_event_row(conn: &mut PgConnection, event: &Event) -> Result<()> {
     sqlx::query(
         "INSERT INTO events (id, environment_id, event_type, payload, created_at, detail) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -526,10 +585,13 @@ impl Store for PostgresStore {
     }
 
     async fn sealing_key_ids(&self) -> Result<Vec<String>> {
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT key_id FROM credentials")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT key_id FROM credentials UNION SELECT secret_key_id FROM webhook_endpoints \
+             UNION SELECT previous_key_id FROM webhook_endpoints WHERE previous_key_id IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
@@ -544,8 +606,9 @@ impl Store for PostgresStore {
     }
 
     async fn record_event(&self, event: &Event) -> Result<()> {
-        let mut conn = self.pool.acquire().await.map_err(from_sqlx)?;
-        insert_event(&mut conn, event).await
+        let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
+        insert_event(&mut tx, event).await?;
+        tx.commit().await.map_err(from_sqlx)
     }
 
     async fn event(&self, environment_id: &str, id: &str) -> Result<Option<Event>> {
@@ -572,5 +635,100 @@ impl Store for PostgresStore {
         .await
         .map_err(from_sqlx)?;
         convert_all(rows)
+    }
+
+    async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<()> {
+        self.insert_endpoint(endpoint).await
+    }
+
+    async fn webhook_endpoint(
+        &self,
+        environment_id: &str,
+        id: &str,
+    ) -> Result<Option<WebhookEndpoint>> {
+        self.endpoint(environment_id, id).await
+    }
+
+    async fn list_webhook_endpoints(
+        &self,
+        environment_id: Option<&str>,
+    ) -> Result<Vec<WebhookEndpoint>> {
+        self.endpoints(environment_id).await
+    }
+
+    async fn update_webhook_endpoint(
+        &self,
+        environment_id: &str,
+        id: &str,
+        changes: &EndpointChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WebhookEndpoint>> {
+        self.update_endpoint(environment_id, id, changes, now).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        environment_id: &str,
+        id: &str,
+        secret: &Sealed,
+        previous_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WebhookEndpoint>> {
+        self.rotate_secret(environment_id, id, secret, previous_expires_at, now)
+            .await
+    }
+
+    async fn delete_webhook_endpoint(&self, environment_id: &str, id: &str) -> Result<bool> {
+        self.delete_endpoint(environment_id, id).await
+    }
+
+    async fn queue_event_for_endpoint(
+        &self,
+        event: &Event,
+        endpoint_id: &str,
+    ) -> Result<Option<String>> {
+        self.queue_for_endpoint(event, endpoint_id).await
+    }
+
+    async fn claim_deliveries(&self, claim: &Claim<'_>) -> Result<Vec<ClaimedDelivery>> {
+        self.claim(claim).await
+    }
+
+    async fn finish_attempts(&self, outcomes: &[AttemptOutcome], now: DateTime<Utc>) -> Result<()> {
+        self.finish(outcomes, now).await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>> {
+        self.next_due().await
+    }
+
+    async fn wait_for_new_deliveries(&self, timeout: Duration) {
+        self.start_listener().await;
+        let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
+    }
+
+    async fn list_deliveries(
+        &self,
+        environment_id: &str,
+        endpoint_id: &str,
+        filter: &DeliveryFilter,
+        after: Option<&DeliveryCursor>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        self.deliveries(environment_id, endpoint_id, filter, after, limit)
+            .await
+    }
+
+    async fn delivery(&self, environment_id: &str, id: &str) -> Result<Option<DeliveryDetail>> {
+        self.delivery_detail(environment_id, id).await
+    }
+
+    async fn retry_delivery(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>> {
+        self.retry(environment_id, id, now).await
     }
 }

@@ -20,6 +20,10 @@ use plugboard_store::{
         from_sqlx, is_unique_violation,
     },
     to_millis,
+    webhooks::{
+        AttemptOutcome, Claim, ClaimedDelivery, Delivery, DeliveryCursor, DeliveryDetail,
+        DeliveryFilter, EndpointChanges, WebhookEndpoint,
+    },
 };
 use sqlx::{
     Sqlite, SqliteConnection, SqlitePool, Transaction,
@@ -27,6 +31,7 @@ use sqlx::{
 };
 
 mod redeem;
+mod webhooks;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -43,6 +48,9 @@ pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
     redeemer: redeem::Redeemer,
+    /// Signalled after a commit that may have queued webhook deliveries, so this process's
+    /// worker sends them at once instead of at its next poll.
+    wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl SqliteStore {
@@ -74,6 +82,7 @@ impl SqliteStore {
             read,
             write,
             redeemer,
+            wake: std::sync::Arc::default(),
         })
     }
 
@@ -87,7 +96,14 @@ impl SqliteStore {
     }
 }
 
+/// Writes an event and its deliveries. Callers signal `wake` after their commit.
 async fn insert_event(conn: &mut SqliteConnection, event: &Event) -> Result<()> {
+    insert_event_row(conn, event).await?;
+    webhooks::queue_deliveries(conn, event, None).await?;
+    Ok(())
+}
+
+async fn insert_event_row(conn: &mut SqliteConnection, event: &Event) -> Result<()> {
     sqlx::query(
         "INSERT INTO events (id, environment_id, event_type, payload, created_at, detail) \
          VALUES (?, ?, ?, ?, ?, ?)",
@@ -365,7 +381,9 @@ impl Store for SqliteStore {
         let env = &integration.environment_id;
         insert_activation_token(&mut tx, &new.activation, &integration.id, env, now).await?;
         insert_event(&mut tx, &new.event).await?;
-        tx.commit().await.map_err(from_sqlx)
+        tx.commit().await.map_err(from_sqlx)?;
+        self.wake.notify_one();
+        Ok(())
     }
 
     async fn relink_integration(&self, relink: &Relink) -> Result<Option<Integration>> {
@@ -412,6 +430,7 @@ impl Store for SqliteStore {
             insert_event(&mut tx, event).await?;
         }
         tx.commit().await.map_err(from_sqlx)?;
+        self.wake.notify_one();
         Ok(Some(integration))
     }
 
@@ -491,6 +510,7 @@ impl Store for SqliteStore {
         }
         insert_event(&mut tx, event).await?;
         tx.commit().await.map_err(from_sqlx)?;
+        self.wake.notify_one();
         Ok(true)
     }
 
@@ -521,6 +541,7 @@ impl Store for SqliteStore {
         }
         insert_event(&mut tx, event).await?;
         tx.commit().await.map_err(from_sqlx)?;
+        self.wake.notify_one();
         Ok(true)
     }
 
@@ -536,10 +557,13 @@ impl Store for SqliteStore {
     }
 
     async fn sealing_key_ids(&self) -> Result<Vec<String>> {
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT key_id FROM credentials")
-            .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT key_id FROM credentials UNION SELECT secret_key_id FROM webhook_endpoints \
+             UNION SELECT previous_key_id FROM webhook_endpoints WHERE previous_key_id IS NOT NULL",
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
@@ -554,8 +578,11 @@ impl Store for SqliteStore {
     }
 
     async fn record_event(&self, event: &Event) -> Result<()> {
-        let mut conn = self.write.acquire().await.map_err(from_sqlx)?;
-        insert_event(&mut conn, event).await
+        let mut tx = self.begin().await?;
+        insert_event(&mut tx, event).await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        self.wake.notify_one();
+        Ok(())
     }
 
     async fn event(&self, environment_id: &str, id: &str) -> Result<Option<Event>> {
@@ -582,5 +609,101 @@ impl Store for SqliteStore {
         .await
         .map_err(from_sqlx)?;
         convert_all(rows)
+    }
+
+    async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<()> {
+        self.insert_endpoint(endpoint).await
+    }
+
+    async fn webhook_endpoint(
+        &self,
+        environment_id: &str,
+        id: &str,
+    ) -> Result<Option<WebhookEndpoint>> {
+        self.endpoint(environment_id, id).await
+    }
+
+    async fn list_webhook_endpoints(
+        &self,
+        environment_id: Option<&str>,
+    ) -> Result<Vec<WebhookEndpoint>> {
+        self.endpoints(environment_id).await
+    }
+
+    async fn update_webhook_endpoint(
+        &self,
+        environment_id: &str,
+        id: &str,
+        changes: &EndpointChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WebhookEndpoint>> {
+        self.update_endpoint(environment_id, id, changes, now).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        environment_id: &str,
+        id: &str,
+        secret: &Sealed,
+        previous_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WebhookEndpoint>> {
+        self.rotate_secret(environment_id, id, secret, previous_expires_at, now)
+            .await
+    }
+
+    async fn delete_webhook_endpoint(&self, environment_id: &str, id: &str) -> Result<bool> {
+        self.delete_endpoint(environment_id, id).await
+    }
+
+    async fn queue_event_for_endpoint(
+        &self,
+        event: &Event,
+        endpoint_id: &str,
+    ) -> Result<Option<String>> {
+        self.queue_for_endpoint(event, endpoint_id).await
+    }
+
+    async fn claim_deliveries(&self, claim: &Claim<'_>) -> Result<Vec<ClaimedDelivery>> {
+        self.claim(claim).await
+    }
+
+    async fn finish_attempts(&self, outcomes: &[AttemptOutcome], now: DateTime<Utc>) -> Result<()> {
+        self.finish(outcomes, now).await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>> {
+        self.next_due().await
+    }
+
+    async fn wait_for_new_deliveries(&self, timeout: Duration) {
+        // Only this process's commits are seen; other processes' are found by the caller's
+        // polling (`timeout`).
+        let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
+    }
+
+    async fn list_deliveries(
+        &self,
+        environment_id: &str,
+        endpoint_id: &str,
+        filter: &DeliveryFilter,
+        after: Option<&DeliveryCursor>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        self.deliveries(environment_id, endpoint_id, filter, after, limit)
+            .await
+    }
+
+    async fn delivery(&self, environment_id: &str, id: &str) -> Result<Option<DeliveryDetail>> {
+        self.delivery_detail(environment_id, id).await
+    }
+
+    async fn retry_delivery(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>> {
+        self.retry(environment_id, id, now).await
     }
 }

@@ -1,7 +1,7 @@
 //! The contract every [`Store`] implementation passes. Each backend crate runs it with
 //! [`contract_tests!`](crate::contract_tests) and a factory that returns a fresh, migrated store.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Duration, Utc};
 use plugboard_catalog::Category;
@@ -10,6 +10,11 @@ use crate::{
     ApiKey, ConsumedLink, EndUser, EnvironmentName, Event, Integration, IntegrationCursor,
     IntegrationFilter, IntegrationStatus, MagicLink, NewActivationToken, NewIntegration, Relink,
     Sealed, SetupStatus, Store, StoreError, ids,
+    webhooks::{
+        Attempt, AttemptOutcome, Claim, ClaimedDelivery, DeliveryCursor, DeliveryFilter,
+        DeliveryStatus, DisabledReason, EndpointChanges, EndpointHealth, NextStep, PreviousSecret,
+        WebhookEndpoint,
+    },
 };
 
 /// Expands to one `#[tokio::test]` per contract check, each on a store from `$factory`
@@ -30,6 +35,8 @@ macro_rules! contract_tests {
             relink_replaces_credentials_and_reactivates,
             magic_links_are_recorded,
             consumed_links_and_standalone_events,
+            webhook_endpoints_and_fan_out,
+            deliveries_are_leased_retried_and_logged,
         );
     };
     (@each $factory:expr; $($name:ident),+ $(,)?) => {
@@ -646,4 +653,611 @@ pub async fn consumed_links_and_standalone_events(store: Arc<dyn Store>) {
         store.recent_events(&dev, 1).await.expect("events"),
         vec![failed]
     );
+}
+
+fn endpoint(environment_id: &str, url: &str, types: &[&str]) -> WebhookEndpoint {
+    let now = millis_now();
+    WebhookEndpoint {
+        id: ids::new_id(),
+        environment_id: environment_id.into(),
+        url: url.into(),
+        event_types: types.iter().map(|t| (*t).to_owned()).collect(),
+        enabled: true,
+        disabled_reason: None,
+        secret: sealed("secret-1"),
+        previous_secret: None,
+        failing_since: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn claim_now<'a>(lease_id: &'a str, in_flight: &'a HashMap<String, u32>, limit: u32) -> Claim<'a> {
+    let now = Utc::now();
+    Claim {
+        lease_id,
+        now,
+        lease_until: now + Duration::seconds(60),
+        limit,
+        per_endpoint: 100,
+        in_flight,
+    }
+}
+
+fn outcome(
+    claimed: &ClaimedDelivery,
+    status: Option<u16>,
+    next: NextStep,
+    health: EndpointHealth,
+) -> AttemptOutcome {
+    AttemptOutcome {
+        delivery_id: claimed.id.clone(),
+        lease_id: claimed.lease_id.clone(),
+        endpoint_id: claimed.endpoint_id.clone(),
+        attempt: Attempt {
+            number: claimed.attempt,
+            started_at: millis_now(),
+            duration_ms: 12,
+            http_status: status,
+            error: status.is_none().then(|| "timed out after 15 s".to_owned()),
+            response_excerpt: status.map(|s| format!("answer {s}")),
+        },
+        next,
+        health,
+    }
+}
+
+/// Endpoints: stored, listed, changed, rotated and deleted; each event type reaches only
+/// enabled endpoints of its environment that subscribe to it; a test event reaches one.
+pub async fn webhook_endpoints_and_fan_out(store: Arc<dyn Store>) {
+    let dev = environment_id(&*store, EnvironmentName::Development).await;
+    let prod = environment_id(&*store, EnvironmentName::Production).await;
+    let all = endpoint(
+        &dev,
+        "https://a.example/hook",
+        &["integration-created", "integration-deleted"],
+    );
+    let created_only = endpoint(&dev, "https://b.example/hook", &["integration-created"]);
+    let disabled = WebhookEndpoint {
+        enabled: false,
+        disabled_reason: Some(DisabledReason::Manual),
+        ..endpoint(&dev, "https://c.example/hook", &["integration-created"])
+    };
+    let production = endpoint(&prod, "https://d.example/hook", &["integration-created"]);
+    for e in [&all, &created_only, &disabled, &production] {
+        store.insert_webhook_endpoint(e).await.expect("insert");
+    }
+    assert_eq!(
+        store.webhook_endpoint(&dev, &all.id).await.expect("get"),
+        Some(all.clone())
+    );
+    assert_eq!(
+        store.webhook_endpoint(&prod, &all.id).await.expect("get"),
+        None,
+        "scoped"
+    );
+    assert_eq!(
+        store
+            .list_webhook_endpoints(Some(&dev))
+            .await
+            .expect("list")
+            .len(),
+        3
+    );
+    assert_eq!(
+        store
+            .list_webhook_endpoints(None)
+            .await
+            .expect("list")
+            .len(),
+        4
+    );
+
+    store
+        .record_event(&event(&dev, "integration-created"))
+        .await
+        .expect("event");
+    store
+        .record_event(&event(&dev, "integration-deleted"))
+        .await
+        .expect("event");
+    store
+        .record_event(&event(&dev, "connection-flow-failed"))
+        .await
+        .expect("event");
+    let in_flight = HashMap::new();
+    let claimed = store
+        .claim_deliveries(&claim_now("lease-1", &in_flight, 100))
+        .await
+        .expect("claim");
+    let mut got: Vec<(String, String)> = claimed
+        .iter()
+        .map(|c| (c.url.clone(), c.event_type.clone()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "https://a.example/hook".to_owned(),
+                "integration-created".to_owned()
+            ),
+            (
+                "https://a.example/hook".to_owned(),
+                "integration-deleted".to_owned()
+            ),
+            (
+                "https://b.example/hook".to_owned(),
+                "integration-created".to_owned()
+            ),
+        ]
+    );
+    let first = &claimed[0];
+    assert_eq!(first.attempt, 1);
+    assert_eq!(first.secret, sealed("secret-1"));
+    assert!(
+        first.payload.contains(&first.event_id),
+        "the event's exact body travels"
+    );
+
+    // Changes: disabling by hand records why; enabling clears it.
+    let changed = store
+        .update_webhook_endpoint(
+            &dev,
+            &created_only.id,
+            &EndpointChanges {
+                url: Some("https://b.example/v2".into()),
+                event_types: Some(vec!["integration-deleted".into()]),
+                enabled: Some(false),
+            },
+            millis_now(),
+        )
+        .await
+        .expect("update")
+        .expect("exists");
+    assert_eq!(changed.url, "https://b.example/v2");
+    assert_eq!(changed.event_types, vec!["integration-deleted".to_owned()]);
+    assert_eq!(
+        (changed.enabled, changed.disabled_reason),
+        (false, Some(DisabledReason::Manual))
+    );
+    let enabled = store
+        .update_webhook_endpoint(
+            &dev,
+            &created_only.id,
+            &EndpointChanges {
+                enabled: Some(true),
+                ..Default::default()
+            },
+            millis_now(),
+        )
+        .await
+        .expect("update")
+        .expect("exists");
+    assert_eq!((enabled.enabled, enabled.disabled_reason), (true, None));
+    assert_eq!(
+        store
+            .update_webhook_endpoint(
+                &prod,
+                &created_only.id,
+                &EndpointChanges::default(),
+                millis_now()
+            )
+            .await
+            .expect("update"),
+        None
+    );
+
+    // Rotation keeps the old secret, with its expiry.
+    let expires = millis_now() + Duration::hours(24);
+    let rotated = store
+        .rotate_webhook_secret(&dev, &all.id, &sealed("secret-2"), expires, millis_now())
+        .await
+        .expect("rotate")
+        .expect("exists");
+    assert_eq!(rotated.secret, sealed("secret-2"));
+    assert_eq!(
+        rotated.previous_secret,
+        Some(PreviousSecret {
+            secret: sealed("secret-1"),
+            expires_at: expires
+        })
+    );
+    assert!(
+        store
+            .sealing_key_ids()
+            .await
+            .expect("ids")
+            .contains(&"k1".to_owned())
+    );
+
+    // A test event reaches its endpoint only, even one not subscribed to its type.
+    let test = event(&dev, "webhook-test");
+    let delivery = store
+        .queue_event_for_endpoint(&test, &created_only.id)
+        .await
+        .expect("queue")
+        .expect("endpoint exists");
+    let claimed = store
+        .claim_deliveries(&claim_now("lease-2", &in_flight, 100))
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        (claimed[0].id.as_str(), claimed[0].event_id.as_str()),
+        (delivery.as_str(), test.id.as_str())
+    );
+    assert_eq!(
+        claimed[0].previous_secret, None,
+        "another endpoint's rotation"
+    );
+    assert_eq!(
+        store
+            .queue_event_for_endpoint(&event(&dev, "webhook-test"), "missing")
+            .await
+            .expect("queue"),
+        None
+    );
+
+    // Deleting an endpoint deletes its deliveries.
+    assert!(
+        store
+            .delete_webhook_endpoint(&dev, &all.id)
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_webhook_endpoint(&dev, &all.id)
+            .await
+            .expect("delete")
+    );
+    assert_eq!(
+        store
+            .delivery(&dev, &claimed[0].id)
+            .await
+            .expect("get")
+            .map(|d| d.delivery.endpoint_id),
+        Some(created_only.id.clone())
+    );
+    assert!(
+        store
+            .list_deliveries(&dev, &all.id, &DeliveryFilter::default(), None, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
+
+/// Claims lease deliveries to one worker at a time, respect per-endpoint caps, and give an
+/// expired lease's deliveries out again; attempts are logged and decide what happens next.
+pub async fn deliveries_are_leased_retried_and_logged(store: Arc<dyn Store>) {
+    let dev = environment_id(&*store, EnvironmentName::Development).await;
+    let hook = endpoint(&dev, "https://a.example/hook", &["integration-created"]);
+    let other = endpoint(&dev, "https://b.example/hook", &["integration-created"]);
+    store.insert_webhook_endpoint(&hook).await.expect("insert");
+    store.insert_webhook_endpoint(&other).await.expect("insert");
+    for _ in 0..20 {
+        store
+            .record_event(&event(&dev, "integration-created"))
+            .await
+            .expect("event");
+    }
+    assert!(
+        store
+            .next_delivery_due()
+            .await
+            .expect("due")
+            .is_some_and(|due| due <= Utc::now())
+    );
+
+    // A busy endpoint only gets its free slots.
+    let mut in_flight = HashMap::new();
+    in_flight.insert(hook.id.clone(), 3);
+    let capped = Claim {
+        per_endpoint: 4,
+        ..claim_now("lease-a", &in_flight, 100)
+    };
+    let claimed = store.claim_deliveries(&capped).await.expect("claim");
+    let to_hook = claimed.iter().filter(|c| c.endpoint_id == hook.id).count();
+    let to_other = claimed.iter().filter(|c| c.endpoint_id == other.id).count();
+    assert_eq!((to_hook, to_other), (1, 4));
+
+    // Concurrent claims take disjoint deliveries, 35 in all.
+    let none = HashMap::new();
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let store = Arc::clone(&store);
+        let none = none.clone();
+        tasks.push(tokio::spawn(async move {
+            let lease = format!("lease-w{worker}");
+            let mut mine = Vec::new();
+            loop {
+                let got = store
+                    .claim_deliveries(&claim_now(&lease, &none, 3))
+                    .await
+                    .expect("claim");
+                if got.is_empty() {
+                    break mine;
+                }
+                mine.extend(got.into_iter().map(|c| c.id));
+            }
+        }));
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for task in tasks {
+        ids.extend(task.await.expect("task"));
+    }
+    let total = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((total, ids.len()), (35, 35), "each delivery claimed once");
+    assert!(
+        store
+            .claim_deliveries(&claim_now("late", &none, 100))
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+
+    // Expired leases (a crashed worker) make the deliveries due again, as attempt 2; the
+    // rest of this test works under the new lease.
+    let now = Utc::now();
+    let expired = Claim {
+        now: now + Duration::seconds(61),
+        lease_until: now + Duration::seconds(121),
+        ..claim_now("lease-b", &none, 100)
+    };
+    let claimed = store.claim_deliveries(&expired).await.expect("claim");
+    assert_eq!(claimed.len(), 40);
+    assert!(
+        claimed
+            .iter()
+            .all(|c| c.attempt == 2 && c.lease_id == "lease-b")
+    );
+
+    // Outcomes.
+    let first = &claimed[0];
+    let retry_at = millis_now() + Duration::minutes(5);
+    store
+        .finish_attempts(
+            &[outcome(
+                first,
+                Some(503),
+                NextStep::RetryAt(retry_at),
+                EndpointHealth::Failing {
+                    disable_if_failing_since: millis_now() - Duration::days(5),
+                },
+            )],
+            millis_now(),
+        )
+        .await
+        .expect("finish");
+    let detail = store
+        .delivery(&dev, &first.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(detail.delivery.status, DeliveryStatus::Pending);
+    assert_eq!(detail.delivery.next_attempt_at, retry_at);
+    assert_eq!(detail.delivery.last_http_status, Some(503));
+    assert_eq!(detail.attempts.len(), 1);
+    assert_eq!(
+        detail.attempts[0].response_excerpt.as_deref(),
+        Some("answer 503")
+    );
+    assert_eq!(detail.payload, first.payload);
+    let failing = store
+        .webhook_endpoint(&dev, &first.endpoint_id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert!(failing.failing_since.is_some() && failing.enabled);
+
+    // A worker whose lease was taken over cannot reschedule, but its success counts.
+    let stale = AttemptOutcome {
+        lease_id: "someone-else".into(),
+        ..outcome(&claimed[1], None, NextStep::GiveUp, EndpointHealth::Healthy)
+    };
+    store
+        .finish_attempts(&[stale], millis_now())
+        .await
+        .expect("finish");
+    let still = store
+        .delivery(&dev, &claimed[1].id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(still.delivery.status, DeliveryStatus::Pending);
+    assert_eq!(
+        still.attempts.len(),
+        1,
+        "the attempt is logged all the same"
+    );
+    let success = AttemptOutcome {
+        lease_id: "someone-else".into(),
+        ..outcome(
+            &claimed[1],
+            Some(200),
+            NextStep::Succeeded,
+            EndpointHealth::Healthy,
+        )
+    };
+    let success = AttemptOutcome {
+        attempt: Attempt {
+            number: 9,
+            ..success.attempt.clone()
+        },
+        ..success
+    };
+    store
+        .finish_attempts(&[success], millis_now())
+        .await
+        .expect("finish");
+    let done = store
+        .delivery(&dev, &claimed[1].id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(done.delivery.status, DeliveryStatus::Succeeded);
+
+    // Giving up; a manual retry makes it due again.
+    store
+        .finish_attempts(
+            &[outcome(
+                &claimed[2],
+                Some(500),
+                NextStep::GiveUp,
+                EndpointHealth::Healthy,
+            )],
+            millis_now(),
+        )
+        .await
+        .expect("finish");
+    let failed = store
+        .delivery(&dev, &claimed[2].id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(failed.delivery.status, DeliveryStatus::Failed);
+    let retried = store
+        .retry_delivery(&dev, &claimed[2].id, millis_now())
+        .await
+        .expect("retry")
+        .expect("exists");
+    assert_eq!(retried.status, DeliveryStatus::Pending);
+    assert_eq!(
+        store
+            .retry_delivery(&dev, "missing", millis_now())
+            .await
+            .expect("retry"),
+        None
+    );
+
+    // Failing for longer than the limit disables; 410 disables at once.
+    store
+        .record_event(&event(&dev, "integration-created"))
+        .await
+        .expect("event");
+    let mut pending = store
+        .claim_deliveries(&claim_now("lease-c", &none, 100))
+        .await
+        .expect("claim");
+    assert!(!pending.is_empty());
+    let one = pending.remove(0);
+    store
+        .finish_attempts(
+            &[outcome(
+                &one,
+                Some(500),
+                NextStep::RetryAt(millis_now()),
+                EndpointHealth::Failing {
+                    disable_if_failing_since: millis_now() + Duration::seconds(1),
+                },
+            )],
+            millis_now(),
+        )
+        .await
+        .expect("finish");
+    let disabled = store
+        .webhook_endpoint(&dev, &one.endpoint_id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        (disabled.enabled, disabled.disabled_reason),
+        (false, Some(DisabledReason::Failing))
+    );
+    let gone_target = if one.endpoint_id == hook.id {
+        &other
+    } else {
+        &hook
+    };
+    let to_gone = pending
+        .iter()
+        .find(|c| c.endpoint_id == gone_target.id)
+        .expect("the new event's delivery");
+    store
+        .finish_attempts(
+            &[outcome(
+                to_gone,
+                Some(410),
+                NextStep::RetryAt(millis_now()),
+                EndpointHealth::Gone,
+            )],
+            millis_now(),
+        )
+        .await
+        .expect("finish");
+    let gone = store
+        .webhook_endpoint(&dev, &gone_target.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        (gone.enabled, gone.disabled_reason),
+        (false, Some(DisabledReason::Gone))
+    );
+    // Disabled endpoints' deliveries wait.
+    assert!(
+        store
+            .claim_deliveries(&claim_now("lease-d", &none, 100))
+            .await
+            .expect("claim")
+            .iter()
+            .all(|c| c.endpoint_id != one.endpoint_id)
+    );
+
+    // The log: newest first, filtered, paged.
+    let log = store
+        .list_deliveries(&dev, &hook.id, &DeliveryFilter::default(), None, 100)
+        .await
+        .expect("list");
+    assert_eq!(log.len(), 21, "every event went to both endpoints");
+    let page = store
+        .list_deliveries(&dev, &hook.id, &DeliveryFilter::default(), None, 4)
+        .await
+        .expect("list");
+    let last = page.last().expect("a page");
+    let next = store
+        .list_deliveries(
+            &dev,
+            &hook.id,
+            &DeliveryFilter::default(),
+            Some(&DeliveryCursor {
+                created_at: last.created_at,
+                id: last.id.clone(),
+            }),
+            100,
+        )
+        .await
+        .expect("list");
+    assert_eq!(page.len() + next.len(), 21);
+    assert!(next.iter().all(|d| !page.contains(d)));
+    let by_type = DeliveryFilter {
+        event_type: Some("integration-deleted".into()),
+        ..Default::default()
+    };
+    assert!(
+        store
+            .list_deliveries(&dev, &hook.id, &by_type, None, 100)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    let succeeded = DeliveryFilter {
+        status: Some(DeliveryStatus::Succeeded),
+        ..Default::default()
+    };
+    let succeeded_count = store
+        .list_deliveries(&dev, &hook.id, &succeeded, None, 100)
+        .await
+        .expect("list")
+        .len()
+        + store
+            .list_deliveries(&dev, &other.id, &succeeded, None, 100)
+            .await
+            .expect("list")
+            .len();
+    assert_eq!(succeeded_count, 1);
 }

@@ -8,9 +8,15 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
+use webhooks::{
+    AttemptOutcome, Claim, ClaimedDelivery, Delivery, DeliveryCursor, DeliveryDetail,
+    DeliveryFilter, EndpointChanges, WebhookEndpoint,
+};
 
 pub mod ids;
+#[macro_use]
 mod model;
+pub mod webhooks;
 
 #[cfg(feature = "contract")]
 pub mod contract;
@@ -165,6 +171,95 @@ pub trait Store: Send + Sync + 'static {
 
     /// The newest events of an environment, newest first.
     async fn recent_events(&self, environment_id: &str, limit: u32) -> Result<Vec<Event>>;
+
+    // --- Webhook endpoints -----------------------------------------------------------------
+
+    /// Stores a new endpoint. Events written from now on fan out to it.
+    async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<()>;
+
+    /// The endpoint with this id in this environment.
+    async fn webhook_endpoint(
+        &self,
+        environment_id: &str,
+        id: &str,
+    ) -> Result<Option<WebhookEndpoint>>;
+
+    /// All endpoints, oldest first, optionally of one environment only.
+    async fn list_webhook_endpoints(
+        &self,
+        environment_id: Option<&str>,
+    ) -> Result<Vec<WebhookEndpoint>>;
+
+    /// Applies an operator's changes; `None` if there is no such endpoint.
+    async fn update_webhook_endpoint(
+        &self,
+        environment_id: &str,
+        id: &str,
+        changes: &EndpointChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WebhookEndpoint>>;
+
+    /// Replaces the secret with `secret`; the current one becomes `previous` (signing until
+    /// `previous.expires_at`). `None` if there is no such endpoint.
+    async fn rotate_webhook_secret(
+        &self,
+        environment_id: &str,
+        id: &str,
+        secret: &Sealed,
+        previous_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WebhookEndpoint>>;
+
+    /// Deletes an endpoint with its deliveries and their log. `false` if there was none.
+    async fn delete_webhook_endpoint(&self, environment_id: &str, id: &str) -> Result<bool>;
+
+    // --- Delivery --------------------------------------------------------------------------
+
+    /// Writes `event` with one delivery, to this endpoint only (a test event). Returns the
+    /// delivery's id, or `None` if the endpoint does not exist.
+    async fn queue_event_for_endpoint(
+        &self,
+        event: &Event,
+        endpoint_id: &str,
+    ) -> Result<Option<String>>;
+
+    /// Reserves up to `claim.limit` due deliveries of enabled endpoints until
+    /// `claim.lease_until`, counting each as an attempt. Safe against other workers in this
+    /// and, on PostgreSQL, other processes: a due delivery is claimed by one worker.
+    async fn claim_deliveries(&self, claim: &Claim<'_>) -> Result<Vec<ClaimedDelivery>>;
+
+    /// Records attempts, reschedules or closes their deliveries (only under the lease they
+    /// were claimed with; a success always counts) and updates endpoint health, in one
+    /// transaction.
+    async fn finish_attempts(&self, outcomes: &[AttemptOutcome], now: DateTime<Utc>) -> Result<()>;
+
+    /// When the earliest pending delivery of an enabled endpoint is due, if any.
+    async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>>;
+
+    /// Returns when deliveries may have been queued since the last call (in this process, or
+    /// anywhere on PostgreSQL), or after `timeout`, whichever is first.
+    async fn wait_for_new_deliveries(&self, timeout: std::time::Duration);
+
+    /// Up to `limit` deliveries of an endpoint, newest first, after `after`.
+    async fn list_deliveries(
+        &self,
+        environment_id: &str,
+        endpoint_id: &str,
+        filter: &DeliveryFilter,
+        after: Option<&DeliveryCursor>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>>;
+
+    /// A delivery with its payload and attempts.
+    async fn delivery(&self, environment_id: &str, id: &str) -> Result<Option<DeliveryDetail>>;
+
+    /// Makes a delivery pending and due now, whatever its status. `None` if there is none.
+    async fn retry_delivery(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>>;
 }
 
 /// Milliseconds since the Unix epoch: how both backends store timestamps, so that the two
