@@ -1,5 +1,6 @@
-//! The command line: `serve`, `migrate` and `api-keys`. Every command reads the same
-//! configuration as `serve`. Results go to stdout (scriptable); logs go to stderr.
+//! The command line: `serve`, `worker`, `migrate`, `api-keys` and `webhooks`. Every command
+//! reads the same configuration as `serve`. Results go to stdout (scriptable); logs go to
+//! stderr.
 
 use std::{io::Write, path::PathBuf};
 
@@ -16,7 +17,9 @@ use crate::{AppState, config::Config, events::format_time, open_store};
 pub struct Cli {
     /// A TOML file with configuration keys (listen, data_dir, database_url, public_url,
     /// master_key, log, log_format, product_name, tool_base_urls, frame_ancestors_production,
-    /// frame_ancestors_development); PLUGBOARD_* environment variables override it.
+    /// frame_ancestors_development, webhook_retry_schedule, webhook_timeout,
+    /// webhook_concurrency, webhook_endpoint_concurrency, webhook_disable_after,
+    /// webhook_allowed_networks); PLUGBOARD_* environment variables override it.
     #[arg(long, global = true, env = "PLUGBOARD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// What to do.
@@ -27,13 +30,46 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the API (migrating the database first).
+    /// Serve the API, the hosted flow and the webhook worker (migrating the database first).
     Serve,
+    /// Run only the webhook worker (to scale delivery out; several may share one PostgreSQL).
+    Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     ApiKeys(ApiKeysCommand),
+    /// Add, list and remove webhook endpoints.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+/// `plugboard webhooks …`.
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Add an endpoint and print only its signing secret on stdout. It is shown this once.
+    Add {
+        /// The environment whose events it receives.
+        #[arg(long, value_enum)]
+        environment: EnvironmentArg,
+        /// Where events are posted.
+        #[arg(long)]
+        url: String,
+        /// Event types to receive, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        events: Option<Vec<String>>,
+    },
+    /// List endpoints (never their secrets).
+    List {
+        /// Only endpoints of this environment.
+        #[arg(long, value_enum)]
+        environment: Option<EnvironmentArg>,
+    },
+    /// Remove an endpoint, with its delivery log, by its id (from `list`).
+    Remove {
+        /// The endpoint's id.
+        id: String,
+    },
 }
 
 /// `plugboard api-keys …`.
@@ -90,7 +126,92 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::ApiKeys(command) => api_keys(command, config).await,
+        Command::Worker => {
+            let state = AppState::new(config).await?;
+            crate::webhooks::worker::run(state, shutdown_signal()).await;
+            Ok(())
+        }
+        Command::Webhooks(command) => webhooks(command, config).await,
     }
+}
+
+async fn webhooks(command: WebhooksCommand, config: Config) -> anyhow::Result<()> {
+    use crate::webhooks;
+    let state = AppState::new(config).await?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        WebhooksCommand::Add {
+            environment,
+            url,
+            events,
+        } => {
+            let environment = state.environments.get(environment.into()).clone();
+            let allowed = webhooks::allowed_addresses(&state.config.webhooks, environment.name);
+            let url =
+                webhooks::check_url(&url, &allowed).map_err(|e| anyhow::anyhow!("--url {e}"))?;
+            let types = webhooks::check_event_types(events.as_deref())
+                .map_err(|e| anyhow::anyhow!("--events {e}"))?;
+            let (endpoint, secret) =
+                webhooks::create_endpoint(&state, &environment, &url, types).await?;
+            eprintln!(
+                "Added webhook endpoint {} for {} ({}).",
+                endpoint.id,
+                environment.name,
+                endpoint.event_types.join(", ")
+            );
+            writeln!(out, "{}", secret.as_str())?;
+        }
+        WebhooksCommand::List { environment } => {
+            let filter = environment.map(|env| state.environments.get(env.into()).id.clone());
+            writeln!(
+                out,
+                "{:<24}  {:<11}  {:<8}  {:<60}  EVENTS",
+                "ID", "ENVIRONMENT", "ENABLED", "URL"
+            )?;
+            for endpoint in state
+                .store
+                .list_webhook_endpoints(filter.as_deref())
+                .await?
+            {
+                let environment = state
+                    .environments
+                    .by_id(&endpoint.environment_id)
+                    .map_or("?", |env| env.name.as_str());
+                let enabled = match endpoint.disabled_reason {
+                    None if endpoint.enabled => "yes".to_owned(),
+                    None => "no".to_owned(),
+                    Some(reason) => format!("no ({})", reason.as_str().to_lowercase()),
+                };
+                writeln!(
+                    out,
+                    "{:<24}  {:<11}  {:<8}  {:<60}  {}",
+                    endpoint.id,
+                    environment,
+                    enabled,
+                    endpoint.url,
+                    endpoint.event_types.join(",")
+                )?;
+            }
+        }
+        WebhooksCommand::Remove { id } => {
+            let mut removed = false;
+            for environment in [
+                &state.environments.production,
+                &state.environments.development,
+            ] {
+                removed |= state
+                    .store
+                    .delete_webhook_endpoint(&environment.id, &id)
+                    .await?;
+            }
+            if !removed {
+                anyhow::bail!("no webhook endpoint has id {id:?} (see `plugboard webhooks list`)");
+            }
+            tracing::info!(endpoint_id = %id, "webhook endpoint removed");
+            writeln!(out, "removed {id}")?;
+        }
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -36,6 +36,51 @@ struct RawConfig {
     tool_base_urls: Option<StringOrMap>,
     frame_ancestors_production: Option<String>,
     frame_ancestors_development: Option<String>,
+    webhook_retry_schedule: Option<TextOrList>,
+    webhook_timeout: Option<Scalar>,
+    webhook_concurrency: Option<Scalar>,
+    webhook_endpoint_concurrency: Option<Scalar>,
+    webhook_disable_after: Option<Scalar>,
+    webhook_allowed_networks: Option<TextOrList>,
+}
+
+/// A value that the environment gives as text and a TOML file may give as a number.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Number(i64),
+    Text(String),
+}
+
+impl Scalar {
+    fn text(&self) -> String {
+        match self {
+            Self::Number(n) => n.to_string(),
+            Self::Text(text) => text.clone(),
+        }
+    }
+}
+
+/// A list given either as a TOML array or, in an environment variable, separated by commas
+/// or spaces.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum TextOrList {
+    List(Vec<String>),
+    Text(String),
+}
+
+impl TextOrList {
+    fn items(&self) -> Vec<String> {
+        match self {
+            Self::List(items) => items.clone(),
+            Self::Text(text) => text
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
 }
 
 /// A map given either as a TOML table or, in an environment variable, as `key=value` pairs
@@ -102,6 +147,59 @@ pub struct Config {
     pub frame_ancestors_production: String,
     /// `PLUGBOARD_FRAME_ANCESTORS_DEVELOPMENT`: the same for development links. Default `*`.
     pub frame_ancestors_development: String,
+    /// Webhook delivery settings (`PLUGBOARD_WEBHOOK_*`).
+    pub webhooks: WebhookConfig,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// `PLUGBOARD_WEBHOOK_RETRY_SCHEDULE`: the wait before each retry, e.g.
+    /// `5s,5m,30m,2h,5h,10h,10h,14h,14h` (the default, about 2 days 8 hours in all). Each wait
+    /// is lengthened by up to a quarter at random so that retries of many deliveries spread
+    /// out, and a `Retry-After` longer than the wait wins. After the last retry a delivery
+    /// fails (and can be retried by hand).
+    pub retry_schedule: Vec<std::time::Duration>,
+    /// `PLUGBOARD_WEBHOOK_TIMEOUT`: how long one request may take in all. Default `15s`.
+    pub timeout: std::time::Duration,
+    /// `PLUGBOARD_WEBHOOK_CONCURRENCY`: requests in flight per process. Default 64.
+    pub concurrency: u32,
+    /// `PLUGBOARD_WEBHOOK_ENDPOINT_CONCURRENCY`: requests in flight per endpoint and process,
+    /// so a slow endpoint cannot take every slot. Default 8.
+    pub endpoint_concurrency: u32,
+    /// `PLUGBOARD_WEBHOOK_DISABLE_AFTER`: an endpoint that has failed every attempt for this
+    /// long is disabled. Default `5d`.
+    pub disable_after: std::time::Duration,
+    /// `PLUGBOARD_WEBHOOK_ALLOWED_NETWORKS`: networks (CIDR, e.g. `10.0.0.0/8`) that webhook
+    /// URLs may reach although they are not public. Empty by default: production webhooks go
+    /// to public addresses only; development webhooks may also go to loopback.
+    pub allowed_networks: Vec<ipnet::IpNet>,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        use std::time::Duration;
+        let minutes = |m: u64| Duration::from_secs(60 * m);
+        let hours = |h: u64| Duration::from_secs(3600 * h);
+        Self {
+            retry_schedule: vec![
+                Duration::from_secs(5),
+                minutes(5),
+                minutes(30),
+                hours(2),
+                hours(5),
+                hours(10),
+                hours(10),
+                hours(14),
+                hours(14),
+            ],
+            timeout: Duration::from_secs(15),
+            concurrency: 64,
+            endpoint_concurrency: 8,
+            disable_after: hours(24 * 5),
+            allowed_networks: Vec::new(),
+        }
+    }
 }
 
 /// A configuration problem, naming the variable (and file) to fix.
@@ -140,6 +238,12 @@ impl Config {
             "TOOL_BASE_URLS",
             "FRAME_ANCESTORS_PRODUCTION",
             "FRAME_ANCESTORS_DEVELOPMENT",
+            "WEBHOOK_RETRY_SCHEDULE",
+            "WEBHOOK_TIMEOUT",
+            "WEBHOOK_CONCURRENCY",
+            "WEBHOOK_ENDPOINT_CONCURRENCY",
+            "WEBHOOK_DISABLE_AFTER",
+            "WEBHOOK_ALLOWED_NETWORKS",
         ];
         figment = figment.merge(Env::prefixed("PLUGBOARD_").only(&keys));
         let raw: RawConfig = figment
@@ -148,7 +252,15 @@ impl Config {
         Self::from_raw(raw)
     }
 
-    fn from_raw(raw: RawConfig) -> Result<Self, ConfigError> {
+    fn from_raw(mut raw: RawConfig) -> Result<Self, ConfigError> {
+        let raw_webhooks = RawWebhooks {
+            retry_schedule: raw.webhook_retry_schedule.take(),
+            timeout: raw.webhook_timeout.take(),
+            concurrency: raw.webhook_concurrency.take(),
+            endpoint_concurrency: raw.webhook_endpoint_concurrency.take(),
+            disable_after: raw.webhook_disable_after.take(),
+            allowed_networks: raw.webhook_allowed_networks.take(),
+        };
         let listen_text = non_empty(raw.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen: SocketAddr = listen_text.parse().map_err(|_| {
             error(
@@ -199,6 +311,7 @@ impl Config {
             "PLUGBOARD_FRAME_ANCESTORS_DEVELOPMENT",
             raw.frame_ancestors_development,
         )?;
+        let webhooks = parse_webhooks(&raw_webhooks)?;
         Ok(Self {
             listen,
             data_dir,
@@ -211,8 +324,95 @@ impl Config {
             tool_base_urls,
             frame_ancestors_production,
             frame_ancestors_development,
+            webhooks,
         })
     }
+}
+
+/// The webhook keys of [`RawConfig`], taken out before the rest is consumed.
+struct RawWebhooks {
+    retry_schedule: Option<TextOrList>,
+    timeout: Option<Scalar>,
+    concurrency: Option<Scalar>,
+    endpoint_concurrency: Option<Scalar>,
+    disable_after: Option<Scalar>,
+    allowed_networks: Option<TextOrList>,
+}
+
+fn parse_duration(variable: &str, text: &str) -> Result<std::time::Duration, ConfigError> {
+    let duration = humantime::parse_duration(text.trim()).map_err(|e| {
+        error(
+            variable,
+            format!("{text:?} is not a duration such as 15s, 5m or 2h ({e})"),
+        )
+    })?;
+    if duration.is_zero() {
+        return Err(error(variable, "must be longer than zero"));
+    }
+    Ok(duration)
+}
+
+fn parse_count(variable: &str, value: &Scalar) -> Result<u32, ConfigError> {
+    let text = value.text();
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|&n| (1..=10_000).contains(&n))
+        .ok_or_else(|| {
+            error(
+                variable,
+                format!("{text:?} is not a number from 1 to 10000"),
+            )
+        })
+}
+
+fn parse_webhooks(raw: &RawWebhooks) -> Result<WebhookConfig, ConfigError> {
+    let mut config = WebhookConfig::default();
+    if let Some(schedule) = &raw.retry_schedule {
+        const VARIABLE: &str = "PLUGBOARD_WEBHOOK_RETRY_SCHEDULE";
+        config.retry_schedule = schedule
+            .items()
+            .iter()
+            .map(|item| parse_duration(VARIABLE, item))
+            .collect::<Result<_, _>>()?;
+        if config.retry_schedule.len() > 50 {
+            return Err(error(VARIABLE, "has more than 50 retries"));
+        }
+    }
+    if let Some(value) = &raw.timeout {
+        const VARIABLE: &str = "PLUGBOARD_WEBHOOK_TIMEOUT";
+        config.timeout = parse_duration(VARIABLE, &value.text())?;
+        if config.timeout > std::time::Duration::from_secs(120) {
+            return Err(error(VARIABLE, "must be at most 2 minutes"));
+        }
+    }
+    if let Some(value) = &raw.concurrency {
+        config.concurrency = parse_count("PLUGBOARD_WEBHOOK_CONCURRENCY", value)?;
+    }
+    if let Some(value) = &raw.endpoint_concurrency {
+        config.endpoint_concurrency = parse_count("PLUGBOARD_WEBHOOK_ENDPOINT_CONCURRENCY", value)?;
+    }
+    if let Some(value) = &raw.disable_after {
+        config.disable_after = parse_duration("PLUGBOARD_WEBHOOK_DISABLE_AFTER", &value.text())?;
+    }
+    if let Some(networks) = &raw.allowed_networks {
+        const VARIABLE: &str = "PLUGBOARD_WEBHOOK_ALLOWED_NETWORKS";
+        config.allowed_networks = networks
+            .items()
+            .iter()
+            .map(|item| {
+                item.parse::<ipnet::IpNet>()
+                    .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        error(
+                            VARIABLE,
+                            format!("{item:?} is not a network such as 10.0.0.0/8"),
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(config)
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {

@@ -7,6 +7,18 @@ use plugboard_catalog::Category;
 use plugboard_store::{EndUser, Event, Integration, IntegrationStatus, ids};
 use serde::Serialize;
 
+/// The event types an endpoint can subscribe to: Kombo's, for what Plugboard does.
+pub const EVENT_TYPES: [&str; 4] = [
+    "integration-created",
+    "integration-deleted",
+    "integration-state-changed",
+    "connection-flow-failed",
+];
+
+/// The type of the event `POST /v1/webhooks/{id}/test` sends (a Plugboard extension; it is
+/// sent only when asked for, to that one endpoint).
+pub const TEST_EVENT_TYPE: &str = "webhook-test";
+
 /// Kombo's timestamp format: UTC with milliseconds and `Z`, e.g. `2022-08-07T14:01:29.196Z`.
 pub fn format_time(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -203,6 +215,22 @@ pub fn connection_flow_failed(
         detail: Some(detail.to_owned()),
         ..event
     }
+}
+
+#[derive(Serialize)]
+struct WebhookTest<'a> {
+    webhook_id: &'a str,
+    message: &'static str,
+}
+
+/// `webhook-test`: a harmless event to check that an endpoint receives and verifies
+/// deliveries.
+pub fn webhook_test(environment_id: &str, endpoint_id: &str, now: DateTime<Utc>) -> Event {
+    let data = WebhookTest {
+        webhook_id: endpoint_id,
+        message: "This is a test event from Plugboard.",
+    };
+    event(environment_id, TEST_EVENT_TYPE, data, now)
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ pub mod openapi;
 pub mod ops;
 pub mod tokens;
 pub mod vault;
+pub mod webhooks;
 
 use crate::{
     config::{Config, Database, MasterKeySource},
@@ -381,7 +382,9 @@ pub async fn serve(
         .context("serving HTTP")
 }
 
-/// Builds the application from `config` and serves it on `listener` until `shutdown`.
+/// Builds the application from `config` and serves it on `listener`, with the webhook worker
+/// beside it, until `shutdown`. Then HTTP requests in flight finish, then webhook deliveries in
+/// flight finish and are recorded.
 pub async fn run(
     config: Config,
     listener: TcpListener,
@@ -393,5 +396,12 @@ pub async fn run(
         public_url = %state.config.public_url,
         "Plugboard is listening"
     );
-    serve(state, listener, shutdown).await
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(webhooks::worker::run(state.clone(), async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }));
+    let served = serve(state, listener, shutdown).await;
+    let _ = stop.send(true);
+    let _ = worker.await;
+    served
 }

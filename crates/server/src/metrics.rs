@@ -58,6 +58,9 @@ pub struct Metrics {
     integrations: Family<EnvironmentLabels, Counter>,
     redemptions: Family<OutcomeLabels, Counter>,
     verifications: Family<OutcomeLabels, Counter>,
+    webhook_attempts: Family<OutcomeLabels, Counter>,
+    webhook_durations: Histogram,
+    webhook_in_flight: prometheus_client::metrics::gauge::Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -112,6 +115,26 @@ impl Metrics {
             "Credential checks against tools, by outcome",
             verifications.clone(),
         );
+        let webhook_attempts = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts by outcome (succeeded, http_error, network_error)",
+            webhook_attempts.clone(),
+        );
+        let webhook_durations = Histogram::new([
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0,
+        ]);
+        registry.register(
+            "webhook_attempt_duration_seconds",
+            "Time from sending a webhook to its response (or failure)",
+            webhook_durations.clone(),
+        );
+        let webhook_in_flight = prometheus_client::metrics::gauge::Gauge::default();
+        registry.register(
+            "webhook_in_flight",
+            "Webhook requests in flight in this process",
+            webhook_in_flight.clone(),
+        );
         Self {
             registry,
             requests,
@@ -120,6 +143,9 @@ impl Metrics {
             integrations,
             redemptions,
             verifications,
+            webhook_attempts,
+            webhook_durations,
+            webhook_in_flight,
         }
     }
 
@@ -176,6 +202,19 @@ impl Metrics {
         self.verifications
             .get_or_create(&OutcomeLabels { outcome })
             .inc();
+    }
+
+    /// Counts a finished webhook attempt and its duration.
+    pub fn webhook_attempt(&self, outcome: &'static str, elapsed: Duration) {
+        self.webhook_attempts
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+        self.webhook_durations.observe(elapsed.as_secs_f64());
+    }
+
+    /// Tracks webhook requests in flight (`+1` when one starts, `-1` when it ends).
+    pub fn webhook_in_flight(&self, delta: i64) {
+        self.webhook_in_flight.inc_by(delta);
     }
 
     /// Counts a redemption attempt.

@@ -61,38 +61,76 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || a >= 240) // reserved
 }
 
-/// Refuses a URL whose host is a literal non-public IP (names are checked at resolution).
-pub fn check_literal_host(url: &reqwest::Url) -> Result<(), Blocked> {
-    let ip = match url.host() {
-        Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
-        Some(url::Host::Ipv6(v6)) => IpAddr::V6(v6),
-        _ => return Ok(()),
-    };
-    if is_public(ip) {
-        Ok(())
-    } else {
-        Err(Blocked(ip.to_string()))
+/// Which addresses a guarded client may reach: public ones always, and, as the operator
+/// allows, loopback and listed networks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Allowed {
+    /// Loopback (`127.0.0.0/8`, `::1`): development webhooks and `--demo`.
+    pub loopback: bool,
+    /// Networks the operator allow-listed (`PLUGBOARD_WEBHOOK_ALLOWED_NETWORKS`).
+    pub networks: Vec<ipnet::IpNet>,
+}
+
+impl Allowed {
+    /// Public addresses only.
+    pub fn public_only() -> Self {
+        Self::default()
+    }
+
+    /// Whether `ip` may be connected to.
+    pub fn permits(&self, ip: IpAddr) -> bool {
+        // An IPv4-mapped address is judged as the IPv4 address it is.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        is_public(ip)
+            || (self.loopback && ip.is_loopback())
+            || self.networks.iter().any(|network| network.contains(&ip))
+    }
+
+    /// Refuses a URL whose host is a literal IP that may not be reached (names are checked
+    /// when they resolve).
+    pub fn check_literal_host(&self, url: &reqwest::Url) -> Result<(), Blocked> {
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
+            Some(url::Host::Ipv6(v6)) => IpAddr::V6(v6),
+            _ => return Ok(()),
+        };
+        if self.permits(ip) {
+            Ok(())
+        } else {
+            Err(Blocked(ip.to_string()))
+        }
     }
 }
 
-/// A resolver that answers only with public addresses.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PublicOnlyResolver;
+/// Refuses a URL whose host is a literal non-public IP (names are checked at resolution).
+pub fn check_literal_host(url: &reqwest::Url) -> Result<(), Blocked> {
+    Allowed::public_only().check_literal_host(url)
+}
 
-impl Resolve for PublicOnlyResolver {
+/// A resolver that answers only with addresses its [`Allowed`] permits.
+#[derive(Debug, Clone, Default)]
+pub struct GuardedResolver {
+    allowed: std::sync::Arc<Allowed>,
+}
+
+impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
+        let allowed = std::sync::Arc::clone(&self.allowed);
         Box::pin(async move {
             let host = name.as_str().to_owned();
             let resolved: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let public: Vec<SocketAddr> = resolved
+            let permitted: Vec<SocketAddr> = resolved
                 .into_iter()
-                .filter(|addr| is_public(addr.ip()))
+                .filter(|addr| allowed.permits(addr.ip()))
                 .collect();
-            if public.is_empty() {
+            if permitted.is_empty() {
                 return Err(Box::new(Blocked(host)) as Box<dyn std::error::Error + Send + Sync>);
             }
-            Ok(Box::new(public.into_iter()) as Addrs)
+            Ok(Box::new(permitted.into_iter()) as Addrs)
         })
     }
 }
@@ -100,13 +138,25 @@ impl Resolve for PublicOnlyResolver {
 /// An HTTP client for outbound requests: no redirects, a timeout, Plugboard's user agent, and,
 /// when `guarded`, public addresses only.
 pub fn client(timeout: Duration, guarded: bool) -> reqwest::Client {
+    build(timeout, guarded.then(Allowed::public_only))
+}
+
+/// An HTTP client like [`client`] that reaches only the addresses `allowed` permits. Callers
+/// also check literal IP hosts with [`Allowed::check_literal_host`]: those skip resolution.
+pub fn guarded_client(timeout: Duration, allowed: Allowed) -> reqwest::Client {
+    build(timeout, Some(allowed))
+}
+
+fn build(timeout: Duration, allowed: Option<Allowed>) -> reqwest::Client {
     let mut builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("Plugboard/", env!("CARGO_PKG_VERSION")));
-    if guarded {
-        builder = builder.dns_resolver(std::sync::Arc::new(PublicOnlyResolver));
+    if let Some(allowed) = allowed {
+        builder = builder.dns_resolver(std::sync::Arc::new(GuardedResolver {
+            allowed: std::sync::Arc::new(allowed),
+        }));
     }
     // Building only fails if the TLS backend cannot initialise, which is a broken build.
     builder
@@ -192,6 +242,32 @@ mod tests {
             check_literal_host(&reqwest::Url::parse("https://api.example.com/").expect("url"))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn loopback_and_listed_networks_are_allowed_only_when_asked() {
+        let loopback = Allowed {
+            loopback: true,
+            networks: vec!["10.1.0.0/16".parse().expect("net")],
+        };
+        for ip in [
+            "127.0.0.1",
+            "::1",
+            "::ffff:127.0.0.1",
+            "10.1.2.3",
+            "8.8.8.8",
+        ] {
+            assert!(loopback.permits(ip.parse().expect(ip)), "{ip}");
+        }
+        for ip in [
+            "10.2.0.1",
+            "169.254.169.254",
+            "192.168.0.1",
+            "::ffff:10.2.0.1",
+        ] {
+            assert!(!loopback.permits(ip.parse().expect(ip)), "{ip}");
+        }
+        assert!(!Allowed::public_only().permits("127.0.0.1".parse().expect("ip")));
     }
 
     #[tokio::test]

@@ -50,12 +50,23 @@ impl Modify for ApiKeyScheme {
         api::events::get_event,
         api::links::list_links,
         api::links::revoke_link,
+        api::webhooks::create_webhook,
+        api::webhooks::list_webhooks,
+        api::webhooks::get_webhook,
+        api::webhooks::update_webhook,
+        api::webhooks::delete_webhook,
+        api::webhooks::rotate_secret,
+        api::webhooks::send_test,
+        api::webhooks::list_deliveries,
+        api::webhooks::get_delivery,
+        api::webhooks::retry_delivery,
     ),
     modifiers(&ApiKeyScheme),
     tags(
         (name = "Connect", description = "Connection links and activation tokens"),
         (name = "Integrations", description = "Managing connected integrations"),
         (name = "General", description = "API keys and tools"),
+        (name = "Webhooks", description = "Webhook endpoints and their delivery log"),
     )
 )]
 pub struct ApiDoc;

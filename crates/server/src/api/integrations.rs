@@ -6,12 +6,10 @@ use axum::{
     extract::State,
     routing::{get, post, put},
 };
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use plugboard_catalog::Category;
 use plugboard_store::{
     Environment, Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus, SetupStatus,
-    from_millis, to_millis,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -21,6 +19,7 @@ use crate::{
     api::{
         Empty, Success,
         connect::{LinkOut, check_scope_config},
+        page::PageRequest,
         success,
     },
     error::{ApiError, ApiResult, ErrorEnvelope},
@@ -260,25 +259,6 @@ pub struct SetupLinkIn {
     pub link_type: LinkType,
 }
 
-const MAX_PAGE_SIZE: u32 = 250;
-
-fn encode_cursor(integration: &Integration) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "{}:{}",
-        to_millis(integration.created_at),
-        integration.id
-    ))
-}
-
-fn decode_cursor(cursor: &str) -> Option<IntegrationCursor> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (millis, id) = text.split_once(':')?;
-    Some(IntegrationCursor {
-        created_at: from_millis(millis.parse().ok()?).ok()?,
-        id: id.to_owned(),
-    })
-}
-
 /// List integrations (Plugboard extension).
 ///
 /// The environment's integrations, oldest first, filterable by customer, tool, category and
@@ -297,18 +277,11 @@ pub async fn list_integrations(
     auth: Authenticated,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Success<IntegrationPage>>> {
-    let page_size = query.page_size.unwrap_or(100);
-    if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-        return Err(ApiError::InputInvalid(format!(
-            "page_size: must be between 1 and {MAX_PAGE_SIZE}"
-        )));
-    }
-    let after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| {
-            ApiError::InputInvalid("cursor: not a cursor this API returned".into())
-        })?),
-        None => None,
-    };
+    let page = PageRequest::new(query.cursor.as_deref(), query.page_size)?;
+    let after = page
+        .after
+        .clone()
+        .map(|(created_at, id)| IntegrationCursor { created_at, id });
     let filter = IntegrationFilter {
         origin_id: query.end_user_origin_id,
         tool: query.tool,
@@ -318,14 +291,9 @@ pub async fn list_integrations(
     let env = &auth.environment.id;
     let mut rows = state
         .store
-        .list_integrations(env, &filter, after.as_ref(), page_size + 1)
+        .list_integrations(env, &filter, after.as_ref(), page.fetch())
         .await?;
-    let next = if rows.len() > page_size as usize {
-        rows.truncate(page_size as usize);
-        rows.last().map(encode_cursor)
-    } else {
-        None
-    };
+    let next = page.finish(&mut rows, |row| (row.created_at, row.id.as_str()));
     let results = rows
         .into_iter()
         .map(|row| IntegrationOut::new(&state, row))
@@ -492,26 +460,4 @@ pub fn router() -> Router<AppState> {
             "/v1/integrations/{integration_id}/setup-link",
             post(setup_link),
         )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        let millis = 1_700_000_000_123;
-        let text = URL_SAFE_NO_PAD.encode(format!("{millis}:personio:abc"));
-        let cursor = decode_cursor(&text).expect("valid");
-        assert_eq!(to_millis(cursor.created_at), millis);
-        assert_eq!(cursor.id, "personio:abc");
-        for junk in [
-            "",
-            "!!",
-            &URL_SAFE_NO_PAD.encode("x:y"),
-            &URL_SAFE_NO_PAD.encode("nocolon"),
-        ] {
-            assert!(decode_cursor(junk).is_none(), "{junk}");
-        }
-    }
 }

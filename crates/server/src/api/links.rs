@@ -7,16 +7,15 @@ use axum::{
     extract::{Path, State},
     routing::{delete, get},
 };
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::Utc;
 use plugboard_catalog::Category;
-use plugboard_store::{MagicLink, from_millis, to_millis};
+use plugboard_store::MagicLink;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     AppState,
-    api::{Empty, Success, success},
+    api::{Empty, Success, page::PageRequest, success},
     error::{ApiError, ApiResult, ErrorEnvelope},
     events::{EndUserOut, format_time},
     extract::{ApiQuery, Authenticated},
@@ -81,12 +80,6 @@ pub struct LinkPage {
     pub next: Option<String>,
 }
 
-fn decode_cursor(cursor: &str) -> Option<(chrono::DateTime<Utc>, String)> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (millis, id) = text.split_once(':')?;
-    Some((from_millis(millis.parse().ok()?).ok()?, id.to_owned()))
-}
-
 async fn link_out(state: &AppState, link: MagicLink) -> ApiResult<MagicLinkOut> {
     let status = if link.revoked_at.is_some() {
         LinkStatus::Revoked
@@ -130,31 +123,13 @@ pub async fn list_links(
     auth: Authenticated,
     ApiQuery(query): ApiQuery<LinksQuery>,
 ) -> ApiResult<Json<Success<LinkPage>>> {
-    let page_size = query.page_size.unwrap_or(100);
-    if !(1..=250).contains(&page_size) {
-        return Err(ApiError::InputInvalid(
-            "page_size: must be between 1 and 250".into(),
-        ));
-    }
-    let before = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| {
-            ApiError::InputInvalid("cursor: not a cursor this API returned".into())
-        })?),
-        None => None,
-    };
-    let position = before.as_ref().map(|(at, id)| (*at, id.as_str()));
+    let page = PageRequest::new(query.cursor.as_deref(), query.page_size)?;
+    let position = page.after.as_ref().map(|(at, id)| (*at, id.as_str()));
     let mut links = state
         .store
-        .list_magic_links(&auth.environment.id, position, page_size + 1)
+        .list_magic_links(&auth.environment.id, position, page.fetch())
         .await?;
-    let next = if links.len() > page_size as usize {
-        links.truncate(page_size as usize);
-        links.last().map(|link| {
-            URL_SAFE_NO_PAD.encode(format!("{}:{}", to_millis(link.created_at), link.id))
-        })
-    } else {
-        None
-    };
+    let next = page.finish(&mut links, |link| (link.created_at, link.id.as_str()));
     let mut results = Vec::with_capacity(links.len());
     for link in links {
         results.push(link_out(&state, link).await?);

@@ -11,7 +11,9 @@ pub mod events;
 pub mod general;
 pub mod integrations;
 pub mod links;
+pub mod page;
 pub mod tools;
+pub mod webhooks;
 
 /// Kombo's success envelope: `{"status":"success","data":{…}}`, always with HTTP 200 (the SDK
 /// treats 201 and 204 as errors).
@@ -45,4 +47,5 @@ pub fn router() -> Router<AppState> {
         .merge(general::router())
         .merge(events::router())
         .merge(links::router())
+        .merge(webhooks::router())
 }

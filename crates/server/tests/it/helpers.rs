@@ -13,7 +13,7 @@ use plugboard::{
 use plugboard_store::{EnvironmentName, Store};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use tokio::{net::TcpListener, sync::oneshot};
+use tokio::{net::TcpListener, sync::watch};
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,14 +62,12 @@ pub struct TestApp {
     /// The PostgreSQL schema, when on PostgreSQL.
     pub pg_schema: Option<String>,
     client: reqwest::Client,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: watch::Sender<bool>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
+        let _ = self.shutdown.send(true);
     }
 }
 
@@ -190,14 +188,23 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
         .create_api_key(EnvironmentName::Production, "tests")
         .await
         .expect("prod key");
-    let (shutdown, signal) = oneshot::channel::<()>();
+    // As `plugboard serve` does: the API and the webhook worker, stopped together.
+    let (shutdown, signal) = watch::channel(false);
     let server_state = state.clone();
+    let mut server_signal = signal.clone();
     tokio::spawn(async move {
-        let _ = plugboard::serve(server_state, listener, async {
-            let _ = signal.await;
+        let _ = plugboard::serve(server_state, listener, async move {
+            let _ = server_signal.wait_for(|stop| *stop).await;
         })
         .await;
     });
+    let mut worker_signal = signal;
+    tokio::spawn(plugboard::webhooks::worker::run(
+        state.clone(),
+        async move {
+            let _ = worker_signal.wait_for(|stop| *stop).await;
+        },
+    ));
     TestApp {
         base: format!("http://{address}"),
         state,
@@ -206,7 +213,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
         data_dir,
         pg_schema,
         client: reqwest::Client::new(),
-        shutdown: Some(shutdown),
+        shutdown,
     }
 }
 

@@ -7,5 +7,7 @@ mod flow;
 mod general;
 mod helpers;
 mod integrations;
+mod receiver;
 mod sdk_compat;
 mod secrets;
+mod webhooks;

@@ -1,0 +1,240 @@
+//! Webhooks: the operations on endpoints that the API and the CLI share, and (in [`worker`])
+//! the delivery of the events that every change writes to the outbox.
+//!
+//! An endpoint's secret is shown once, when it is created or rotated, and is stored sealed
+//! (the associated data binds it to its endpoint). A rotation keeps the old secret signing
+//! alongside the new one for [`ROTATION_OVERLAP`], so receivers can switch without losing a
+//! delivery.
+
+use chrono::{DateTime, Utc};
+use plugboard_store::{
+    Environment, EnvironmentName, Sealed, ids,
+    webhooks::{EndpointChanges, WebhookEndpoint},
+};
+use url::Url;
+use zeroize::Zeroizing;
+
+use crate::{
+    AppState,
+    config::WebhookConfig,
+    events::{self, EVENT_TYPES},
+    net::Allowed,
+    vault::{Purpose, Vault, VaultError},
+};
+
+pub mod sign;
+pub mod worker;
+
+/// How long a rotated-out secret keeps signing.
+pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
+
+/// Longest accepted endpoint URL.
+const MAX_URL_LEN: usize = 2048;
+
+/// The addresses webhook requests of `environment` may reach: public ones, the operator's
+/// allow-listed networks and, in development, loopback (a receiver on the developer's machine).
+pub fn allowed_addresses(config: &WebhookConfig, environment: EnvironmentName) -> Allowed {
+    Allowed {
+        loopback: environment == EnvironmentName::Development,
+        networks: config.allowed_networks.clone(),
+    }
+}
+
+/// Checks an endpoint URL as given by an operator; the message says what to fix.
+pub fn check_url(text: &str, allowed: &Allowed) -> Result<Url, String> {
+    if text.len() > MAX_URL_LEN {
+        return Err(format!("is longer than {MAX_URL_LEN} characters"));
+    }
+    let url = Url::parse(text.trim()).map_err(|e| format!("is not an absolute URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("must be an http or https URL".into());
+    }
+    if url.host().is_none() {
+        return Err("must name a host".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain a user name or password; put a token in the path".into());
+    }
+    if url.fragment().is_some() {
+        return Err("must not have a #fragment".into());
+    }
+    // Names are checked again on every delivery, on the addresses actually connected to.
+    allowed.check_literal_host(&url).map_err(|blocked| {
+        format!(
+            "points at {}, which is not a public address; allow its network with \
+             PLUGBOARD_WEBHOOK_ALLOWED_NETWORKS if that is intended",
+            blocked.0
+        )
+    })?;
+    Ok(url)
+}
+
+/// Checks a subscription; `None` means every event type. Duplicates are dropped.
+pub fn check_event_types(types: Option<&[String]>) -> Result<Vec<String>, String> {
+    let Some(types) = types else {
+        return Ok(EVENT_TYPES.iter().map(|t| (*t).to_owned()).collect());
+    };
+    if types.is_empty() {
+        return Err(format!(
+            "must name at least one event type, or be left out for all: {}",
+            EVENT_TYPES.join(", ")
+        ));
+    }
+    let mut checked: Vec<String> = Vec::new();
+    for event_type in types {
+        if !EVENT_TYPES.contains(&event_type.as_str()) {
+            return Err(format!(
+                "{event_type:?} is not an event type; use {}",
+                EVENT_TYPES.join(", ")
+            ));
+        }
+        if !checked.contains(event_type) {
+            checked.push(event_type.clone());
+        }
+    }
+    Ok(checked)
+}
+
+/// Opens an endpoint's sealed secret.
+pub fn open_secret(
+    vault: &Vault,
+    endpoint_id: &str,
+    sealed: &Sealed,
+) -> Result<Zeroizing<String>, VaultError> {
+    let bytes = vault.open(Purpose::WebhookSecret, endpoint_id, sealed)?;
+    Ok(Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+fn seal_secret(vault: &Vault, endpoint_id: &str, secret: &str) -> Sealed {
+    vault.seal(Purpose::WebhookSecret, endpoint_id, secret.as_bytes())
+}
+
+/// Creates an endpoint of `environment` from a checked URL and subscription. Returns it with
+/// its secret, which is shown once and stored only sealed.
+pub async fn create_endpoint(
+    state: &AppState,
+    environment: &Environment,
+    url: &Url,
+    event_types: Vec<String>,
+) -> plugboard_store::Result<(WebhookEndpoint, Zeroizing<String>)> {
+    let id = ids::new_id();
+    let secret = sign::new_secret();
+    let now = Utc::now();
+    let endpoint = WebhookEndpoint {
+        secret: seal_secret(&state.vault, &id, &secret),
+        id,
+        environment_id: environment.id.clone(),
+        url: url.to_string(),
+        event_types,
+        enabled: true,
+        disabled_reason: None,
+        previous_secret: None,
+        failing_since: None,
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.insert_webhook_endpoint(&endpoint).await?;
+    tracing::info!(endpoint_id = %endpoint.id, environment = %environment.name, "webhook endpoint created");
+    Ok((endpoint, secret))
+}
+
+/// Applies an operator's changes to an endpoint; `None` if it does not exist.
+pub async fn update_endpoint(
+    state: &AppState,
+    environment: &Environment,
+    id: &str,
+    changes: &EndpointChanges,
+) -> plugboard_store::Result<Option<WebhookEndpoint>> {
+    state
+        .store
+        .update_webhook_endpoint(&environment.id, id, changes, Utc::now())
+        .await
+}
+
+/// Gives an endpoint a new secret; the old one keeps signing for [`ROTATION_OVERLAP`].
+/// Returns the endpoint and the new secret, or `None` if it does not exist.
+pub async fn rotate_secret(
+    state: &AppState,
+    environment: &Environment,
+    id: &str,
+) -> plugboard_store::Result<Option<(WebhookEndpoint, Zeroizing<String>)>> {
+    let secret = sign::new_secret();
+    let now = Utc::now();
+    let rotated = state
+        .store
+        .rotate_webhook_secret(
+            &environment.id,
+            id,
+            &seal_secret(&state.vault, id, &secret),
+            now + ROTATION_OVERLAP,
+            now,
+        )
+        .await?;
+    if rotated.is_some() {
+        tracing::info!(endpoint_id = %id, "webhook secret rotated");
+    }
+    Ok(rotated.map(|endpoint| (endpoint, secret)))
+}
+
+/// Queues a `webhook-test` event for one endpoint, through the same durable delivery as every
+/// other event. Returns the event's and the delivery's ids, or `None` if there is no endpoint.
+pub async fn send_test_event(
+    state: &AppState,
+    environment: &Environment,
+    id: &str,
+    now: DateTime<Utc>,
+) -> plugboard_store::Result<Option<(String, String)>> {
+    let event = events::webhook_test(&environment.id, id, now);
+    let delivery = state.store.queue_event_for_endpoint(&event, id).await?;
+    Ok(delivery.map(|delivery| (event.id, delivery)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked() {
+        let production = Allowed::public_only();
+        let development = Allowed {
+            loopback: true,
+            networks: Vec::new(),
+        };
+        assert!(check_url("https://hooks.example.com/plugboard?team=1", &production).is_ok());
+        assert!(check_url("http://127.0.0.1:9000/hook", &development).is_ok());
+        for (url, why) in [
+            ("hooks.example.com/x", "absolute"),
+            ("ftp://hooks.example.com/", "http or https"),
+            ("https://user:pw@hooks.example.com/", "user name"),
+            ("https://hooks.example.com/#x", "fragment"),
+            ("http://127.0.0.1:9000/hook", "not a public address"),
+            ("http://[::ffff:169.254.169.254]/", "not a public address"),
+            ("http://10.0.0.1/", "not a public address"),
+        ] {
+            let error = check_url(url, &production).expect_err(url);
+            assert!(error.contains(why), "{url}: {error}");
+        }
+        assert!(check_url("http://10.0.0.1/", &development).is_err());
+        let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
+        assert!(check_url(&long, &production).is_err());
+    }
+
+    #[test]
+    fn subscriptions_default_to_everything_and_reject_unknown_types() {
+        assert_eq!(
+            check_event_types(None).expect("all").len(),
+            EVENT_TYPES.len()
+        );
+        let twice = vec![
+            "integration-created".to_owned(),
+            "integration-created".to_owned(),
+        ];
+        assert_eq!(
+            check_event_types(Some(&twice)).expect("deduplicated"),
+            vec!["integration-created".to_owned()]
+        );
+        assert!(check_event_types(Some(&[])).is_err());
+        let unknown = check_event_types(Some(&["sync-finished".to_owned()])).expect_err("unknown");
+        assert!(unknown.contains("integration-created"), "{unknown}");
+    }
+}
