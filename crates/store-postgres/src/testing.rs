@@ -42,6 +42,13 @@ pub async fn isolated_options() -> Result<(String, PgConnectOptions)> {
     Ok((schema, options))
 }
 
+/// Connect options for an existing schema of the test server (a second process or worker on
+/// the same data).
+pub fn schema_options(schema: &str) -> Result<PgConnectOptions> {
+    let base = PgConnectOptions::from_str(&test_url()).map_err(from_sqlx)?;
+    Ok(base.options([("search_path", schema)]))
+}
+
 /// A migrated store in a fresh schema of the test server.
 pub async fn isolated_store() -> Result<PostgresStore> {
     let (_, options) = isolated_options().await?;

@@ -10,4 +10,5 @@ mod integrations;
 mod receiver;
 mod sdk_compat;
 mod secrets;
+mod webhook_durability;
 mod webhooks;

@@ -28,6 +28,8 @@ pub enum Answer {
     Redirect(String),
     /// Never answers.
     Hang,
+    /// `200`, after this long.
+    Slow(Duration),
 }
 
 /// One request as received.
@@ -101,6 +103,10 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
             (StatusCode::FOUND, [(header::LOCATION, location)], "moved").into_response()
         }
         Answer::Hang => std::future::pending().await,
+        Answer::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            (StatusCode::OK, "ok").into_response()
+        }
     }
 }
 

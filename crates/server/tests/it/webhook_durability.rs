@@ -1,0 +1,275 @@
+//! At least once, through crashes and across workers: the real binary is `kill -9`ed in the
+//! middle of a burst of 5,000 events and restarted, and two workers on one PostgreSQL share
+//! 5,000 events without sending any twice.
+
+use std::{
+    collections::HashMap,
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use plugboard::{AppState, config::MasterKeySource, events, vault::Vault, webhooks::worker};
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::{
+    helpers::{Backend, spawn_app_with},
+    receiver::{Answer, TestReceiver},
+};
+
+const EVENTS: usize = 5_000;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+fn plugboard(dir: &std::path::Path, port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_plugboard"));
+    command
+        .env_clear()
+        .env("PLUGBOARD_DATA_DIR", dir)
+        .env("PLUGBOARD_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PLUGBOARD_LOG", "warn")
+        // A short timeout makes the lease short, so the restart resends the deliveries that
+        // were in flight at the kill within seconds.
+        .env("PLUGBOARD_WEBHOOK_TIMEOUT", "1s")
+        .env("PLUGBOARD_WEBHOOK_ENDPOINT_CONCURRENCY", "4")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command
+}
+
+async fn start(dir: &std::path::Path, port: u16) -> Child {
+    let child = plugboard(dir, port)
+        .arg("serve")
+        .spawn()
+        .expect("spawn plugboard");
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    while client
+        .get(format!("http://127.0.0.1:{port}/readyz"))
+        .send()
+        .await
+        .map_or(true, |r| !r.status().is_success())
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "plugboard did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_in_a_burst_loses_no_event() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let created = plugboard(dir.path(), port)
+        .args([
+            "api-keys",
+            "create",
+            "--environment",
+            "development",
+            "--name",
+            "crash",
+        ])
+        .stdout(Stdio::piped())
+        .output()
+        .expect("api-keys create");
+    let key = String::from_utf8(created.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    assert!(key.starts_with("pb_dev_"), "{key}");
+    let receiver = TestReceiver::start().await;
+    // 4 deliveries at a time, 5 ms each: the burst takes seconds, so the kill lands mid-way.
+    receiver.answer(Answer::Slow(Duration::from_millis(5)));
+
+    let mut server = start(dir.path(), port).await;
+    let base = format!("http://127.0.0.1:{port}/v1");
+    let client = reqwest::Client::new();
+    let endpoint: serde_json::Value = client
+        .post(format!("{base}/webhooks"))
+        .bearer_auth(&key)
+        .json(&json!({ "url": receiver.url }))
+        .send()
+        .await
+        .expect("create endpoint")
+        .json()
+        .await
+        .expect("json");
+    let endpoint = endpoint["data"]["id"].as_str().expect("id").to_owned();
+
+    // 5,000 events, 8 requests at a time.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (client, base, key, endpoint) =
+            (client.clone(), base.clone(), key.clone(), endpoint.clone());
+        tasks.spawn(async move {
+            let mut ids = Vec::new();
+            for _ in 0..EVENTS / 8 {
+                let reply: serde_json::Value = client
+                    .post(format!("{base}/webhooks/{endpoint}/test"))
+                    .bearer_auth(&key)
+                    .send()
+                    .await
+                    .expect("queue an event")
+                    .json()
+                    .await
+                    .expect("json");
+                ids.push(
+                    reply["data"]["event_id"]
+                        .as_str()
+                        .expect("event id")
+                        .to_owned(),
+                );
+            }
+            ids
+        });
+    }
+    let mut event_ids = Vec::new();
+    while let Some(ids) = tasks.join_next().await {
+        event_ids.extend(ids.expect("task"));
+    }
+    assert_eq!(event_ids.len(), EVENTS);
+
+    receiver.wait_for(500, Duration::from_secs(60)).await;
+    server.kill().expect("kill -9");
+    let _ = server.wait();
+    let before_restart = receiver.received().len();
+    assert!(
+        before_restart < EVENTS,
+        "the kill came after every delivery; nothing was tested"
+    );
+
+    let mut server = start(dir.path(), port).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let bodies = loop {
+        let mut bodies: HashMap<String, Vec<String>> = HashMap::new();
+        for request in receiver.received() {
+            bodies
+                .entry(request.header("webhook-id").to_owned())
+                .or_default()
+                .push(request.body.clone());
+        }
+        if event_ids.iter().all(|id| bodies.contains_key(id)) {
+            break bodies;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {EVENTS} events arrived after the restart",
+            bodies.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    for (id, copies) in &bodies {
+        assert!(
+            copies.iter().all(|body| body == &copies[0]),
+            "{id}: duplicates differ"
+        );
+    }
+    let duplicates: usize = bodies.values().map(|copies| copies.len() - 1).sum();
+    eprintln!(
+        "{before_restart} delivered before the kill; {duplicates} sent again after the restart"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_one_postgres_send_each_event_once() {
+    let app = spawn_app_with(Backend::Postgres, |config| {
+        config.webhooks.endpoint_concurrency = 32;
+    })
+    .await;
+    let receiver = TestReceiver::start().await;
+    let dev = app.state.environments.development.clone();
+    let created = app
+        .json(
+            reqwest::Method::POST,
+            "/v1/webhooks",
+            json!({ "url": receiver.url }),
+        )
+        .await;
+    let endpoint = created.data()["id"].as_str().expect("id").to_owned();
+
+    // A second worker: its own connection pool on the same schema, as a second process has.
+    let schema = app.pg_schema.clone().expect("schema");
+    let options = plugboard_store_postgres::testing::schema_options(&schema).expect("options");
+    let store = plugboard_store_postgres::PostgresStore::connect_with(options)
+        .await
+        .expect("connect");
+    let MasterKeySource::Configured(master) = &app.state.config.master_key else {
+        unreachable!("tests configure the key")
+    };
+    let second = AppState::from_parts(
+        app.state.config.clone(),
+        Arc::new(store),
+        Vault::new(master),
+    )
+    .await
+    .expect("second state");
+    let (stop, stopped) = watch::channel(false);
+    let second_worker = tokio::spawn(worker::run(second.clone(), async move {
+        let mut stopped = stopped;
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }));
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (state, dev, endpoint) = (app.state.clone(), dev.clone(), endpoint.clone());
+        tasks.spawn(async move {
+            for _ in 0..EVENTS / 8 {
+                let event = events::webhook_test(&dev.id, &endpoint, chrono::Utc::now());
+                state
+                    .store
+                    .queue_event_for_endpoint(&event, &endpoint)
+                    .await
+                    .expect("queue")
+                    .expect("endpoint exists");
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("task");
+    }
+    receiver.wait_for(EVENTS, Duration::from_secs(120)).await;
+    // Anything sent twice would arrive shortly after.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = receiver.received();
+    let mut ids: Vec<&str> = received.iter().map(|r| r.header("webhook-id")).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(
+        (received.len(), ids.len()),
+        (EVENTS, EVENTS),
+        "each event exactly once"
+    );
+
+    let succeeded = |state: &AppState| -> u64 {
+        state
+            .metrics
+            .render()
+            .lines()
+            .find(|line| {
+                line.starts_with("plugboard_webhook_attempts_total{outcome=\"succeeded\"}")
+            })
+            .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let (first, other) = (succeeded(&app.state), succeeded(&second));
+    assert_eq!(first + other, EVENTS as u64);
+    assert!(
+        first > 0 && other > 0,
+        "both workers took part: {first} and {other}"
+    );
+    let _ = stop.send(true);
+    second_worker.await.expect("second worker stops");
+}
