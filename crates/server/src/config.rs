@@ -557,6 +557,44 @@ mod tests {
     }
 
     #[test]
+    fn webhook_settings_take_text_lists_and_numbers() {
+        let from_env = parse(RawConfig {
+            webhook_retry_schedule: Some(TextOrList::Text("100ms, 2s,1h".into())),
+            webhook_timeout: Some(Scalar::Text("3s".into())),
+            webhook_concurrency: Some(Scalar::Text("12".into())),
+            webhook_allowed_networks: Some(TextOrList::Text("10.0.0.0/8 192.168.1.7".into())),
+            ..Default::default()
+        })
+        .expect("valid");
+        let webhooks = &from_env.webhooks;
+        assert_eq!(
+            webhooks.retry_schedule,
+            [
+                std::time::Duration::from_millis(100),
+                std::time::Duration::from_secs(2),
+                std::time::Duration::from_secs(3600)
+            ]
+        );
+        assert_eq!(webhooks.timeout, std::time::Duration::from_secs(3));
+        assert_eq!(webhooks.concurrency, 12);
+        assert_eq!(webhooks.allowed_networks.len(), 2);
+        let from_toml = parse(RawConfig {
+            webhook_retry_schedule: Some(TextOrList::List(vec!["5s".into(), "5m".into()])),
+            webhook_endpoint_concurrency: Some(Scalar::Number(3)),
+            ..Default::default()
+        })
+        .expect("valid");
+        assert_eq!(from_toml.webhooks.retry_schedule.len(), 2);
+        assert_eq!(from_toml.webhooks.endpoint_concurrency, 3);
+        let timeout = parse(RawConfig {
+            webhook_timeout: Some(Scalar::Text("10m".into())),
+            ..Default::default()
+        })
+        .expect_err("too long");
+        assert!(timeout.contains("PLUGBOARD_WEBHOOK_TIMEOUT"), "{timeout}");
+    }
+
+    #[test]
     fn defaults_need_nothing() {
         let config = parse(RawConfig::default()).expect("defaults");
         assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);

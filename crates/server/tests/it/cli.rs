@@ -155,6 +155,12 @@ fn bad_arguments_and_configuration_fail_clearly() {
         ),
         ("PLUGBOARD_FRAME_ANCESTORS_DEVELOPMENT", "not an origin"),
         ("PLUGBOARD_LOG_FORMAT", "xml"),
+        ("PLUGBOARD_WEBHOOK_RETRY_SCHEDULE", "5s,soon"),
+        ("PLUGBOARD_WEBHOOK_TIMEOUT", "0s"),
+        ("PLUGBOARD_WEBHOOK_CONCURRENCY", "lots"),
+        ("PLUGBOARD_WEBHOOK_ENDPOINT_CONCURRENCY", "0"),
+        ("PLUGBOARD_WEBHOOK_DISABLE_AFTER", "forever"),
+        ("PLUGBOARD_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/33"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_plugboard"))
             .args(["migrate"])
@@ -242,4 +248,130 @@ fn migrate_then_serve_answers_and_stops_on_sigterm() {
         "JSON logs: {logs}"
     );
     assert!(logs.contains("shutting down"), "{logs}");
+}
+
+#[test]
+fn webhooks_add_prints_only_the_secret_then_list_and_remove() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let added = plugboard(
+        dir.path(),
+        &[
+            "webhooks",
+            "add",
+            "--environment",
+            "development",
+            "--url",
+            "http://127.0.0.1:9/hook",
+            "--events",
+            "integration-created,integration-deleted",
+        ],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let secret = stdout(&added);
+    assert!(
+        secret.starts_with("whsec_") && secret.lines().count() == 1,
+        "only the secret on stdout: {secret:?}"
+    );
+    let listed = plugboard(dir.path(), &["webhooks", "list"]);
+    let listing = stdout(&listed);
+    assert!(
+        listing.contains("http://127.0.0.1:9/hook")
+            && listing.contains("integration-created,integration-deleted")
+            && listing.contains("development"),
+        "{listing}"
+    );
+    assert!(
+        !listing.contains(secret.trim()),
+        "the secret is never shown again"
+    );
+    let id = listing
+        .lines()
+        .nth(1)
+        .and_then(|line| line.split_whitespace().next())
+        .expect("an endpoint row")
+        .to_owned();
+
+    // Production endpoints may not point at loopback; unknown event types are named.
+    let refused = plugboard(
+        dir.path(),
+        &[
+            "webhooks",
+            "add",
+            "--environment",
+            "production",
+            "--url",
+            "http://127.0.0.1:9/",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("--url"), "{}", stderr(&refused));
+    let unknown = plugboard(
+        dir.path(),
+        &[
+            "webhooks",
+            "add",
+            "--environment",
+            "development",
+            "--url",
+            "https://hooks.example.com/",
+            "--events",
+            "sync-finished",
+        ],
+    );
+    assert!(
+        stderr(&unknown).contains("--events"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    let removed = plugboard(dir.path(), &["webhooks", "remove", &id]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    let again = plugboard(dir.path(), &["webhooks", "remove", &id]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("no webhook endpoint"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn worker_runs_alone_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .arg("worker")
+        .env_clear()
+        .env("PLUGBOARD_DATA_DIR", dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    while !dir.path().join("plugboard.db").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the worker did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let output = child.wait_with_output().expect("wait");
+    assert!(
+        output.status.success(),
+        "graceful exit: {}",
+        stderr(&output)
+    );
+    let logs = stderr(&output);
+    assert!(
+        logs.contains("webhook worker started") && logs.contains("webhook worker stopped"),
+        "{logs}"
+    );
 }
