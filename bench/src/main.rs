@@ -30,6 +30,8 @@ use plugboard::{
 use plugboard_catalog::Category;
 use plugboard_store::EnvironmentName;
 
+mod webhooks;
+
 const WRK_THREADS: usize = 2;
 const CONNECTIONS: usize = 32;
 /// How many times each endpoint is loaded, alternating; the best round counts.
@@ -42,6 +44,8 @@ enum Benchmark {
     Api,
     /// The hosted flow's page weight and response times.
     Flow,
+    /// Webhook delivery throughput and latency on SQLite and PostgreSQL.
+    Webhooks,
 }
 
 struct Options {
@@ -55,7 +59,8 @@ fn parse_options() -> anyhow::Result<Options> {
     let benchmark = match args.next().as_deref() {
         Some("api") => Benchmark::Api,
         Some("flow") => Benchmark::Flow,
-        _ => bail!("usage: plugboard-bench api|flow [--integrations N] [--seconds S]"),
+        Some("webhooks") => Benchmark::Webhooks,
+        _ => bail!("usage: plugboard-bench api|flow|webhooks [--integrations N] [--seconds S]"),
     };
     let mut options = Options {
         benchmark,
@@ -150,6 +155,16 @@ impl Drop for Server {
 }
 
 fn start_server(binary: &Path, dir: &Path, master: &MasterKey) -> anyhow::Result<Server> {
+    start_server_with(binary, dir, master, &[])
+}
+
+/// Starts `plugboard serve` on `dir` with `env` added to its environment.
+fn start_server_with(
+    binary: &Path,
+    dir: &Path,
+    master: &MasterKey,
+    env: &[(&str, String)],
+) -> anyhow::Result<Server> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -160,6 +175,7 @@ fn start_server(binary: &Path, dir: &Path, master: &MasterKey) -> anyhow::Result
         .env("PLUGBOARD_LISTEN", format!("127.0.0.1:{port}"))
         .env("PLUGBOARD_MASTER_KEY", key)
         .env("PLUGBOARD_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::null())
         .spawn()
         .with_context(|| format!("starting {}", binary.display()))?;
@@ -289,6 +305,7 @@ async fn main() -> anyhow::Result<()> {
     match options.benchmark {
         Benchmark::Api => api(&options, &root, &binary).await,
         Benchmark::Flow => flow(&options, &root, &binary).await,
+        Benchmark::Webhooks => webhooks::run(&binary).await,
     }
 }
 

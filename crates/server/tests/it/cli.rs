@@ -375,3 +375,25 @@ fn worker_runs_alone_and_stops_on_sigterm() {
         "{logs}"
     );
 }
+
+#[test]
+fn the_env_sample_is_a_valid_configuration() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sample = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.env.sample"))
+        .expect(".env.sample");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_plugboard"));
+    command.arg("migrate").env_clear();
+    let mut variables = 0;
+    for line in sample
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains('='))
+    {
+        let (name, value) = line.split_once('=').expect("name=value");
+        command.env(name, value);
+        variables += 1;
+    }
+    // Its data dir is relative; run where it may be created.
+    let output = command.current_dir(dir.path()).output().expect("run");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(variables >= 17, "every key is listed: {variables}");
+}

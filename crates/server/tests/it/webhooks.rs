@@ -715,3 +715,54 @@ both_backends!(
     non_public_targets_are_refused,
     allow_listed_networks_are_reachable_in_production,
 );
+
+// The Rust receiver example of the README (as rustfmt lays it out): it must verify a real
+// delivery.
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
+
+/// Whether `signature` (the X-Kombo-Signature header) signs `body` (the raw request body).
+fn kombo_signature_is_valid(secret: &str, body: &[u8], signature: &str) -> bool {
+    let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
+        return false;
+    };
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(body);
+    mac.verify_slice(&signature).is_ok() // constant-time comparison
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_rust_receiver_verifies_a_delivery() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README");
+    assert!(
+        readme.contains(
+            "fn kombo_signature_is_valid(secret: &str, body: &[u8], signature: &str) -> bool {"
+        ),
+        "the README's example changed: update this copy"
+    );
+    let app = spawn_app(Backend::Sqlite).await;
+    let receiver = TestReceiver::start().await;
+    let (id, secret) = add_endpoint(&app, &receiver.url, None).await;
+    app.send(
+        Method::POST,
+        &format!("/v1/webhooks/{id}/test"),
+        Some(&app.dev_key),
+        None,
+    )
+    .await
+    .data();
+    let delivery = &receiver.wait_for(1, WAIT).await[0];
+    let signature = delivery.header("x-kombo-signature");
+    assert!(kombo_signature_is_valid(
+        &secret,
+        delivery.body.as_bytes(),
+        signature
+    ));
+    assert!(!kombo_signature_is_valid(&secret, b"{}", signature));
+    assert!(!kombo_signature_is_valid(
+        "whsec_other",
+        delivery.body.as_bytes(),
+        signature
+    ));
+}
