@@ -52,6 +52,10 @@ async fn start_receiver() -> anyhow::Result<(String, Receipts)> {
     let receipts = Receipts::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/hook", listener.local_addr()?);
+    // Answer at once: without TCP_NODELAY, a delayed ACK would stall each response.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+        let _ = stream.set_nodelay(true);
+    });
     let app = Router::new()
         .route("/hook", post(receive))
         .with_state(Arc::clone(&receipts));

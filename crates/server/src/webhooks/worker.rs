@@ -182,16 +182,13 @@ pub async fn run(state: AppState, shutdown: impl Future<Output = ()> + Send) {
                 Err(_) => POLL,
             }
         };
-        // Due work that could not be claimed waits for its endpoint's slots to free.
-        let wait = if wait.is_zero() && claimed == 0 {
-            POLL
-        } else {
-            wait
-        };
+        // Due work that could not be claimed (its endpoints' slots are taken) goes when a slot
+        // frees. A slot freed since the claim left a permit in `freed`, so this cannot miss it.
+        let wait = if wait.is_zero() { POLL } else { wait };
         tokio::select! {
             () = &mut shutdown => break,
             () = store.wait_for_new_deliveries(wait) => {}
-            () = shared.freed.notified(), if claimed == 0 && slots.available_permits() < config.concurrency as usize => {}
+            () = shared.freed.notified() => {}
         }
     }
     tracing::info!(

@@ -703,7 +703,41 @@ async fn allow_listed_networks_are_reachable_in_production(backend: Backend) {
     receiver.wait_for(1, WAIT).await;
 }
 
+async fn a_backlog_drains_without_idling(backend: Backend) {
+    // One delivery in flight at a time: every completion must lead straight to the next claim.
+    // (A worker that missed the freed slot would idle a poll interval, a second, per delivery.)
+    let app = spawn_app_with(backend, |config| config.webhooks.endpoint_concurrency = 1).await;
+    let receiver = TestReceiver::start().await;
+    let (id, _) = add_endpoint(&app, &receiver.url, None).await;
+    app.json(
+        Method::PATCH,
+        &format!("/v1/webhooks/{id}"),
+        json!({ "enabled": false }),
+    )
+    .await
+    .data();
+    let env = app.state.environments.development.id.clone();
+    for _ in 0..300 {
+        let event = plugboard::events::webhook_test(&env, &id, chrono::Utc::now());
+        app.state
+            .store
+            .queue_event_for_endpoint(&event, &id)
+            .await
+            .expect("queue")
+            .expect("endpoint");
+    }
+    app.json(
+        Method::PATCH,
+        &format!("/v1/webhooks/{id}"),
+        json!({ "enabled": true }),
+    )
+    .await
+    .data();
+    receiver.wait_for(300, WAIT).await;
+}
+
 both_backends!(
+    a_backlog_drains_without_idling,
     endpoints_are_managed_over_the_api,
     events_arrive_signed_and_verify_independently,
     subscriptions_and_environments_decide_who_receives,
