@@ -273,3 +273,92 @@ async fn two_workers_on_one_postgres_send_each_event_once() {
     let _ = stop.send(true);
     second_worker.await.expect("second worker stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_deliveries_in_flight_finish_and_records_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let created = plugboard(dir.path(), port)
+        .args([
+            "api-keys",
+            "create",
+            "--environment",
+            "development",
+            "--name",
+            "stop",
+        ])
+        .stdout(Stdio::piped())
+        .output()
+        .expect("api-keys create");
+    let key = String::from_utf8(created.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    let receiver = TestReceiver::start().await;
+    receiver.answer(Answer::Slow(Duration::from_millis(700)));
+    let server = start(dir.path(), port).await;
+    let base = format!("http://127.0.0.1:{port}/v1");
+    let client = reqwest::Client::new();
+    let endpoint: serde_json::Value = client
+        .post(format!("{base}/webhooks"))
+        .bearer_auth(&key)
+        .json(&json!({ "url": receiver.url }))
+        .send()
+        .await
+        .expect("create endpoint")
+        .json()
+        .await
+        .expect("json");
+    let endpoint = endpoint["data"]["id"].as_str().expect("id").to_owned();
+    let queued: serde_json::Value = client
+        .post(format!("{base}/webhooks/{endpoint}/test"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("test event")
+        .json()
+        .await
+        .expect("json");
+    let delivery = queued["data"]["delivery_id"]
+        .as_str()
+        .expect("delivery")
+        .to_owned();
+    receiver.wait_for(1, Duration::from_secs(20)).await;
+    // The request is in flight (the receiver answers after 700 ms): stop the server now.
+    let pid = server.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let output = server.wait_with_output().expect("wait");
+    assert!(output.status.success(), "a graceful exit");
+
+    // The attempt finished and was recorded before the process ended.
+    let store = plugboard_store_sqlite::SqliteStore::open(&dir.path().join("plugboard.db"))
+        .await
+        .expect("open the database");
+    let environments = plugboard_store::Store::environments(&store)
+        .await
+        .expect("environments");
+    let development = environments
+        .iter()
+        .find(|env| env.name == plugboard_store::EnvironmentName::Development)
+        .expect("development");
+    let detail = plugboard_store::Store::delivery(&store, &development.id, &delivery)
+        .await
+        .expect("read")
+        .expect("the delivery");
+    assert_eq!(
+        detail.delivery.status,
+        plugboard_store::webhooks::DeliveryStatus::Succeeded
+    );
+    assert_eq!(detail.attempts.len(), 1);
+    assert!(
+        detail.attempts[0].duration_ms >= 600,
+        "{:?}",
+        detail.attempts
+    );
+}
