@@ -437,7 +437,11 @@ pub async fn deleting_removes_credentials_and_tokens(store: Arc<dyn Store>) {
     let new = new_integration(&dev, "personio", None);
     store.create_integration(&new).await.expect("create");
     let id = &new.integration.id;
-    let deleted = event(&dev, "integration-deleted");
+    // Later than the creation event even within the same millisecond, so "newest" is defined.
+    let deleted = Event {
+        created_at: millis_now() + Duration::milliseconds(5),
+        ..event(&dev, "integration-deleted")
+    };
     assert!(
         store
             .delete_integration(&dev, id, &deleted)
@@ -636,6 +640,8 @@ pub async fn consumed_links_and_standalone_events(store: Arc<dyn Store>) {
     );
     let failed = Event {
         detail: Some("invalid_credentials".into()),
+        // Newer than the creation event even within the same millisecond.
+        created_at: millis_now() + Duration::milliseconds(5),
         ..event(&dev, "connection-flow-failed")
     };
     store.record_event(&failed).await.expect("record");

@@ -461,14 +461,23 @@ fn describe(error: reqwest::Error, timeout: Duration) -> String {
 
 /// Writes outcomes in batches until every sender is gone. A failed write is retried: the
 /// deliveries stay leased meanwhile, and if the process dies first, they are simply sent again.
+/// Once shutting down, it tries a few times only, so a dead database cannot keep the process
+/// from exiting; unrecorded deliveries are then sent again after their lease.
 async fn record(store: Arc<dyn Store>, mut queue: mpsc::Receiver<AttemptOutcome>) {
+    const TRIES_WHEN_STOPPING: u32 = 3;
     let mut batch = Vec::with_capacity(RECORD_BATCH);
     while queue.recv_many(&mut batch, RECORD_BATCH).await > 0 {
         let mut delay = Duration::from_millis(100);
+        let mut tries = 0;
         loop {
             match store.finish_attempts(&batch, Utc::now()).await {
                 Ok(()) => break,
                 Err(error) => {
+                    tries += 1;
+                    if queue.is_closed() && tries >= TRIES_WHEN_STOPPING {
+                        tracing::error!(%error, outcomes = batch.len(), "could not record webhook attempts before stopping; they will be sent again");
+                        break;
+                    }
                     tracing::warn!(%error, outcomes = batch.len(), "recording webhook attempts failed; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(10));
