@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod net;
 pub mod openapi;
 pub mod ops;
+pub mod sdk;
 pub mod tokens;
 pub mod vault;
 pub mod webhooks;
@@ -350,6 +351,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router())
         .merge(ops::router())
         .merge(flow::router())
+        .merge(sdk::router())
         .route_layer(trace)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

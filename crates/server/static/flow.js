@@ -12,6 +12,13 @@
     if (embedded) window.parent.postMessage(message, "*");
   }
 
+  // The flow's own events, for the parent's onEvent (Plugboard's SDK). Kombo's SDK ignores
+  // message types it does not know, so these are safe to send to it too.
+  function notify(name, details) {
+    details.name = name;
+    post({ type: "event", data: details });
+  }
+
   function finish(done) {
     post({ type: "success", data: { activation_token: done.getAttribute("data-activation-token") } });
     if (!embedded) done.hidden = true;
@@ -34,6 +41,8 @@
       close();
       return;
     }
+    var picked = target.closest("a[data-tool]");
+    if (picked) notify("tool-selected", { tool: picked.getAttribute("data-tool") });
     var done = target.closest("[data-done]");
     if (done) {
       event.preventDefault();
@@ -44,6 +53,12 @@
   // The dialog is modal: Tab and Shift+Tab cycle through its controls instead of leaving the
   // iframe for the host page hidden behind it.
   var dialog = document.querySelector(".dialog");
+  if (dialog) {
+    var tool = dialog.getAttribute("data-tool");
+    notify("step", { step: dialog.getAttribute("data-page"), tool: tool });
+    var failed = document.querySelector("[data-failure]");
+    if (failed) notify("verification-failed", { tool: tool, reason: failed.getAttribute("data-failure") });
+  }
   function tabbable() {
     if (!dialog) return [];
     var candidates = dialog.querySelectorAll("a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select, textarea, [tabindex]:not([tabindex='-1'])");

@@ -254,6 +254,7 @@ async fn submit(
         tracing::info!(tool = %tool.id, outcome = outcome.as_str(), link_id = %link.claims.jti, "credentials did not verify");
         record_failure(&state, &link, tool, outcome).await;
         form.summary = Some(pages::outcome_message(&link.tr, tool, outcome));
+        form.failure = Some(outcome.as_str());
         return pages::credentials(&state, &link, tool, form, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let completed = match link.claims.kind {

@@ -29,6 +29,10 @@ pub(crate) enum Problem {
 /// What every page shares: language, title, assets, step and the close button.
 pub(crate) struct Chrome {
     lang: &'static str,
+    /// Which page this is (`picker`, `consent`, …), posted to the parent as a `step` event.
+    page: &'static str,
+    /// The tool the page is about, for the parent's events.
+    tool: Option<String>,
     title: String,
     css: String,
     js: String,
@@ -38,9 +42,11 @@ pub(crate) struct Chrome {
 }
 
 impl Chrome {
-    fn new(tr: &Tr, title: &str) -> Self {
+    fn new(tr: &Tr, page: &'static str, title: &str) -> Self {
         Self {
             lang: tr.code(),
+            page,
+            tool: None,
             title: title.to_owned(),
             css: assets::url("flow.css"),
             js: assets::url("flow.js"),
@@ -58,6 +64,11 @@ impl Chrome {
                 ("total", &total.to_string()),
             ],
         ));
+        self
+    }
+
+    fn tool(mut self, tool: &Tool) -> Self {
+        self.tool = Some(tool.id.clone());
         self
     }
 
@@ -79,6 +90,7 @@ struct PickerPage {
 }
 
 struct ToolItem {
+    id: String,
     label: String,
     href: String,
     icon: String,
@@ -191,6 +203,7 @@ pub(crate) fn picker(state: &AppState, link: &Link) -> Response {
     let mut tools: Vec<ToolItem> = state
         .available_tools(&link.environment, link.claims.cat)
         .map(|tool| ToolItem {
+            id: tool.id.clone(),
             label: tool.label.clone(),
             href: href(link, Some(&tool.id), None),
             icon: state.tool_asset_url(&tool.id, "icon.svg"),
@@ -200,7 +213,7 @@ pub(crate) fn picker(state: &AppState, link: &Link) -> Response {
     tools.sort_by_key(|tool| tool.label.to_lowercase());
     let (_, total) = step_numbers(link);
     let page = PickerPage {
-        chrome: Chrome::new(tr, &heading).step(tr, 1, total),
+        chrome: Chrome::new(tr, "picker", &heading).step(tr, 1, total),
         intro: tr.t_with("picker-intro", &[("product", &product(state, tr))]),
         search: tr.t("picker-search"),
         empty: tr.t("picker-empty"),
@@ -234,7 +247,8 @@ pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool) -> Response {
     let (offset, total) = step_numbers(link);
     let back = (offset == 1).then(|| href(link, None, None));
     let page = ConsentPage {
-        chrome: Chrome::new(tr, &heading)
+        chrome: Chrome::new(tr, "consent", &heading)
+            .tool(tool)
             .step(tr, offset + 1, total)
             .back(tr, back),
         intro: tr.t_with(
@@ -275,7 +289,8 @@ pub(crate) fn guide(state: &AppState, link: &Link, tool: &Tool) -> Response {
     });
     let (offset, total) = step_numbers(link);
     let page = GuidePage {
-        chrome: Chrome::new(tr, &heading)
+        chrome: Chrome::new(tr, "guide", &heading)
+            .tool(tool)
             .step(tr, offset + 2, total)
             .back(tr, Some(href(link, Some(&tool.id), None))),
         steps,
@@ -316,6 +331,9 @@ pub(crate) struct CredentialsForm {
     fields: Vec<FieldView>,
     /// The message at the top, when the attempt failed as a whole.
     pub summary: Option<String>,
+    /// Why the tool refused the credentials (`Outcome::as_str`), posted to the parent as a
+    /// `verification-failed` event.
+    pub failure: Option<&'static str>,
 }
 
 impl CredentialsForm {
@@ -369,6 +387,7 @@ impl CredentialsForm {
         Self {
             fields,
             summary: None,
+            failure: None,
         }
     }
 
@@ -463,7 +482,8 @@ pub(crate) fn credentials(
     let heading = tr.t_with("credentials-title", &[("tool", &tool.label)]);
     let (offset, total) = step_numbers(link);
     let page = CredentialsPage {
-        chrome: Chrome::new(tr, &heading)
+        chrome: Chrome::new(tr, "credentials", &heading)
+            .tool(tool)
             .step(tr, offset + 3, total)
             .back(tr, Some(href(link, Some(&tool.id), Some("guide")))),
         intro: tr.t_with("credentials-intro", &[("tool", &tool.label)]),
@@ -495,7 +515,7 @@ pub(crate) fn success(
     let done = (link.claims.typ == tokens::LinkType::Embedded)
         .then(|| (tr.t("success-done"), activation_token.to_owned()));
     let page = SuccessPage {
-        chrome: Chrome::new(tr, &heading),
+        chrome: Chrome::new(tr, "success", &heading).tool(tool),
         body: tr.t_with(
             "success-body",
             &[
@@ -572,7 +592,7 @@ pub(crate) fn problem(state: &AppState, problem: Problem, tr: Tr, link: Option<&
         _ => None,
     };
     let page = ProblemPage {
-        chrome: Chrome::new(&tr, &heading).back(&tr, back),
+        chrome: Chrome::new(&tr, "problem", &heading).back(&tr, back),
         heading,
         body,
     };

@@ -239,3 +239,46 @@ fn committed_openapi_document_is_current() {
         "docs/openapi.json is out of date: run `UPDATE_OPENAPI=1 cargo nextest run -p plugboard openapi` and commit it"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_bundle_is_served_from_a_versioned_path() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../sdk/js/dist/plugboard-connect.min.js"
+    ))
+    .expect("the committed bundle");
+    let versioned = app
+        .send(reqwest::Method::GET, &plugboard::sdk::path(), None, None)
+        .await;
+    assert_eq!(versioned.status, 200);
+    assert_eq!(versioned.text, committed);
+    assert!(versioned.text.contains("PlugboardConnect"));
+    let header = |reply: &crate::helpers::Reply, name: &str| {
+        reply.headers[name].to_str().expect("ascii").to_owned()
+    };
+    assert!(header(&versioned, "content-type").starts_with("text/javascript"));
+    assert_eq!(
+        header(&versioned, "cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    let latest = app
+        .send(
+            reqwest::Method::GET,
+            "/sdk/plugboard-connect.min.js",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(latest.text, committed);
+    assert_eq!(header(&latest, "cache-control"), "public, max-age=300");
+    let old = app
+        .send(
+            reqwest::Method::GET,
+            "/sdk/plugboard-connect-0.0.1.min.js",
+            None,
+            None,
+        )
+        .await;
+    assert!(old.error(404, None).contains(&plugboard::sdk::path()));
+}
