@@ -102,7 +102,7 @@ export async function listen(handler) {
  * The base URL goes in PLUGBOARD_TOOL_BASE_URLS or, with `configFile`, in a `--config` file's
  * `[tool_base_urls]` table: both documented forms are exercised.
  */
-export async function startPlugboard({ bamboohrBase, configFile = false } = {}) {
+export async function startPlugboard({ bamboohrBase, configFile = false, demo = false } = {}) {
   if (!existsSync(BINARY)) {
     throw new Error(
       `The Plugboard binary is missing: ${BINARY}\nBuild it first: cd ${REPO} && cargo build -p plugboard`,
@@ -142,7 +142,8 @@ export async function startPlugboard({ bamboohrBase, configFile = false } = {}) 
   const key = stdout.trim();
   assert.match(key, /^\S+$/, `api-keys create printed ${JSON.stringify(stdout)}`);
 
-  const child = spawn(BINARY, [...args, 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const serveArgs = demo ? ['serve', '--demo'] : ['serve'];
+  const child = spawn(BINARY, [...args, ...serveArgs], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (chunk) => {
     log = (log + chunk).slice(-20_000);

@@ -31,7 +31,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API, the hosted flow and the webhook worker (migrating the database first).
-    Serve,
+    Serve {
+        /// Also serve a demo customer app at `/` that shows the whole loop: it creates and
+        /// prints a development API key and points a webhook endpoint at its inbox.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Run only the webhook worker (to scale delivery out; several may share one PostgreSQL).
     Worker,
     /// Apply database migrations and exit.
@@ -118,7 +123,7 @@ impl From<EnvironmentArg> for EnvironmentName {
 /// Runs a parsed command line with validated configuration.
 pub async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Serve => serve(config).await,
+        Command::Serve { demo } => serve(config, demo).await,
         Command::Migrate => {
             let store = open_store(&config).await?;
             store.migrate().await.context("applying migrations")?;
@@ -214,11 +219,11 @@ async fn webhooks(command: WebhooksCommand, config: Config) -> anyhow::Result<()
     Ok(())
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {} (PLUGBOARD_LISTEN)", config.listen))?;
-    crate::run(config, listener, shutdown_signal()).await
+    crate::run_with(config, listener, shutdown_signal(), demo).await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

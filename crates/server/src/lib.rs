@@ -23,6 +23,7 @@ use tower_http::{
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -339,6 +340,11 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 /// The complete HTTP application.
 pub fn app(state: AppState) -> Router {
+    app_with(state, None)
+}
+
+/// The application, with the demo customer app at `/` when `demo` is given.
+pub fn app_with(state: AppState, demo: Option<Arc<demo::Demo>>) -> Router {
     // Spans name the route template, never the raw path: raw paths carry activation tokens.
     let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
         let route = request
@@ -347,11 +353,15 @@ pub fn app(state: AppState) -> Router {
             .map_or("unmatched", MatchedPath::as_str);
         tracing::info_span!("request", method = %request.method(), route)
     });
-    Router::new()
+    let mut router = Router::new()
         .merge(api::router())
         .merge(ops::router())
         .merge(flow::router())
-        .merge(sdk::router())
+        .merge(sdk::router());
+    if let Some(demo) = demo {
+        router = router.merge(demo::router(demo));
+    }
+    router
         .route_layer(trace)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -378,7 +388,15 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, app(state))
+    serve_app(app(state), listener, shutdown).await
+}
+
+async fn serve_app(
+    app: Router,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")
@@ -392,7 +410,22 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    run_with(config, listener, shutdown, false).await
+}
+
+/// [`run`], with the demo customer app (`plugboard serve --demo`) when `demo` is set.
+pub async fn run_with(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    demo: bool,
+) -> anyhow::Result<()> {
     let state = AppState::new(config).await?;
+    let demo = if demo {
+        Some(demo::prepare(&state, listener.local_addr()?).await?)
+    } else {
+        None
+    };
     tracing::info!(
         address = %listener.local_addr()?,
         public_url = %state.config.public_url,
@@ -402,7 +435,7 @@ pub async fn run(
     let worker = tokio::spawn(webhooks::worker::run(state.clone(), async move {
         let _ = stopped.wait_for(|stop| *stop).await;
     }));
-    let served = serve(state, listener, shutdown).await;
+    let served = serve_app(app_with(state, demo), listener, shutdown).await;
     let _ = stop.send(true);
     let _ = worker.await;
     served

@@ -3,6 +3,7 @@
 
 mod cli;
 mod connect;
+mod demo;
 mod flow;
 mod general;
 mod helpers;

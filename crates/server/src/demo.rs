@@ -1,0 +1,314 @@
+//! `plugboard serve --demo`: the whole loop in one browser tab.
+//!
+//! A demo "customer app" at `/` with the embedded-flow guide's back end built in: its routes
+//! are the guide's (`POST /integrations/kombo/init`, `POST /integrations/kombo/activate`,
+//! `POST /webhooks/kombo`), and they call Plugboard's API over HTTP with a development API key
+//! exactly as an operator's back end would. The page loads the SDK from Plugboard's own path,
+//! like the guide's script-tag option. A webhook endpoint points at the demo's inbox, which
+//! verifies each delivery's signatures; `GET /demo/state` feeds the page's live lists.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+
+use askama::Template;
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+    routing::{get, post},
+};
+use plugboard_store::EnvironmentName;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+use crate::{AppState, events::format_time, webhooks};
+
+/// Name of the API key the demo creates (earlier ones are revoked on start).
+const KEY_NAME: &str = "demo";
+
+/// The customer the demo app connects tools for.
+const CUSTOMER: (&str, &str, &str) = ("admin@acme.example", "Acme, Inc.", "acme");
+
+/// What the demo keeps in memory.
+pub struct Demo {
+    /// Plugboard's API, as the demo's back end reaches it.
+    api: String,
+    key: Zeroizing<String>,
+    secret: Zeroizing<String>,
+    client: reqwest::Client,
+    integrations: Mutex<Vec<Value>>,
+    webhooks: Mutex<Vec<Value>>,
+}
+
+impl std::fmt::Debug for Demo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Demo")
+            .field("api", &self.api)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Prepares the demo for a server listening on `address`: a fresh development API key (older
+/// demo keys are revoked) and a webhook endpoint pointing at the demo's inbox (replacing the
+/// one a previous run made). Prints the address and the key on stdout.
+pub async fn prepare(state: &AppState, address: SocketAddr) -> anyhow::Result<Arc<Demo>> {
+    let port = address.port();
+    // The demo's back end and the webhook worker run in this process: loopback always works.
+    let local = format!("http://127.0.0.1:{port}");
+    let development = state.environments.development.clone();
+    for key in state.store.list_api_keys(Some(&development.id)).await? {
+        if key.name == KEY_NAME && key.revoked_at.is_none() {
+            state.revoke_api_key(&key.id).await?;
+        }
+    }
+    let (_, key) = state
+        .create_api_key(EnvironmentName::Development, KEY_NAME)
+        .await?;
+    let inbox = format!("{local}/webhooks/kombo");
+    for endpoint in state
+        .store
+        .list_webhook_endpoints(Some(&development.id))
+        .await?
+    {
+        if endpoint.url == inbox {
+            state
+                .store
+                .delete_webhook_endpoint(&development.id, &endpoint.id)
+                .await?;
+        }
+    }
+    let allowed = webhooks::allowed_addresses(&state.config.webhooks, development.name);
+    let url = webhooks::check_url(&inbox, &allowed).map_err(anyhow::Error::msg)?;
+    let types = webhooks::check_event_types(None).map_err(anyhow::Error::msg)?;
+    let (_, secret) = webhooks::create_endpoint(state, &development, &url, types).await?;
+    println!(
+        "\n  Plugboard demo: open {}/ and click \"Connect HRIS\" (choose Sandbox).\n  \
+         Development API key (for curl and Kombo's SDKs): {}\n",
+        state.config.public_url.as_str().trim_end_matches('/'),
+        key
+    );
+    Ok(Arc::new(Demo {
+        api: format!("{local}/v1"),
+        key: Zeroizing::new(key),
+        secret,
+        client: crate::net::client(std::time::Duration::from_secs(15), false),
+        integrations: Mutex::default(),
+        webhooks: Mutex::default(),
+    }))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[derive(Template)]
+#[template(path = "demo/index.html")]
+struct Page {
+    sdk: String,
+    organization: &'static str,
+}
+
+async fn page() -> Response {
+    let page = Page {
+        sdk: crate::sdk::path(),
+        organization: CUSTOMER.1,
+    };
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../static/demo.js"),
+    )
+        .into_response()
+}
+
+/// Body of the demo's init route.
+#[derive(Debug, Default, Deserialize)]
+struct InitIn {
+    /// `HRIS` (default) or `ATS`.
+    category: Option<String>,
+}
+
+/// Body of the demo's activate route (the guide posts `{token}`).
+#[derive(Debug, Deserialize)]
+struct ActivateIn {
+    token: String,
+}
+
+/// A failure of the demo's back end, shown on the page.
+fn failure(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// Calls Plugboard's API as an operator's back end does.
+async fn call(demo: &Demo, request: reqwest::RequestBuilder) -> Result<Value, Response> {
+    let response = request
+        .bearer_auth(demo.key.as_str())
+        .send()
+        .await
+        .map_err(|e| failure(StatusCode::BAD_GATEWAY, format!("Plugboard's API: {e}")))?;
+    let status = response.status();
+    let body: Value = response
+        .json()
+        .await
+        .map_err(|e| failure(StatusCode::BAD_GATEWAY, format!("Plugboard's API: {e}")))?;
+    if !status.is_success() {
+        let message = body["error"]["message"]
+            .as_str()
+            .unwrap_or("error")
+            .to_owned();
+        return Err(failure(StatusCode::BAD_GATEWAY, message));
+    }
+    Ok(body["data"].clone())
+}
+
+/// `POST /integrations/kombo/init`: the guide's first route.
+async fn init(State(demo): State<Arc<Demo>>, body: Bytes) -> Response {
+    let input: InitIn = serde_json::from_slice(&body).unwrap_or_default();
+    let category = match input.category.as_deref() {
+        None | Some("HRIS") => "HRIS",
+        Some("ATS") => "ATS",
+        Some(other) => {
+            return failure(
+                StatusCode::BAD_REQUEST,
+                format!("unknown category {other:?}"),
+            );
+        }
+    };
+    let request = demo
+        .client
+        .post(format!("{}/connect/create-link", demo.api))
+        .json(&json!({
+            "end_user_email": CUSTOMER.0,
+            "end_user_organization_name": CUSTOMER.1,
+            "end_user_origin_id": CUSTOMER.2,
+            "integration_category": category,
+        }));
+    match call(&demo, request).await {
+        Ok(data) => Json(json!({ "link": data["link"] })).into_response(),
+        Err(response) => response,
+    }
+}
+
+/// `POST /integrations/kombo/activate`: the guide's second route.
+async fn activate(State(demo): State<Arc<Demo>>, body: Bytes) -> Response {
+    let Ok(input) = serde_json::from_slice::<ActivateIn>(&body) else {
+        return failure(StatusCode::BAD_REQUEST, "send {\"token\": \"…\"}");
+    };
+    let token: String = input
+        .token
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let request = demo
+        .client
+        .get(format!("{}/connect/integration-by-token/{token}", demo.api));
+    match call(&demo, request).await {
+        Ok(integration) => {
+            lock(&demo.integrations).insert(
+                0,
+                json!({
+                    "id": integration["id"],
+                    "tool": integration["tool"],
+                    "origin_id": integration["end_user_origin_id"],
+                    "activated_at": format_time(chrono::Utc::now()),
+                }),
+            );
+            StatusCode::OK.into_response()
+        }
+        Err(response) => response,
+    }
+}
+
+/// `POST /webhooks/kombo`: the guide's webhook route, verifying both signatures on the raw
+/// body before trusting it.
+async fn webhook(State(demo): State<Arc<Demo>>, headers: HeaderMap, body: Bytes) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let kombo = constant_time_eq(
+        &webhooks::sign::kombo_signature(&demo.secret, &body),
+        &header("x-kombo-signature"),
+    );
+    let id = header("webhook-id");
+    let timestamp = header("webhook-timestamp")
+        .parse::<i64>()
+        .unwrap_or_default();
+    let fresh = (chrono::Utc::now().timestamp() - timestamp).abs() <= 300;
+    let standard = fresh
+        && webhooks::sign::standard_signature(&demo.secret, &id, timestamp, &body).is_some_and(
+            |expected| {
+                header("webhook-signature")
+                    .split(' ')
+                    .any(|given| constant_time_eq(&expected, given))
+            },
+        );
+    let verified = kombo && standard;
+    let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    lock(&demo.webhooks).insert(
+        0,
+        json!({
+            "id": id,
+            "type": event["type"],
+            "data": event["data"],
+            "verified": verified,
+            "received_at": format_time(chrono::Utc::now()),
+        }),
+    );
+    if verified {
+        StatusCode::OK.into_response()
+    } else {
+        StatusCode::UNAUTHORIZED.into_response()
+    }
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0, |diff, (x, y)| diff | (x ^ y))
+            == 0
+}
+
+/// What the page shows.
+#[derive(Serialize)]
+struct StateOut {
+    integrations: Vec<Value>,
+    webhooks: Vec<Value>,
+}
+
+/// `GET /demo/state`.
+async fn state(State(demo): State<Arc<Demo>>) -> Json<StateOut> {
+    Json(StateOut {
+        integrations: lock(&demo.integrations).clone(),
+        webhooks: lock(&demo.webhooks).clone(),
+    })
+}
+
+/// The demo's routes.
+pub fn router(demo: Arc<Demo>) -> Router<AppState> {
+    Router::new()
+        .route("/", get(page))
+        .route("/demo/app.js", get(script))
+        .route("/demo/state", get(state))
+        .route("/integrations/kombo/init", post(init))
+        .route("/integrations/kombo/activate", post(activate))
+        .route("/webhooks/kombo", post(webhook))
+        .with_state(demo)
+}
