@@ -67,18 +67,16 @@ async fn start(dir: &std::path::Path, port: u16) -> Child {
     child
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_in_a_burst_loses_no_event() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let created = plugboard(dir.path(), port)
+/// A development API key, made with the CLI on the server's data dir.
+fn api_key(dir: &std::path::Path, port: u16) -> String {
+    let created = plugboard(dir, port)
         .args([
             "api-keys",
             "create",
             "--environment",
             "development",
             "--name",
-            "crash",
+            "test",
         ])
         .stdout(Stdio::piped())
         .output()
@@ -88,6 +86,29 @@ async fn kill_9_in_a_burst_loses_no_event() {
         .trim()
         .to_owned();
     assert!(key.starts_with("pb_dev_"), "{key}");
+    key
+}
+
+/// Creates a webhook endpoint for `url` through the API; returns its id.
+async fn add_endpoint(client: &reqwest::Client, base: &str, key: &str, url: &str) -> String {
+    let created: serde_json::Value = client
+        .post(format!("{base}/webhooks"))
+        .bearer_auth(key)
+        .json(&json!({ "url": url }))
+        .send()
+        .await
+        .expect("create endpoint")
+        .json()
+        .await
+        .expect("json");
+    created["data"]["id"].as_str().expect("id").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_in_a_burst_loses_no_event() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let key = api_key(dir.path(), port);
     let receiver = TestReceiver::start().await;
     // 4 deliveries at a time, 5 ms each: the burst takes seconds, so the kill lands mid-way.
     receiver.answer(Answer::Slow(Duration::from_millis(5)));
@@ -95,17 +116,7 @@ async fn kill_9_in_a_burst_loses_no_event() {
     let mut server = start(dir.path(), port).await;
     let base = format!("http://127.0.0.1:{port}/v1");
     let client = reqwest::Client::new();
-    let endpoint: serde_json::Value = client
-        .post(format!("{base}/webhooks"))
-        .bearer_auth(&key)
-        .json(&json!({ "url": receiver.url }))
-        .send()
-        .await
-        .expect("create endpoint")
-        .json()
-        .await
-        .expect("json");
-    let endpoint = endpoint["data"]["id"].as_str().expect("id").to_owned();
+    let endpoint = add_endpoint(&client, &base, &key, &receiver.url).await;
 
     // 5,000 events, 8 requests at a time.
     let mut tasks = tokio::task::JoinSet::new();
@@ -278,38 +289,13 @@ async fn two_workers_on_one_postgres_send_each_event_once() {
 async fn sigterm_lets_deliveries_in_flight_finish_and_records_them() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let created = plugboard(dir.path(), port)
-        .args([
-            "api-keys",
-            "create",
-            "--environment",
-            "development",
-            "--name",
-            "stop",
-        ])
-        .stdout(Stdio::piped())
-        .output()
-        .expect("api-keys create");
-    let key = String::from_utf8(created.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_owned();
+    let key = api_key(dir.path(), port);
     let receiver = TestReceiver::start().await;
     receiver.answer(Answer::Slow(Duration::from_millis(700)));
     let server = start(dir.path(), port).await;
     let base = format!("http://127.0.0.1:{port}/v1");
     let client = reqwest::Client::new();
-    let endpoint: serde_json::Value = client
-        .post(format!("{base}/webhooks"))
-        .bearer_auth(&key)
-        .json(&json!({ "url": receiver.url }))
-        .send()
-        .await
-        .expect("create endpoint")
-        .json()
-        .await
-        .expect("json");
-    let endpoint = endpoint["data"]["id"].as_str().expect("id").to_owned();
+    let endpoint = add_endpoint(&client, &base, &key, &receiver.url).await;
     let queued: serde_json::Value = client
         .post(format!("{base}/webhooks/{endpoint}/test"))
         .bearer_auth(&key)

@@ -32,6 +32,20 @@ async fn add_endpoint(app: &TestApp, url: &str, events: Option<&[&str]>) -> (Str
     )
 }
 
+/// Queues a test event for `endpoint` with `key`; returns (event id, delivery id).
+async fn send_test(app: &TestApp, key: &str, endpoint: &str) -> (String, String) {
+    let reply = app
+        .send(
+            Method::POST,
+            &format!("/v1/webhooks/{endpoint}/test"),
+            Some(key),
+            None,
+        )
+        .await;
+    let id = |field: &str| reply.data()[field].as_str().expect(field).to_owned();
+    (id("event_id"), id("delivery_id"))
+}
+
 /// Polls the delivery log of `endpoint` until `done` holds for its newest delivery's detail.
 async fn wait_for_delivery(app: &TestApp, endpoint: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + WAIT;
@@ -287,15 +301,7 @@ async fn events_arrive_signed_and_verify_independently(backend: Backend) {
         .to_owned();
     assert_ne!(new_secret, secret);
     assert!(rotated.data()["previous_secret_expires_at"].is_string());
-    let test = app
-        .send(
-            Method::POST,
-            &format!("/v1/webhooks/{id}/test"),
-            Some(&app.dev_key),
-            None,
-        )
-        .await;
-    let test_event = test.data()["event_id"].as_str().expect("event").to_owned();
+    let (test_event, _) = send_test(&app, &app.dev_key, &id).await;
     let received = receiver.wait_for(2, WAIT).await;
     let second = &received[1];
     assert_eq!(second.header("webhook-id"), test_event);
@@ -387,18 +393,7 @@ async fn failures_are_retried_on_schedule_and_logged(backend: Backend) {
 
     // Exhausted: FAILED after 1 + 3 attempts; a manual retry delivers once the receiver is fixed.
     receiver.answer(Answer::Status(500));
-    let test = app
-        .send(
-            Method::POST,
-            &format!("/v1/webhooks/{id}/test"),
-            Some(&app.dev_key),
-            None,
-        )
-        .await;
-    let delivery = test.data()["delivery_id"]
-        .as_str()
-        .expect("delivery")
-        .to_owned();
+    let (_, delivery) = send_test(&app, &app.dev_key, &id).await;
     let failed = wait_for_delivery(&app, &id, |d| d["status"] == "FAILED").await;
     assert_eq!(failed["id"], delivery.as_str());
     assert_eq!(failed["attempts"], 4);
@@ -563,14 +558,7 @@ async fn a_hanging_endpoint_times_out_without_delaying_others(backend: Backend) 
     let started = Instant::now();
     for endpoint in [&hanging_id, &healthy_id] {
         for _ in 0..5 {
-            app.send(
-                Method::POST,
-                &format!("/v1/webhooks/{endpoint}/test"),
-                Some(&app.dev_key),
-                None,
-            )
-            .await
-            .data();
+            send_test(&app, &app.dev_key, endpoint).await;
         }
     }
     healthy.wait_for(5, WAIT).await;
@@ -639,18 +627,7 @@ async fn non_public_targets_are_refused(backend: Backend) {
         )
         .await;
     let id = created.data()["id"].as_str().expect("id").to_owned();
-    let test = app
-        .send(
-            Method::POST,
-            &format!("/v1/webhooks/{id}/test"),
-            Some(&app.prod_key),
-            None,
-        )
-        .await;
-    let delivery = test.data()["delivery_id"]
-        .as_str()
-        .expect("delivery")
-        .to_owned();
+    let (_, delivery) = send_test(&app, &app.prod_key, &id).await;
     let deadline = Instant::now() + WAIT;
     let error = loop {
         let detail = app
@@ -692,14 +669,7 @@ async fn allow_listed_networks_are_reachable_in_production(backend: Backend) {
         )
         .await;
     let id = created.data()["id"].as_str().expect("id").to_owned();
-    app.send(
-        Method::POST,
-        &format!("/v1/webhooks/{id}/test"),
-        Some(&app.prod_key),
-        None,
-    )
-    .await
-    .data();
+    send_test(&app, &app.prod_key, &id).await;
     receiver.wait_for(1, WAIT).await;
 }
 
@@ -778,14 +748,7 @@ async fn the_readme_rust_receiver_verifies_a_delivery() {
     let app = spawn_app(Backend::Sqlite).await;
     let receiver = TestReceiver::start().await;
     let (id, secret) = add_endpoint(&app, &receiver.url, None).await;
-    app.send(
-        Method::POST,
-        &format!("/v1/webhooks/{id}/test"),
-        Some(&app.dev_key),
-        None,
-    )
-    .await
-    .data();
+    send_test(&app, &app.dev_key, &id).await;
     let delivery = &receiver.wait_for(1, WAIT).await[0];
     let signature = delivery.header("x-kombo-signature");
     assert!(kombo_signature_is_valid(
