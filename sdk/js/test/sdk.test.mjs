@@ -26,9 +26,14 @@ const FLOW = `<!doctype html><html><body><h1 tabindex="-1">Fake flow</h1>
   var then = new URLSearchParams(location.search).get('then');
   function post(message) { parent.postMessage(message, '*'); }
   document.getElementById('close').onclick = function () { post({ type: 'close' }); };
-  if (then === 'event') post({ type: 'event', data: { name: 'tool-selected', tool: 'personio' } });
-  if (then === 'success' || then === 'event') setTimeout(function () { post({ type: 'success', data: { activation_token: 'pbat_token' } }); }, 50);
-  if (then === 'close') setTimeout(function () { post({ type: 'close' }); }, 50);
+  // After the frame has loaded (the parent's 'loaded' comes first), as a real flow's user would.
+  addEventListener('load', function () {
+    setTimeout(function () {
+      if (then === 'event') post({ type: 'event', data: { name: 'tool-selected', tool: 'personio' } });
+      if (then === 'success' || then === 'event') setTimeout(function () { post({ type: 'success', data: { activation_token: 'pbat_token' } }); }, 30);
+      if (then === 'close') post({ type: 'close' });
+    }, 20);
+  });
 </script></body></html>`;
 
 const HOST = `<!doctype html><html><head><script src="/global.js"></script>
