@@ -121,7 +121,17 @@ async fn page() -> Response {
         organization: CUSTOMER.1,
     };
     match page.render() {
-        Ok(html) => Html(html).into_response(),
+        // Its own scripts and the SDK from this server, the flow framed from this server, one
+        // inline style block; nothing may frame the demo itself.
+        Ok(html) => (
+            [(
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+                 frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            )],
+            Html(html),
+        )
+            .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }

@@ -8,7 +8,7 @@ use std::{future::Future, ops::Deref, sync::Arc};
 use anyhow::Context;
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, MatchedPath, Request},
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
     http::{HeaderValue, Uri, header},
     middleware,
     response::{IntoResponse, Response},
@@ -333,6 +333,36 @@ async fn method_not_allowed(uri: Uri) -> ApiError {
     ApiError::MethodNotAllowed(format!("{path} does not support this HTTP method."))
 }
 
+/// The policy of every response that sets none of its own: nothing may load, run or frame it.
+/// The flow, the demo page and the tool images set policies fitted to them.
+const DEFAULT_CSP: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// Security headers on every response, unless the handler chose its own: a locked-down CSP,
+/// no referrer, and HSTS when Plugboard is served over HTTPS.
+async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(DEFAULT_CSP));
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
+    if state.config.public_url.scheme() == "https" {
+        headers
+            .entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert(HeaderValue::from_static(
+                "max-age=31536000; includeSubDomains",
+            ));
+    }
+    response
+}
+
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     // The panic message is printed by the panic hook; the client gets the opaque envelope.
     ApiError::Internal.into_response()
@@ -373,6 +403,10 @@ pub fn app_with(state: AppState, demo: Option<Arc<demo::Demo>>) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,

@@ -45,6 +45,14 @@ async fn the_demo_app_checks_its_input_and_its_webhooks() {
 
     let page = client.get(format!("{base}/")).send().await.expect("page");
     assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     let html = page.text().await.expect("html");
     assert!(
         html.contains(&plugboard::sdk::path()) && html.contains("Connect HRIS"),

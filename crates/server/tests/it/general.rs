@@ -282,3 +282,59 @@ async fn the_sdk_bundle_is_served_from_a_versioned_path() {
         .await;
     assert!(old.error(404, None).contains(&plugboard::sdk::path()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_security_headers() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let link = app.create_link(serde_json::json!({})).await;
+    let flow_path = link.trim_start_matches(&app.base).to_owned();
+    for (path, key) in [
+        ("/healthz", None),
+        ("/openapi.json", None),
+        ("/v1/check-api-key", None),
+        ("/v1/check-api-key", Some(app.dev_key.as_str())),
+        ("/no/such/route", None),
+    ] {
+        let reply = app.send(reqwest::Method::GET, path, key, None).await;
+        let header = |name: &str| {
+            reply
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+        };
+        assert!(
+            header("content-security-policy").contains("frame-ancestors 'none'"),
+            "{path}: {:?}",
+            reply.headers
+        );
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(
+            header("strict-transport-security"),
+            "",
+            "{path}: plain HTTP has no HSTS"
+        );
+    }
+    // The flow may be framed (by the configured origins, here any).
+    let flow = app.send(reqwest::Method::GET, &flow_path, None, None).await;
+    let csp = flow.headers["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        csp.contains("frame-ancestors *") && !csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+
+    let https = crate::helpers::spawn_app_with(Backend::Sqlite, |config| {
+        config.public_url = "https://plugboard.example.com".parse().expect("url");
+    })
+    .await;
+    let reply = https
+        .send(reqwest::Method::GET, "/healthz", None, None)
+        .await;
+    assert_eq!(
+        reply.headers["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+}
