@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use crate::{AppState, events::format_time, webhooks};
+use crate::{AppState, events::format_time, lock, webhooks};
 
 /// Name of the API key the demo creates (earlier ones are revoked on start).
 const KEY_NAME: &str = "demo";
@@ -100,12 +100,6 @@ pub async fn prepare(state: &AppState, address: SocketAddr) -> anyhow::Result<Ar
         integrations: Mutex::default(),
         webhooks: Mutex::default(),
     }))
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[derive(Template)]

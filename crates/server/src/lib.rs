@@ -45,6 +45,14 @@ use crate::{
     vault::{MasterKey, Vault},
 };
 
+/// Locks a mutex that guards plain in-memory bookkeeping (counters, lists): a panic while it was
+/// held cannot leave such data inconsistent, so a poisoned lock is used as it is.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The two environments, loaded once at start-up (they never change).
 #[derive(Debug, Clone)]
 pub struct Environments {

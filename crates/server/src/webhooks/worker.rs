@@ -38,7 +38,7 @@ use zeroize::Zeroizing;
 use crate::{
     AppState,
     config::WebhookConfig,
-    net,
+    lock, net,
     webhooks::{allowed_addresses, open_secret, sign},
 };
 
@@ -199,13 +199,6 @@ pub async fn run(state: AppState, shutdown: impl Future<Output = ()> + Send) {
     drop(outcomes);
     let _ = recorder.await;
     tracing::info!("webhook worker stopped");
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // The map is only counters: a panic elsewhere cannot leave it inconsistent.
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Sends one delivery and queues its outcome for recording.
@@ -437,7 +430,10 @@ fn describe(error: reqwest::Error, timeout: Duration) -> String {
     if error.is_timeout() {
         return format!("timed out after {}", humantime::format_duration(timeout));
     }
-    let mut source: Option<&dyn std::error::Error> = Some(&error);
+    // One walk down the causes: a refusal by the guard anywhere wins; otherwise the innermost
+    // cause says best why a connection failed.
+    let mut innermost = String::new();
+    let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
         if let Some(blocked) = cause.downcast_ref::<net::Blocked>() {
             return format!(
@@ -445,16 +441,11 @@ fn describe(error: reqwest::Error, timeout: Duration) -> String {
                 blocked.0
             );
         }
+        innermost = cause.to_string();
         source = cause.source();
     }
     if error.is_connect() {
-        let mut detail = String::new();
-        let mut source = std::error::Error::source(&error);
-        while let Some(cause) = source {
-            detail = cause.to_string();
-            source = cause.source();
-        }
-        return format!("could not connect: {detail}");
+        return format!("could not connect: {innermost}");
     }
     format!("request failed: {}", error.without_url())
 }

@@ -32,6 +32,19 @@ async fn add_endpoint(app: &TestApp, url: &str, events: Option<&[&str]>) -> (Str
     )
 }
 
+/// Creates an endpoint with the production key; returns its id.
+async fn add_production_endpoint(app: &TestApp, url: &str) -> String {
+    let created = app
+        .send(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&app.prod_key),
+            Some(json!({ "url": url }).to_string()),
+        )
+        .await;
+    created.data()["id"].as_str().expect("id").to_owned()
+}
+
 /// Queues a test event for `endpoint` with `key`; returns (event id, delivery id).
 async fn send_test(app: &TestApp, key: &str, endpoint: &str) -> (String, String) {
     let reply = app
@@ -618,15 +631,7 @@ async fn non_public_targets_are_refused(backend: Backend) {
     }
     // A name resolving to loopback is refused when it is resolved, before connecting.
     let by_name = format!("http://localhost:{port}/hook");
-    let created = app
-        .send(
-            Method::POST,
-            "/v1/webhooks",
-            Some(&app.prod_key),
-            Some(json!({ "url": by_name }).to_string()),
-        )
-        .await;
-    let id = created.data()["id"].as_str().expect("id").to_owned();
+    let id = add_production_endpoint(&app, &by_name).await;
     let (_, delivery) = send_test(&app, &app.prod_key, &id).await;
     let deadline = Instant::now() + WAIT;
     let error = loop {
@@ -660,15 +665,7 @@ async fn allow_listed_networks_are_reachable_in_production(backend: Backend) {
     })
     .await;
     let receiver = TestReceiver::start().await;
-    let created = app
-        .send(
-            Method::POST,
-            "/v1/webhooks",
-            Some(&app.prod_key),
-            Some(json!({ "url": receiver.url }).to_string()),
-        )
-        .await;
-    let id = created.data()["id"].as_str().expect("id").to_owned();
+    let id = add_production_endpoint(&app, &receiver.url).await;
     send_test(&app, &app.prod_key, &id).await;
     receiver.wait_for(1, WAIT).await;
 }
