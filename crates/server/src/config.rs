@@ -42,6 +42,10 @@ struct RawConfig {
     webhook_endpoint_concurrency: Option<Scalar>,
     webhook_disable_after: Option<Scalar>,
     webhook_allowed_networks: Option<TextOrList>,
+    rate_limit_api: Option<Scalar>,
+    rate_limit_credentials: Option<Scalar>,
+    previous_master_keys: Option<TextOrList>,
+    trusted_proxies: Option<TextOrList>,
 }
 
 /// A value that the environment gives as text and a TOML file may give as a number.
@@ -149,6 +153,21 @@ pub struct Config {
     pub frame_ancestors_development: String,
     /// Webhook delivery settings (`PLUGBOARD_WEBHOOK_*`).
     pub webhooks: WebhookConfig,
+    /// `PLUGBOARD_RATE_LIMIT_API`: API requests one API key may make per minute, in bursts
+    /// of up to the same number; `off` for no limit. Default 1000. Counted per process.
+    pub rate_limit_api: Option<std::num::NonZeroU32>,
+    /// `PLUGBOARD_RATE_LIMIT_CREDENTIALS`: credential submissions one link may make per
+    /// minute, so a link cannot be used to hammer a tool's API or guess a key; `off` for no
+    /// limit. Default 10.
+    pub rate_limit_credentials: Option<std::num::NonZeroU32>,
+    /// `PLUGBOARD_PREVIOUS_MASTER_KEYS`: earlier master keys, comma-separated. Records and
+    /// links sealed or signed with them stay readable while `plugboard keys rotate` re-seals
+    /// the records under the current key; remove them once it reports nothing left.
+    pub previous_master_keys: Vec<MasterKey>,
+    /// `PLUGBOARD_TRUSTED_PROXIES`: addresses or networks of reverse proxies whose
+    /// `X-Forwarded-For` is believed when recording the end user's IP address in the audit
+    /// trail. Empty by default: the peer address is recorded.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// How webhooks are delivered.
@@ -244,6 +263,10 @@ impl Config {
             "WEBHOOK_ENDPOINT_CONCURRENCY",
             "WEBHOOK_DISABLE_AFTER",
             "WEBHOOK_ALLOWED_NETWORKS",
+            "RATE_LIMIT_API",
+            "RATE_LIMIT_CREDENTIALS",
+            "PREVIOUS_MASTER_KEYS",
+            "TRUSTED_PROXIES",
         ];
         figment = figment.merge(Env::prefixed("PLUGBOARD_").only(&keys));
         let raw: RawConfig = figment
@@ -312,6 +335,35 @@ impl Config {
             raw.frame_ancestors_development,
         )?;
         let webhooks = parse_webhooks(&raw_webhooks)?;
+        let rate_limit_api = parse_rate(
+            "PLUGBOARD_RATE_LIMIT_API",
+            raw.rate_limit_api.as_ref(),
+            1000,
+        )?;
+        let rate_limit_credentials = parse_rate(
+            "PLUGBOARD_RATE_LIMIT_CREDENTIALS",
+            raw.rate_limit_credentials.as_ref(),
+            10,
+        )?;
+        let previous_master_keys = raw
+            .previous_master_keys
+            .as_ref()
+            .map(TextOrList::items)
+            .unwrap_or_default()
+            .iter()
+            .map(|text| {
+                parse_master_key(text).map_err(|e| {
+                    // The message names PLUGBOARD_MASTER_KEY; say which variable it really was.
+                    ConfigError(e.0.replacen(
+                        "PLUGBOARD_MASTER_KEY",
+                        "PLUGBOARD_PREVIOUS_MASTER_KEYS",
+                        1,
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let trusted_proxies =
+            parse_networks("PLUGBOARD_TRUSTED_PROXIES", raw.trusted_proxies.as_ref())?;
         Ok(Self {
             listen,
             data_dir,
@@ -325,6 +377,10 @@ impl Config {
             frame_ancestors_production,
             frame_ancestors_development,
             webhooks,
+            rate_limit_api,
+            rate_limit_credentials,
+            previous_master_keys,
+            trusted_proxies,
         })
     }
 }
@@ -395,24 +451,62 @@ fn parse_webhooks(raw: &RawWebhooks) -> Result<WebhookConfig, ConfigError> {
     if let Some(value) = &raw.disable_after {
         config.disable_after = parse_duration("PLUGBOARD_WEBHOOK_DISABLE_AFTER", &value.text())?;
     }
-    if let Some(networks) = &raw.allowed_networks {
-        const VARIABLE: &str = "PLUGBOARD_WEBHOOK_ALLOWED_NETWORKS";
-        config.allowed_networks = networks
-            .items()
-            .iter()
-            .map(|item| {
-                item.parse::<ipnet::IpNet>()
-                    .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| {
-                        error(
-                            VARIABLE,
-                            format!("{item:?} is not a network such as 10.0.0.0/8"),
-                        )
-                    })
-            })
-            .collect::<Result<_, _>>()?;
-    }
+    config.allowed_networks = parse_networks(
+        "PLUGBOARD_WEBHOOK_ALLOWED_NETWORKS",
+        raw.allowed_networks.as_ref(),
+    )?;
     Ok(config)
+}
+
+/// A list of networks (`10.0.0.0/8`) or single addresses.
+fn parse_networks(
+    variable: &str,
+    value: Option<&TextOrList>,
+) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .items()
+        .iter()
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    error(
+                        variable,
+                        format!("{item:?} is not a network such as 10.0.0.0/8"),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// A rate per minute: a number from 1 to 1,000,000, or `off`.
+fn parse_rate(
+    variable: &str,
+    value: Option<&Scalar>,
+    default: u32,
+) -> Result<Option<std::num::NonZeroU32>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(std::num::NonZeroU32::new(default));
+    };
+    let text = value.text();
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    text.parse::<u32>()
+        .ok()
+        .filter(|n| (1..=1_000_000).contains(n))
+        .and_then(std::num::NonZeroU32::new)
+        .map(Some)
+        .ok_or_else(|| {
+            error(
+                variable,
+                format!("{text:?} is neither `off` nor a number of requests per minute from 1 to 1000000"),
+            )
+        })
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -592,6 +686,50 @@ mod tests {
         })
         .expect_err("too long");
         assert!(timeout.contains("PLUGBOARD_WEBHOOK_TIMEOUT"), "{timeout}");
+    }
+
+    #[test]
+    fn rate_limits_take_numbers_or_off() {
+        let config = parse(RawConfig {
+            rate_limit_api: Some(Scalar::Text("off".into())),
+            rate_limit_credentials: Some(Scalar::Number(3)),
+            ..Default::default()
+        })
+        .expect("valid");
+        assert_eq!(config.rate_limit_api, None);
+        assert_eq!(config.rate_limit_credentials.map(|n| n.get()), Some(3));
+        let defaults = parse(RawConfig::default()).expect("defaults");
+        assert_eq!(defaults.rate_limit_api.map(|n| n.get()), Some(1000));
+        assert_eq!(defaults.rate_limit_credentials.map(|n| n.get()), Some(10));
+        for bad in ["0", "-1", "many", "2000000"] {
+            let message = parse(RawConfig {
+                rate_limit_api: Some(Scalar::Text(bad.into())),
+                ..Default::default()
+            })
+            .expect_err(bad);
+            assert!(message.starts_with("PLUGBOARD_RATE_LIMIT_API"), "{message}");
+        }
+    }
+
+    #[test]
+    fn previous_master_keys_are_a_list_named_in_errors() {
+        let key = |byte| base64::engine::general_purpose::STANDARD.encode([byte; 32]);
+        let config = parse(RawConfig {
+            previous_master_keys: Some(TextOrList::Text(format!("{},{}", key(1), key(2)))),
+            ..Default::default()
+        })
+        .expect("valid");
+        assert_eq!(config.previous_master_keys.len(), 2);
+        let message = parse(RawConfig {
+            previous_master_keys: Some(TextOrList::Text("s3cr3t!!".into())),
+            ..Default::default()
+        })
+        .expect_err("invalid");
+        assert!(
+            message.starts_with("PLUGBOARD_PREVIOUS_MASTER_KEYS"),
+            "{message}"
+        );
+        assert!(!message.contains("s3cr3t"), "{message}");
     }
 
     #[test]

@@ -37,6 +37,17 @@ pub enum ApiError {
     /// The route exists but not for this method. 405 with a `null` code.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// The API key made more requests than its rate limit allows. 429 with
+    /// `PLATFORM.RATE_LIMIT_EXCEEDED` and `Retry-After`.
+    #[error(
+        "Too many requests with this API key: the limit is {limit} a minute. Retry in {retry_after} s."
+    )]
+    RateLimited {
+        /// The limit, per minute.
+        limit: u32,
+        /// Whole seconds until the next request is allowed (at least 1).
+        retry_after: u64,
+    },
     /// The database is unreachable; retry shortly. 503 with `Retry-After`.
     #[error("service temporarily unavailable")]
     Unavailable,
@@ -106,6 +117,11 @@ impl ApiError {
                 None,
                 Some("Method not allowed"),
             ),
+            Self::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("PLATFORM.RATE_LIMIT_EXCEEDED"),
+                Some("Rate limit exceeded"),
+            ),
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some("PLATFORM.UNKNOWN_ERROR"),
@@ -159,11 +175,16 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, envelope) = self.envelope();
+        let retry_after = match self {
+            Self::Unavailable => Some(1),
+            Self::RateLimited { retry_after, .. } => Some(retry_after),
+            _ => None,
+        };
         let mut response = (status, Json(envelope)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -196,6 +217,10 @@ mod tests {
             ApiError::IntegrationNotFound(String::new()),
             ApiError::NotFound(String::new()),
             ApiError::MethodNotAllowed(String::new()),
+            ApiError::RateLimited {
+                limit: 1,
+                retry_after: 1,
+            },
             ApiError::Unavailable,
             ApiError::Internal,
         ];

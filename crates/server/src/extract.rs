@@ -95,11 +95,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// A request authenticated with an API key: the environment it acts in.
+/// A request authenticated with an API key: the environment it acts in, and which key.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     /// The key's environment.
     pub environment: Environment,
+    /// The key's id (never the key), named as the actor in the audit trail.
+    pub api_key_id: String,
+    /// SHA-256 of the key: what the rate limit counts by.
+    pub key_hash: Vec<u8>,
 }
 
 impl FromRequestParts<AppState> for Authenticated {
@@ -126,10 +130,18 @@ impl FromRequestParts<AppState> for Authenticated {
                 "The API key is malformed: Plugboard keys start with pb_prod_ or pb_dev_.".into(),
             ));
         }
-        let environment = state.authenticate(key).await?.ok_or_else(|| {
+        let authenticated = state.authenticate(key).await?.ok_or_else(|| {
             ApiError::AuthenticationInvalid("The API key is unknown or has been revoked.".into())
         })?;
-        Ok(Self { environment })
+        // Counted only for valid keys, so the limiter's memory follows the real keys and a
+        // flood of made-up keys cannot push a real one out.
+        if let Err(wait) = state.limits.api.check(&authenticated.key_hash) {
+            return Err(ApiError::RateLimited {
+                limit: state.limits.api.per_minute().unwrap_or_default(),
+                retry_after: crate::ratelimit::retry_after_seconds(wait),
+            });
+        }
+        Ok(authenticated)
     }
 }
 

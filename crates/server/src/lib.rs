@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod net;
 pub mod openapi;
 pub mod ops;
+pub mod ratelimit;
 pub mod sdk;
 pub mod tokens;
 pub mod vault;
@@ -97,10 +98,20 @@ pub struct AppInner {
     pub environments: Environments,
     /// Prometheus metrics.
     pub metrics: Metrics,
-    /// The hosted flow's verifier and rate limits.
+    /// The hosted flow's credential verifier.
     pub flow: flow::FlowState,
-    /// Recently authenticated API keys: SHA-256 of the key → (environment id, checked at).
-    api_keys: quick_cache::sync::Cache<Vec<u8>, (String, std::time::Instant)>,
+    /// Rate limits per API key and per link.
+    pub limits: ratelimit::RateLimits,
+    /// Recently authenticated API keys, by the SHA-256 of the key.
+    api_keys: quick_cache::sync::Cache<Vec<u8>, CachedKey>,
+}
+
+/// A valid API key as remembered between requests.
+#[derive(Clone)]
+struct CachedKey {
+    environment_id: String,
+    key_id: String,
+    checked_at: std::time::Instant,
 }
 
 /// How long an authenticated API key is trusted without asking the database again. A key
@@ -221,6 +232,7 @@ impl AppState {
         };
         let catalog = Catalog::builtin().context("loading the tool catalog")?;
         let flow = flow::FlowState::new(&config);
+        let limits = ratelimit::RateLimits::new(&config);
         Ok(Self(Arc::new(AppInner {
             config,
             store,
@@ -229,6 +241,7 @@ impl AppState {
             environments,
             metrics: Metrics::new(),
             flow,
+            limits,
             api_keys: quick_cache::sync::Cache::new(10_000),
         })))
     }
@@ -259,24 +272,44 @@ impl AppState {
         Ok((record, key))
     }
 
-    /// The environment of an API key, if the key is valid. Valid keys are remembered for
-    /// [`API_KEY_CACHE_TTL`], so most requests need no database read to authenticate; unknown
-    /// keys are never cached, so a new key works at once.
-    pub async fn authenticate(&self, key: &str) -> Result<Option<Environment>, ApiError> {
+    /// The environment and id of an API key, if the key is valid. Valid keys are remembered
+    /// for [`API_KEY_CACHE_TTL`], so most requests need no database read to authenticate;
+    /// unknown keys are never cached, so a new key works at once.
+    pub async fn authenticate(
+        &self,
+        key: &str,
+    ) -> Result<Option<extract::Authenticated>, ApiError> {
         let hash = tokens::hash(key);
-        if let Some((environment_id, checked_at)) = self.api_keys.get(&hash)
-            && checked_at.elapsed() < API_KEY_CACHE_TTL
+        if let Some(cached) = self.api_keys.get(&hash)
+            && cached.checked_at.elapsed() < API_KEY_CACHE_TTL
         {
-            return Ok(self.environments.by_id(&environment_id).cloned());
+            return Ok(self
+                .environments
+                .by_id(&cached.environment_id)
+                .map(|environment| extract::Authenticated {
+                    environment: environment.clone(),
+                    api_key_id: cached.key_id.clone(),
+                    key_hash: hash,
+                }));
         }
         let Some(found) = self.store.active_api_key_by_hash(&hash).await? else {
             self.api_keys.remove(&hash);
             return Ok(None);
         };
         let environment = self.environments.by_id(&found.environment_id).cloned();
-        self.api_keys
-            .insert(hash, (found.environment_id, std::time::Instant::now()));
-        Ok(environment)
+        self.api_keys.insert(
+            hash.clone(),
+            CachedKey {
+                environment_id: found.environment_id,
+                key_id: found.id.clone(),
+                checked_at: std::time::Instant::now(),
+            },
+        );
+        Ok(environment.map(|environment| extract::Authenticated {
+            environment,
+            api_key_id: found.id,
+            key_hash: hash,
+        }))
     }
 
     /// Revokes an API key, effective at once in this process.

@@ -244,9 +244,15 @@ async fn submit(
     if form.has_field_errors() {
         return pages::credentials(&state, &link, tool, form, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    if state.flow.attempts.check_key(&link.claims.jti).is_err() {
+    if let Err(wait) = state.limits.credentials.check(&link.claims.jti) {
         form.summary = Some(link.tr.t("too-many-attempts"));
-        return pages::credentials(&state, &link, tool, form, StatusCode::TOO_MANY_REQUESTS);
+        let mut response =
+            pages::credentials(&state, &link, tool, form, StatusCode::TOO_MANY_REQUESTS);
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(crate::ratelimit::retry_after_seconds(wait)),
+        );
+        return response;
     }
     let outcome = state.flow.verifier.verify(tool, &credentials).await;
     state.metrics.verification(outcome.as_str());
@@ -303,24 +309,17 @@ async fn record_failure(state: &AppState, link: &Link, tool: &Tool, outcome: ver
     }
 }
 
-/// Per-request limits of the flow, held for the life of the process.
+/// What the flow keeps for the life of the process.
 pub struct FlowState {
     /// Checks credentials against tools.
     pub verifier: verify::Verifier,
-    /// Credential submissions per link: 10 a minute, so a link cannot be used to hammer a
-    /// vendor's API or brute-force a key.
-    pub attempts: governor::DefaultKeyedRateLimiter<String>,
 }
 
 impl FlowState {
     /// The flow's state for `config`.
     pub fn new(config: &crate::config::Config) -> Self {
-        let quota = governor::Quota::per_minute(
-            std::num::NonZeroU32::new(10).unwrap_or(std::num::NonZeroU32::MIN),
-        );
         Self {
             verifier: verify::Verifier::new(config.tool_base_urls.clone()),
-            attempts: governor::RateLimiter::keyed(quota),
         }
     }
 }

@@ -99,6 +99,21 @@ async fn submit(
     state: &str,
     fields: &[(&str, &str)],
 ) -> (u16, String) {
+    let response = submit_response(app, token, tool, state, fields).await;
+    (
+        response.status().as_u16(),
+        response.text().await.expect("body"),
+    )
+}
+
+/// Posts the credentials form and returns the whole response.
+async fn submit_response(
+    app: &TestApp,
+    token: &str,
+    tool: &str,
+    state: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
     let mut form = vec![
         ("token".to_owned(), token.to_owned()),
         ("tool".to_owned(), tool.to_owned()),
@@ -109,17 +124,13 @@ async fn submit(
             .iter()
             .map(|(k, v)| (format!("field.{k}"), (*v).to_owned())),
     );
-    let response = reqwest::Client::new()
+    reqwest::Client::new()
         .post(format!("{}/connect/verify", app.base))
         .header("origin", &app.base)
         .form(&form)
         .send()
         .await
-        .expect("post");
-    (
-        response.status().as_u16(),
-        response.text().await.expect("body"),
-    )
+        .expect("post")
 }
 
 fn activation_token(html: &str) -> String {
@@ -600,7 +611,7 @@ async fn forms_are_checked_on_the_server_and_rate_limited() {
         .await;
         assert_eq!(status, 422);
     }
-    let (status, html) = submit(
+    let response = submit_response(
         &app,
         &token,
         "bamboohr",
@@ -608,7 +619,14 @@ async fn forms_are_checked_on_the_server_and_rate_limited() {
         &[("subdomain", "acme"), ("api_key", "good-key")],
     )
     .await;
-    assert_eq!(status, 429);
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=6).contains(&retry_after), "{retry_after}");
+    let html = response.text().await.expect("body");
     assert!(html.contains("Trop de tentatives"), "{html}");
 }
 

@@ -6,6 +6,7 @@ mod connect;
 mod demo;
 mod flow;
 mod general;
+mod hardening;
 mod helpers;
 mod integrations;
 mod receiver;
