@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use plugboard_store::EnvironmentName;
 use tokio::net::TcpListener;
 
-use crate::{AppState, config::Config, events::format_time, open_store};
+use crate::{AppState, audit, config::Config, events::format_time, open_store};
 
 /// Plugboard: a self-hosted Connect service, wire-compatible with the Kombo Connect API.
 #[derive(Debug, Parser)]
@@ -158,6 +158,11 @@ async fn webhooks(command: WebhooksCommand, config: Config) -> anyhow::Result<()
                 .map_err(|e| anyhow::anyhow!("--events {e}"))?;
             let (endpoint, secret) =
                 webhooks::create_endpoint(&state, &environment, &url, types).await?;
+            let entry = audit::Entry::new(audit::Action::WebhookEndpointCreated, audit::Actor::Cli)
+                .target("webhook_endpoint", &endpoint.id)
+                .detail("url", endpoint.url.clone())
+                .detail("events", endpoint.event_types.clone());
+            audit::record(&state, &environment.id, entry, None).await;
             eprintln!(
                 "Added webhook endpoint {} for {} ({}).",
                 endpoint.id,
@@ -204,10 +209,17 @@ async fn webhooks(command: WebhooksCommand, config: Config) -> anyhow::Result<()
                 &state.environments.production,
                 &state.environments.development,
             ] {
-                removed |= state
+                if state
                     .store
                     .delete_webhook_endpoint(&environment.id, &id)
-                    .await?;
+                    .await?
+                {
+                    removed = true;
+                    let entry =
+                        audit::Entry::new(audit::Action::WebhookEndpointDeleted, audit::Actor::Cli)
+                            .target("webhook_endpoint", &id);
+                    audit::record(&state, &environment.id, entry, None).await;
+                }
             }
             if !removed {
                 anyhow::bail!("no webhook endpoint has id {id:?} (see `plugboard webhooks list`)");

@@ -21,6 +21,7 @@ use tower_http::{
 };
 
 pub mod api;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -269,6 +270,11 @@ impl AppState {
         };
         self.store.insert_api_key(&record).await?;
         tracing::info!(key_id = %record.id, %environment, "API key created");
+        let entry = audit::Entry::new(audit::Action::ApiKeyCreated, audit::Actor::Cli)
+            .target("api_key", &record.id)
+            .detail("name", record.name.clone())
+            .detail("prefix", record.prefix.clone());
+        audit::record(self, &record.environment_id, entry, None).await;
         Ok((record, key))
     }
 
@@ -318,6 +324,12 @@ impl AppState {
         let revoked = self.store.revoke_api_key(id, chrono::Utc::now()).await?;
         if let Some(key) = keys.iter().find(|key| key.id == id) {
             self.api_keys.remove(&key.key_hash);
+            if revoked {
+                let entry = audit::Entry::new(audit::Action::ApiKeyRevoked, audit::Actor::Cli)
+                    .target("api_key", &key.id)
+                    .detail("name", key.name.clone());
+                audit::record(self, &key.environment_id, entry, None).await;
+            }
         }
         Ok(revoked)
     }
@@ -471,10 +483,14 @@ async fn serve_app(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")
+    // The peer address reaches handlers for the audit trail.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving HTTP")
 }
 
 /// Builds the application from `config` and serves it on `listener`, with the webhook worker

@@ -60,6 +60,7 @@ impl Modify for ApiKeyScheme {
         api::webhooks::list_deliveries,
         api::webhooks::get_delivery,
         api::webhooks::retry_delivery,
+        api::audit::list_audit_events,
     ),
     modifiers(&ApiKeyScheme),
     tags(
@@ -67,6 +68,7 @@ impl Modify for ApiKeyScheme {
         (name = "Integrations", description = "Managing connected integrations"),
         (name = "General", description = "API keys and tools"),
         (name = "Webhooks", description = "Webhook endpoints and their delivery log"),
+        (name = "Audit", description = "The audit trail of operator actions and end-user steps"),
     )
 )]
 pub struct ApiDoc;

@@ -14,10 +14,12 @@ use chrono::{DateTime, Utc};
 use plugboard_store::{
     ApiKey, Environment, EnvironmentName, Event, Integration, IntegrationCursor, IntegrationFilter,
     IntegrationStatus, MagicLink, NewIntegration, Relink, Result, Sealed, Store, StoreError,
+    audit::{AuditEvent, AuditFilter, SealedRecord, SealedSlot},
     ids::{self, IntegrationId},
     rows::{
-        ApiKeyRow, EnvironmentRow, EventRow, IntegrationRow, MagicLinkRow, SealedRow, convert_all,
-        from_sqlx, is_unique_violation,
+        ApiKeyRow, AuditEventRow, EnvironmentRow, EventRow, INSERT_AUDIT_EVENT_SQL, IntegrationRow,
+        MagicLinkRow, SEALING_KEY_COUNTS_SQL, SealedRecordRow, SealedRow, convert_all, from_sqlx,
+        is_unique_violation, list_audit_events_sql, reseal_sql, sealed_records_sql,
     },
     to_millis,
     webhooks::{
@@ -565,6 +567,90 @@ impl Store for SqliteStore {
         .await
         .map_err(from_sqlx)?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn sealing_key_counts(&self) -> Result<Vec<(String, u64)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(SEALING_KEY_COUNTS_SQL)
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, n)| (id, u64::try_from(n).unwrap_or_default()))
+            .collect())
+    }
+
+    async fn sealed_records(
+        &self,
+        slot: SealedSlot,
+        current_key_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<SealedRecord>> {
+        let rows: Vec<SealedRecordRow> =
+            sqlx::query_as(&sealed_records_sql(slot).replace('$', "?"))
+                .bind(current_key_id)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.read)
+                .await
+                .map_err(from_sqlx)?;
+        Ok(rows.into_iter().map(|row| row.into_record(slot)).collect())
+    }
+
+    async fn reseal(&self, record: &SealedRecord, resealed: &Sealed) -> Result<bool> {
+        let done = sqlx::query(&reseal_sql(record.slot).replace('$', "?"))
+            .bind(&resealed.key_id)
+            .bind(&resealed.nonce)
+            .bind(&resealed.ciphertext)
+            .bind(&record.record_id)
+            .bind(&record.sealed.nonce)
+            .execute(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_audit_event(&self, event: &AuditEvent) -> Result<()> {
+        sqlx::query(&INSERT_AUDIT_EVENT_SQL.replace('$', "?"))
+            .bind(&event.id)
+            .bind(&event.environment_id)
+            .bind(&event.action)
+            .bind(&event.actor)
+            .bind(&event.target)
+            .bind(&event.link_id)
+            .bind(&event.ip)
+            .bind(&event.user_agent)
+            .bind(&event.detail)
+            .bind(to_millis(event.created_at))
+            .execute(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    async fn list_audit_events(
+        &self,
+        environment_id: &str,
+        filter: &AuditFilter,
+        before: Option<(DateTime<Utc>, &str)>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>> {
+        let rows: Vec<AuditEventRow> = sqlx::query_as(&list_audit_events_sql().replace('$', "?"))
+            .bind(environment_id)
+            .bind(&filter.action)
+            .bind(&filter.actor)
+            .bind(&filter.target)
+            .bind(&filter.link_id)
+            .bind(filter.since.map(to_millis))
+            .bind(filter.until.map(to_millis))
+            .bind(before.map(|(at, _)| to_millis(at)))
+            .bind(before.map(|(_, id)| id))
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        convert_all(rows)
     }
 
     async fn link_consumed(&self, link_id: &str) -> Result<bool> {

@@ -9,7 +9,9 @@ use plugboard_catalog::Category;
 use crate::{
     ApiKey, ConsumedLink, EndUser, EnvironmentName, Event, Integration, IntegrationCursor,
     IntegrationFilter, IntegrationStatus, MagicLink, NewActivationToken, NewIntegration, Relink,
-    Sealed, SetupStatus, Store, StoreError, ids,
+    Sealed, SetupStatus, Store, StoreError,
+    audit::{AuditEvent, AuditFilter, SealedSlot},
+    ids,
     webhooks::{
         Attempt, AttemptOutcome, Claim, ClaimedDelivery, DeliveryCursor, DeliveryFilter,
         DeliveryStatus, DisabledReason, EndpointChanges, EndpointHealth, NextStep, PreviousSecret,
@@ -37,6 +39,8 @@ macro_rules! contract_tests {
             consumed_links_and_standalone_events,
             webhook_endpoints_and_fan_out,
             deliveries_are_leased_retried_and_logged,
+            resealing_visits_old_keys_and_is_compare_and_set,
+            audit_events_page_newest_first_with_filters,
         );
     };
     (@each $factory:expr; $($name:ident),+ $(,)?) => {
@@ -1266,4 +1270,252 @@ pub async fn deliveries_are_leased_retried_and_logged(store: Arc<dyn Store>) {
             .expect("list")
             .len();
     assert_eq!(succeeded_count, 1);
+}
+
+fn sealed_with(key_id: &str, nonce: u8) -> Sealed {
+    Sealed {
+        key_id: key_id.into(),
+        nonce: vec![nonce; 24],
+        ciphertext: vec![nonce; 40],
+    }
+}
+
+/// Re-sealing finds every value not under the current key, in every slot, batch by batch, and
+/// never overwrites a value that changed since it was read.
+pub async fn resealing_visits_old_keys_and_is_compare_and_set(store: Arc<dyn Store>) {
+    let dev = environment_id(&*store, EnvironmentName::Development).await;
+    let mut integrations = Vec::new();
+    for _ in 0..3 {
+        let mut new = new_integration(&dev, "personio", None);
+        new.credentials = sealed_with("old", 1);
+        store.create_integration(&new).await.expect("create");
+        integrations.push(new.integration.id.to_string());
+    }
+    integrations.sort();
+    let mut rotated = endpoint(&dev, "https://a.example/hook", &["integration-created"]);
+    rotated.secret = sealed_with("old", 2);
+    store
+        .insert_webhook_endpoint(&rotated)
+        .await
+        .expect("insert");
+    store
+        .rotate_webhook_secret(
+            &dev,
+            &rotated.id,
+            &sealed_with("new", 3),
+            millis_now() + Duration::hours(1),
+            millis_now(),
+        )
+        .await
+        .expect("rotate")
+        .expect("exists");
+    let counts: HashMap<String, u64> = store
+        .sealing_key_counts()
+        .await
+        .expect("counts")
+        .into_iter()
+        .collect();
+    assert_eq!(
+        counts.get("old"),
+        Some(&4),
+        "3 credentials + 1 previous secret: {counts:?}"
+    );
+    assert_eq!(counts.get("new"), Some(&1));
+
+    // Credentials, two to a batch, in id order.
+    let first = store
+        .sealed_records(SealedSlot::Credentials, "new", None, 2)
+        .await
+        .expect("batch");
+    let ids: Vec<_> = first.iter().map(|r| r.record_id.clone()).collect();
+    assert_eq!(ids, integrations[..2]);
+    let rest = store
+        .sealed_records(SealedSlot::Credentials, "new", Some(&ids[1]), 2)
+        .await
+        .expect("batch");
+    assert_eq!(rest.len(), 1);
+    assert!(
+        store
+            .sealed_records(SealedSlot::WebhookSecret, "new", None, 10)
+            .await
+            .expect("none")
+            .is_empty()
+    );
+    let previous = store
+        .sealed_records(SealedSlot::PreviousWebhookSecret, "new", None, 10)
+        .await
+        .expect("batch");
+    assert_eq!(previous.len(), 1);
+    assert_eq!(previous[0].sealed, sealed_with("old", 2));
+
+    // A compare-and-set: the first write wins, a stale one is refused.
+    assert!(
+        store
+            .reseal(&first[0], &sealed_with("new", 10))
+            .await
+            .expect("reseal")
+    );
+    assert!(
+        !store
+            .reseal(&first[0], &sealed_with("new", 11))
+            .await
+            .expect("stale")
+    );
+    let id = ids::IntegrationId::parse(&first[0].record_id).expect("id");
+    assert_eq!(
+        store.integration_credentials(&id).await.expect("read"),
+        Some(sealed_with("new", 10))
+    );
+    assert!(
+        store
+            .reseal(&previous[0], &sealed_with("new", 12))
+            .await
+            .expect("reseal")
+    );
+    for record in first[1..].iter().chain(&rest) {
+        assert!(
+            store
+                .reseal(record, &sealed_with("new", 13))
+                .await
+                .expect("reseal")
+        );
+    }
+    let counts = store.sealing_key_counts().await.expect("counts");
+    assert_eq!(counts, vec![("new".to_owned(), 5)]);
+    let endpoint = store
+        .webhook_endpoint(&dev, &rotated.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        endpoint.secret,
+        sealed_with("new", 3),
+        "the current secret was left alone"
+    );
+    assert_eq!(
+        endpoint.previous_secret.expect("previous").secret,
+        sealed_with("new", 12)
+    );
+}
+
+fn audit(environment_id: &str, action: &str, at: DateTime<Utc>) -> AuditEvent {
+    AuditEvent {
+        id: ids::new_id(),
+        environment_id: environment_id.into(),
+        action: action.into(),
+        actor: "end_user".into(),
+        target: None,
+        link_id: Some("link-1".into()),
+        ip: Some("203.0.113.7".into()),
+        user_agent: Some("Mozilla/5.0".into()),
+        detail: r#"{"tool":"personio"}"#.into(),
+        created_at: at,
+    }
+}
+
+/// The audit trail pages newest first by `(created_at, id)`, per environment, with filters.
+pub async fn audit_events_page_newest_first_with_filters(store: Arc<dyn Store>) {
+    let dev = environment_id(&*store, EnvironmentName::Development).await;
+    let prod = environment_id(&*store, EnvironmentName::Production).await;
+    let start = millis_now();
+    let mut written = Vec::new();
+    for (i, action) in [
+        "link.opened",
+        "link.tool_chosen",
+        "link.opened",
+        "api_key.created",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut event = audit(&dev, action, start + Duration::seconds(i as i64));
+        if *action == "api_key.created" {
+            event.actor = "cli".into();
+            event.link_id = None;
+            event.target = Some("api_key:abc".into());
+        }
+        store.record_audit_event(&event).await.expect("record");
+        written.push(event);
+    }
+    store
+        .record_audit_event(&audit(&prod, "link.opened", start))
+        .await
+        .expect("record");
+    let all = |filter: AuditFilter| {
+        let store = store.clone();
+        let dev = dev.clone();
+        async move {
+            store
+                .list_audit_events(&dev, &filter, None, 100)
+                .await
+                .expect("list")
+        }
+    };
+    let everything = all(AuditFilter::default()).await;
+    assert_eq!(everything.len(), 4, "scoped to the environment");
+    assert_eq!(everything[0], written[3], "newest first, every field kept");
+    let page = store
+        .list_audit_events(&dev, &AuditFilter::default(), None, 2)
+        .await
+        .expect("page");
+    let last = page.last().expect("two");
+    let next = store
+        .list_audit_events(
+            &dev,
+            &AuditFilter::default(),
+            Some((last.created_at, &last.id)),
+            10,
+        )
+        .await
+        .expect("next");
+    assert_eq!(
+        next.iter().map(|e| &e.id).collect::<Vec<_>>(),
+        [&written[1].id, &written[0].id]
+    );
+    assert_eq!(
+        all(AuditFilter {
+            action: Some("link.opened".into()),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        2
+    );
+    assert_eq!(
+        all(AuditFilter {
+            actor: Some("cli".into()),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        1
+    );
+    assert_eq!(
+        all(AuditFilter {
+            target: Some("api_key:abc".into()),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        1
+    );
+    assert_eq!(
+        all(AuditFilter {
+            link_id: Some("link-1".into()),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        3
+    );
+    let window = AuditFilter {
+        since: Some(start + Duration::seconds(1)),
+        until: Some(start + Duration::seconds(3)),
+        ..Default::default()
+    };
+    assert_eq!(
+        all(window).await.len(),
+        2,
+        "since inclusive, until exclusive"
+    );
 }

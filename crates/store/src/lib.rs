@@ -7,12 +7,14 @@
 //! [`contract`] suite.
 
 use async_trait::async_trait;
+use audit::{AuditEvent, AuditFilter, SealedRecord, SealedSlot};
 use chrono::{DateTime, TimeZone, Utc};
 use webhooks::{
     AttemptOutcome, Claim, ClaimedDelivery, Delivery, DeliveryCursor, DeliveryDetail,
     DeliveryFilter, EndpointChanges, WebhookEndpoint,
 };
 
+pub mod audit;
 pub mod ids;
 #[macro_use]
 mod model;
@@ -159,6 +161,39 @@ pub trait Store: Send + Sync + 'static {
     /// The ids of every key that sealed a stored record, so start-up can refuse a master key
     /// that cannot open existing data.
     async fn sealing_key_ids(&self) -> Result<Vec<String>>;
+
+    /// How many sealed values each key id sealed, for `plugboard keys status`.
+    async fn sealing_key_counts(&self) -> Result<Vec<(String, u64)>>;
+
+    /// Up to `limit` values of `slot` sealed with a key other than `current_key_id`, with
+    /// record ids after `after`, in record-id order: one batch of a re-sealing pass.
+    async fn sealed_records(
+        &self,
+        slot: SealedSlot,
+        current_key_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<SealedRecord>>;
+
+    /// Replaces `record.sealed` with `resealed` if the stored value is still `record.sealed`
+    /// (compared by nonce, unique per sealing). `false` when it changed meanwhile — a relink
+    /// or a secret rotation wrote a new value, already under the current key — or is gone.
+    async fn reseal(&self, record: &SealedRecord, resealed: &Sealed) -> Result<bool>;
+
+    // --- Audit trail -------------------------------------------------------------------------
+
+    /// Appends an entry to the audit trail.
+    async fn record_audit_event(&self, event: &AuditEvent) -> Result<()>;
+
+    /// An environment's audit trail, newest first, from before `before` (a `(created_at, id)`
+    /// position), at most `limit` entries.
+    async fn list_audit_events(
+        &self,
+        environment_id: &str,
+        filter: &AuditFilter,
+        before: Option<(DateTime<Utc>, &str)>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>>;
 
     /// Whether a link has completed a flow.
     async fn link_consumed(&self, link_id: &str) -> Result<bool>;

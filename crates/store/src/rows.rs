@@ -268,8 +268,28 @@ pub fn from_sqlx(error: sqlx::Error) -> StoreError {
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(error)),
+        sqlx::Error::Database(ref db) if db.code().is_some_and(|code| is_transient(&code)) => {
+            StoreError::Unavailable(Box::new(error))
+        }
         other => StoreError::Other(Box::new(other)),
     }
+}
+
+/// Whether a database error code means "try again shortly" rather than a bug: PostgreSQL's
+/// connection exceptions (class 08), insufficient resources (53: too many connections, disk
+/// full), operator intervention (57: shutting down, starting up, restarting — what a restart
+/// answers) and serialization failures and deadlocks (40001, 40P01); SQLite's BUSY and LOCKED
+/// with their extended codes.
+fn is_transient(code: &str) -> bool {
+    let postgres = code.len() == 5
+        && (code.starts_with("08")
+            || code.starts_with("53")
+            || code.starts_with("57")
+            || code == "40001"
+            || code == "40P01");
+    // SQLite reports its (extended) result code as a number; the primary code is the low byte.
+    let sqlite = code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6));
+    postgres || sqlite
 }
 
 /// Whether `error` is a unique-constraint violation (e.g. a link consumed twice).
@@ -535,5 +555,182 @@ impl ClaimedRow {
             environment_id: self.environment_id,
             url: self.url,
         })
+    }
+}
+
+/// Columns of `audit_events`, in [`AuditEventRow`]'s order.
+pub const AUDIT_EVENT_COLUMNS: &str =
+    "id, environment_id, action, actor, target, link_id, ip, user_agent, detail, created_at";
+
+/// `audit_events` row.
+#[derive(Debug, sqlx::FromRow)]
+pub struct AuditEventRow {
+    /// Bare id.
+    pub id: String,
+    /// Owning environment.
+    pub environment_id: String,
+    /// `noun.verb`.
+    pub action: String,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub target: Option<String>,
+    /// Link involved.
+    pub link_id: Option<String>,
+    /// Client address.
+    pub ip: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// JSON object text.
+    pub detail: String,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+}
+
+impl TryFrom<AuditEventRow> for crate::audit::AuditEvent {
+    type Error = StoreError;
+
+    fn try_from(row: AuditEventRow) -> Result<Self> {
+        Ok(Self {
+            id: row.id,
+            environment_id: row.environment_id,
+            action: row.action,
+            actor: row.actor,
+            target: row.target,
+            link_id: row.link_id,
+            ip: row.ip,
+            user_agent: row.user_agent,
+            detail: row.detail,
+            created_at: from_millis(row.created_at)?,
+        })
+    }
+}
+
+/// A sealed value with the id of the row it lives in.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SealedRecordRow {
+    /// Integration or endpoint id.
+    pub record_id: String,
+    /// Sealing key id.
+    pub key_id: String,
+    /// AEAD nonce.
+    pub nonce: Vec<u8>,
+    /// AEAD ciphertext.
+    pub ciphertext: Vec<u8>,
+}
+
+impl SealedRecordRow {
+    /// The record, as found in `slot`.
+    pub fn into_record(self, slot: crate::audit::SealedSlot) -> crate::audit::SealedRecord {
+        crate::audit::SealedRecord {
+            slot,
+            record_id: self.record_id,
+            sealed: Sealed {
+                key_id: self.key_id,
+                nonce: self.nonce,
+                ciphertext: self.ciphertext,
+            },
+        }
+    }
+}
+
+/// The table, id column and sealed columns of a slot: `(table, id, key_id, nonce, ciphertext)`.
+/// Both backends build the same statements from these, with their own placeholders.
+pub fn sealed_slot_columns(
+    slot: crate::audit::SealedSlot,
+) -> (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+) {
+    use crate::audit::SealedSlot;
+    match slot {
+        SealedSlot::Credentials => (
+            "credentials",
+            "integration_id",
+            "key_id",
+            "nonce",
+            "ciphertext",
+        ),
+        SealedSlot::WebhookSecret => (
+            "webhook_endpoints",
+            "id",
+            "secret_key_id",
+            "secret_nonce",
+            "secret_ciphertext",
+        ),
+        SealedSlot::PreviousWebhookSecret => (
+            "webhook_endpoints",
+            "id",
+            "previous_key_id",
+            "previous_nonce",
+            "previous_ciphertext",
+        ),
+    }
+}
+
+/// `SELECT` of one re-sealing batch of `slot`; binds: current key id, after (or NULL), limit,
+/// as `$1..$3` (SQLite spells them `?1..?3`).
+pub fn sealed_records_sql(slot: crate::audit::SealedSlot) -> String {
+    let (table, id, key, nonce, ciphertext) = sealed_slot_columns(slot);
+    format!(
+        "SELECT {id} AS record_id, {key} AS key_id, {nonce} AS nonce, {ciphertext} AS ciphertext \
+         FROM {table} WHERE {key} IS NOT NULL AND {key} <> $1 \
+         AND ($2 IS NULL OR {id} > $2) ORDER BY {id} LIMIT $3"
+    )
+}
+
+/// Compare-and-set `UPDATE` of one re-sealed value; binds: new key id, new nonce, new
+/// ciphertext, record id, old nonce, as `$1..$5`.
+pub fn reseal_sql(slot: crate::audit::SealedSlot) -> String {
+    let (table, id, key, nonce, ciphertext) = sealed_slot_columns(slot);
+    format!(
+        "UPDATE {table} SET {key} = $1, {nonce} = $2, {ciphertext} = $3 \
+         WHERE {id} = $4 AND {nonce} = $5"
+    )
+}
+
+/// Counts of sealed values per key id, over every slot.
+pub const SEALING_KEY_COUNTS_SQL: &str = "SELECT key_id, COUNT(*) AS n FROM ( \
+     SELECT key_id FROM credentials \
+     UNION ALL SELECT secret_key_id FROM webhook_endpoints \
+     UNION ALL SELECT previous_key_id FROM webhook_endpoints WHERE previous_key_id IS NOT NULL \
+     ) AS sealed GROUP BY key_id ORDER BY key_id";
+
+/// `INSERT` of one audit event; binds [`AUDIT_EVENT_COLUMNS`] in order as `$1..$10`.
+pub const INSERT_AUDIT_EVENT_SQL: &str = "INSERT INTO audit_events \
+     (id, environment_id, action, actor, target, link_id, ip, user_agent, detail, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// One page of an environment's audit trail, newest first. Binds: environment id, action,
+/// actor, target, link id, since (ms), until (ms), cursor time (ms), cursor id, limit, as
+/// `$1..$10`; a NULL filter matches everything.
+pub fn list_audit_events_sql() -> String {
+    format!(
+        "SELECT {AUDIT_EVENT_COLUMNS} FROM audit_events WHERE environment_id = $1 \
+         AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR actor = $3) \
+         AND ($4 IS NULL OR target = $4) AND ($5 IS NULL OR link_id = $5) \
+         AND ($6 IS NULL OR created_at >= $6) AND ($7 IS NULL OR created_at < $7) \
+         AND ($8 IS NULL OR created_at < $8 OR (created_at = $8 AND id < $9)) \
+         ORDER BY created_at DESC, id DESC LIMIT $10"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_transient;
+
+    #[test]
+    fn restarts_and_busy_databases_are_transient_and_bugs_are_not() {
+        for code in [
+            "57P01", "57P03", "08006", "53300", "40001", "40P01", "5", "517", "6",
+        ] {
+            assert!(is_transient(code), "{code}");
+        }
+        for code in ["23505", "42P01", "22P02", "19", "2067", "1"] {
+            assert!(!is_transient(code), "{code}");
+        }
     }
 }

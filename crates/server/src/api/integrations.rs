@@ -22,6 +22,7 @@ use crate::{
         page::PageRequest,
         success,
     },
+    audit,
     error::{ApiError, ApiResult, ErrorEnvelope},
     events::{EndUserOut, serialize_time},
     extract::{ApiJson, ApiQuery, Authenticated, IntegrationPath},
@@ -338,9 +339,16 @@ pub async fn get_integration(
 pub async fn delete_integration(
     State(state): State<AppState>,
     auth: Authenticated,
+    client: audit::Client,
     IntegrationPath(id): IntegrationPath,
 ) -> ApiResult<Json<Success<Empty>>> {
     integrations::delete(&state, &auth.environment, &id).await?;
+    let entry = audit::Entry::new(
+        audit::Action::IntegrationDeleted,
+        audit::Actor::api_key(&auth),
+    )
+    .target("integration", id.as_str());
+    audit::record(&state, &auth.environment.id, entry, Some(&client)).await;
     Ok(success(Empty {}))
 }
 
@@ -362,10 +370,19 @@ pub async fn delete_integration(
 pub async fn set_enabled(
     State(state): State<AppState>,
     auth: Authenticated,
+    client: audit::Client,
     IntegrationPath(id): IntegrationPath,
     ApiJson(body): ApiJson<EnabledIn>,
 ) -> ApiResult<Json<Success<Empty>>> {
     integrations::set_enabled(&state, &auth.environment, &id, body.value).await?;
+    let action = if body.value {
+        audit::Action::IntegrationEnabled
+    } else {
+        audit::Action::IntegrationDisabled
+    };
+    let entry =
+        audit::Entry::new(action, audit::Actor::api_key(&auth)).target("integration", id.as_str());
+    audit::record(&state, &auth.environment.id, entry, Some(&client)).await;
     Ok(success(Empty {}))
 }
 

@@ -152,6 +152,7 @@ pub async fn list_links(
 pub async fn revoke_link(
     State(state): State<AppState>,
     auth: Authenticated,
+    client: crate::audit::Client,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Success<Empty>>> {
     if !state
@@ -165,6 +166,13 @@ pub async fn revoke_link(
         )));
     }
     tracing::info!(link_id = %id, "magic link revoked");
+    let entry = crate::audit::Entry::new(
+        crate::audit::Action::LinkRevoked,
+        crate::audit::Actor::api_key(&auth),
+    )
+    .target("link", &id)
+    .link(&id);
+    crate::audit::record(&state, &auth.environment.id, entry, Some(&client)).await;
     Ok(success(Empty {}))
 }
 

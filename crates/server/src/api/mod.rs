@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::AppState;
 
+pub mod audit;
 pub mod connect;
 pub mod events;
 pub mod general;
@@ -48,4 +49,5 @@ pub fn router() -> Router<AppState> {
         .merge(events::router())
         .merge(links::router())
         .merge(webhooks::router())
+        .merge(audit::router())
 }

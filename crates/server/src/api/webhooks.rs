@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     AppState,
     api::{Empty, Success, page::PageRequest, success},
+    audit,
     error::{ApiError, ApiResult, ErrorEnvelope},
     events::format_time,
     extract::{ApiJson, ApiQuery, Authenticated},
@@ -332,12 +333,15 @@ fn check_events(events: Option<&[String]>) -> ApiResult<Vec<String>> {
 pub async fn create_webhook(
     State(state): State<AppState>,
     auth: Authenticated,
+    client: audit::Client,
     ApiJson(body): ApiJson<WebhookIn>,
 ) -> ApiResult<Json<Success<WebhookWithSecretOut>>> {
     let url = check_url(&state, &auth, &body.url)?;
     let events = check_events(body.events.as_deref())?;
     let (endpoint, secret) =
         webhooks::create_endpoint(&state, &auth.environment, &url, events).await?;
+    let entry = audit_entry(audit::Action::WebhookEndpointCreated, &auth, &endpoint);
+    audit::record(&state, &auth.environment.id, entry, Some(&client)).await;
     Ok(success(WebhookWithSecretOut {
         endpoint: endpoint.into(),
         secret: secret.as_str().to_owned(),
@@ -403,6 +407,7 @@ pub async fn get_webhook(
 pub async fn update_webhook(
     State(state): State<AppState>,
     auth: Authenticated,
+    client: audit::Client,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<WebhookPatch>,
 ) -> ApiResult<Json<Success<WebhookOut>>> {
@@ -422,6 +427,9 @@ pub async fn update_webhook(
     let endpoint = webhooks::update_endpoint(&state, &auth.environment, &id, &changes)
         .await?
         .ok_or_else(|| endpoint_not_found(&id))?;
+    let entry = audit_entry(audit::Action::WebhookEndpointUpdated, &auth, &endpoint)
+        .detail("enabled", endpoint.enabled);
+    audit::record(&state, &auth.environment.id, entry, Some(&client)).await;
     Ok(success(endpoint.into()))
 }
 
@@ -438,6 +446,7 @@ pub async fn update_webhook(
 pub async fn delete_webhook(
     State(state): State<AppState>,
     auth: Authenticated,
+    client: audit::Client,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Success<Empty>>> {
     if !state
@@ -448,6 +457,12 @@ pub async fn delete_webhook(
         return Err(endpoint_not_found(&id));
     }
     tracing::info!(endpoint_id = %id, "webhook endpoint deleted");
+    let entry = audit::Entry::new(
+        audit::Action::WebhookEndpointDeleted,
+        audit::Actor::api_key(&auth),
+    )
+    .target("webhook_endpoint", &id);
+    audit::record(&state, &auth.environment.id, entry, Some(&client)).await;
     Ok(success(Empty {}))
 }
 
@@ -468,11 +483,18 @@ pub async fn delete_webhook(
 pub async fn rotate_secret(
     State(state): State<AppState>,
     auth: Authenticated,
+    client: audit::Client,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Success<WebhookWithSecretOut>>> {
     let (endpoint, secret) = webhooks::rotate_secret(&state, &auth.environment, &id)
         .await?
         .ok_or_else(|| endpoint_not_found(&id))?;
+    let entry = audit::Entry::new(
+        audit::Action::WebhookEndpointSecretRotated,
+        audit::Actor::api_key(&auth),
+    )
+    .target("webhook_endpoint", &endpoint.id);
+    audit::record(&state, &auth.environment.id, entry, Some(&client)).await;
     Ok(success(WebhookWithSecretOut {
         endpoint: endpoint.into(),
         secret: secret.as_str().to_owned(),
@@ -600,6 +622,19 @@ pub async fn retry_delivery(
         .await?
         .ok_or_else(|| delivery_not_found(&id))?;
     Ok(success(delivery.into()))
+}
+
+/// An audit entry for a change to `endpoint`, naming its URL and subscription (never its
+/// secret).
+fn audit_entry<'a>(
+    action: audit::Action,
+    auth: &Authenticated,
+    endpoint: &WebhookEndpoint,
+) -> audit::Entry<'a> {
+    audit::Entry::new(action, audit::Actor::api_key(auth))
+        .target("webhook_endpoint", &endpoint.id)
+        .detail("url", endpoint.url.clone())
+        .detail("events", endpoint.event_types.clone())
 }
 
 /// Routes of this module.

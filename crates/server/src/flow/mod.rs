@@ -23,7 +23,7 @@ use plugboard_store::{Environment, EnvironmentName, ids::IntegrationId};
 use serde::Deserialize;
 
 use crate::{
-    AppState,
+    AppState, audit,
     integrations::{self, CompleteError, Credentials},
     tokens::{self, LinkClaims, LinkError, LinkKind, LinkType},
 };
@@ -149,6 +149,7 @@ pub struct PageQuery {
 async fn page(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: audit::Client,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Response {
     // A mangled query string is a broken link, answered with the broken-link page.
@@ -160,6 +161,31 @@ async fn page(
         Ok(link) => link,
         Err((problem, tr)) => return pages::problem(&state, problem, tr, None),
     };
+    // The first page of a link, and the page after the picker, are the steps worth a trace;
+    // the guide and the empty form are navigation.
+    if query.step.is_none() {
+        let step = match (&query.tool, &link.claims.tool) {
+            (None, _) => Some(
+                step(audit::Action::LinkOpened, &link)
+                    .detail(
+                        "kind",
+                        match link.claims.kind {
+                            LinkKind::Connect => "connect",
+                            LinkKind::Relink => "relink",
+                        },
+                    )
+                    .detail("category", link.claims.cat.as_str()),
+            ),
+            (Some(tool), None) => Some(
+                step(audit::Action::LinkToolChosen, &link)
+                    .detail("tool", tool.chars().take(64).collect::<String>()),
+            ),
+            (Some(_), Some(_)) => None,
+        };
+        if let Some(entry) = step {
+            audit::record(&state, &link.environment.id, entry, Some(&client)).await;
+        }
+    }
     let tool = match chosen_tool(&state, &link, query.tool.as_deref()) {
         None => return pages::picker(&state, &link),
         Some(Ok(tool)) => tool,
@@ -198,6 +224,7 @@ fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
 async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: audit::Client,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     let Ok(Form(pairs)) = form else {
@@ -254,8 +281,20 @@ async fn submit(
         );
         return response;
     }
+    let submitted =
+        step(audit::Action::LinkCredentialsSubmitted, &link).detail("tool", tool.id.clone());
+    audit::record(&state, &link.environment.id, submitted, Some(&client)).await;
     let outcome = state.flow.verifier.verify(tool, &credentials).await;
     state.metrics.verification(outcome.as_str());
+    let verified = if outcome == verify::Outcome::Connected {
+        audit::Action::LinkVerificationSucceeded
+    } else {
+        audit::Action::LinkVerificationFailed
+    };
+    let entry = step(verified, &link)
+        .detail("tool", tool.id.clone())
+        .detail("outcome", outcome.as_str());
+    audit::record(&state, &link.environment.id, entry, Some(&client)).await;
     if outcome != verify::Outcome::Connected {
         tracing::info!(tool = %tool.id, outcome = outcome.as_str(), link_id = %link.claims.jti, "credentials did not verify");
         record_failure(&state, &link, tool, outcome).await;
@@ -270,7 +309,15 @@ async fn submit(
         LinkKind::Relink => integrations::complete_relink(&state, &link.claims, &credentials).await,
     };
     match completed {
-        Ok(activation_token) => pages::success(&state, &link, tool, &activation_token),
+        Ok(activation_token) => {
+            let mut entry =
+                step(audit::Action::LinkCompleted, &link).detail("tool", tool.id.clone());
+            if let Some(integration) = &link.claims.iid {
+                entry = entry.target("integration", integration);
+            }
+            audit::record(&state, &link.environment.id, entry, Some(&client)).await;
+            pages::success(&state, &link, tool, &activation_token)
+        }
         Err(CompleteError::LinkAlreadyUsed) => {
             pages::problem(&state, Problem::Used, link.tr, Some(&link))
         }
@@ -285,6 +332,11 @@ async fn submit(
         }
         Err(CompleteError::Api(_)) => pages::problem(&state, Problem::Server, link.tr, Some(&link)),
     }
+}
+
+/// An audit entry for the end user's step on `link`.
+fn step<'a>(action: audit::Action, link: &'a Link) -> audit::Entry<'a> {
+    audit::Entry::new(action, audit::Actor::EndUser).link(&link.claims.jti)
 }
 
 /// Writes `connection-flow-failed`. A failure to write it must not hide the end user's real

@@ -534,7 +534,101 @@ async fn relink_replaces_credentials_through_the_flow(backend: Backend) {
     assert!(reply.text.contains("This connection no longer exists"));
 }
 
+async fn the_end_users_steps_are_in_the_audit_trail(backend: Backend) {
+    let (base, _) = fake_bamboohr().await;
+    let app = spawn_app_with(backend, |config| {
+        config.tool_base_urls.insert("bamboohr".into(), base);
+    })
+    .await;
+    let link = app.create_link(json!({})).await;
+    let link_id = app.claims(&link).jti;
+    let token = token_of(&link);
+    let opened = reqwest::Client::new()
+        .get(format!("{}/connect?token={token}", app.base))
+        .header("user-agent", "AuditTest/1.0 (X11)")
+        .send()
+        .await
+        .expect("open");
+    assert_eq!(opened.status(), 200);
+    let chosen = app
+        .send(
+            Method::GET,
+            &format!("/connect?token={token}&tool=bamboohr"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(chosen.status, 200);
+    for key in ["wrong-canary-key", "good-key"] {
+        let state = form_state(&app, &token, "bamboohr").await;
+        submit(
+            &app,
+            &token,
+            "bamboohr",
+            &state,
+            &[("subdomain", "acme"), ("api_key", key)],
+        )
+        .await;
+    }
+    let trail = app
+        .get(&format!("/v1/audit-events?link_id={link_id}"))
+        .await;
+    let entries = trail.data()["results"].as_array().expect("results").clone();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().expect("action"))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "link.completed",
+            "link.verification_succeeded",
+            "link.credentials_submitted",
+            "link.verification_failed",
+            "link.credentials_submitted",
+            "link.tool_chosen",
+            "link.opened",
+        ],
+        "newest first; the guide and the empty form are not steps"
+    );
+    for entry in &entries {
+        assert_eq!(entry["actor"], "end_user");
+        assert_eq!(entry["link_id"], link_id.as_str());
+        assert_eq!(entry["ip"], "127.0.0.1");
+        assert!(
+            entry["created_at"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z'))
+        );
+    }
+    let opened = entries.last().expect("opened");
+    assert_eq!(opened["user_agent"], "AuditTest/1.0 (X11)");
+    assert_eq!(
+        opened["detail"],
+        json!({"kind": "connect", "category": "HRIS"})
+    );
+    assert_eq!(
+        entries[3]["detail"],
+        json!({"tool": "bamboohr", "outcome": "invalid_credentials"})
+    );
+    assert!(
+        !trail.text.contains("canary") && !trail.text.contains("good-key"),
+        "no credential in the trail"
+    );
+    // The other environment sees none of it.
+    let production = app
+        .send(
+            Method::GET,
+            &format!("/v1/audit-events?link_id={link_id}"),
+            Some(&app.prod_key),
+            None,
+        )
+        .await;
+    assert_eq!(production.data()["results"], json!([]));
+}
+
 both_backends!(
+    the_end_users_steps_are_in_the_audit_trail,
     every_page_of_the_sandbox_flow_leads_to_an_integration,
     vendor_answers_become_precise_messages_and_failed_events,
     unusable_links_get_a_clear_localised_page,

@@ -1,0 +1,342 @@
+//! The audit trail: who changed what (API keys, integrations, webhook endpoints, magic links)
+//! and every step an end user takes in the hosted flow, with time, environment, link, IP
+//! address and user agent. Entries name actors and targets by id and carry chosen facts (a
+//! tool, an outcome), never a request body, so no secret can reach them.
+//!
+//! An entry is written after the action succeeds. A failed write is logged at error level and
+//! does not undo the action or fail the request: the action already happened, and refusing
+//! the answer would only hide that from the caller.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::{
+    extract::{ConnectInfo, FromRequestParts},
+    http::{HeaderMap, header, request::Parts},
+};
+use chrono::Utc;
+use plugboard_store::audit::AuditEvent;
+use serde_json::{Map, Value};
+
+use crate::{AppState, extract::Authenticated};
+
+/// The longest user agent kept; longer ones are cut (they are free text from the client).
+const MAX_USER_AGENT: usize = 512;
+
+/// What an entry records as having happened. The wire names are part of the API
+/// (`GET /v1/audit-events?action=…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// An API key was created (`plugboard api-keys create`).
+    ApiKeyCreated,
+    /// An API key was revoked.
+    ApiKeyRevoked,
+    /// An integration was deleted through the API.
+    IntegrationDeleted,
+    /// An integration was enabled through the API.
+    IntegrationEnabled,
+    /// An integration was disabled through the API.
+    IntegrationDisabled,
+    /// A webhook endpoint was created.
+    WebhookEndpointCreated,
+    /// A webhook endpoint's URL, events or enabled state changed.
+    WebhookEndpointUpdated,
+    /// A webhook endpoint's secret was rotated.
+    WebhookEndpointSecretRotated,
+    /// A webhook endpoint was deleted.
+    WebhookEndpointDeleted,
+    /// A magic link was revoked.
+    LinkRevoked,
+    /// The end user opened a connection link.
+    LinkOpened,
+    /// The end user chose a tool in the picker.
+    LinkToolChosen,
+    /// The end user submitted credentials.
+    LinkCredentialsSubmitted,
+    /// The submitted credentials did not work (`detail.outcome` says why).
+    LinkVerificationFailed,
+    /// The submitted credentials worked.
+    LinkVerificationSucceeded,
+    /// The flow finished: the integration was created or relinked.
+    LinkCompleted,
+}
+
+impl Action {
+    /// Every action, for documentation and filter validation.
+    pub const ALL: [Self; 16] = [
+        Self::ApiKeyCreated,
+        Self::ApiKeyRevoked,
+        Self::IntegrationDeleted,
+        Self::IntegrationEnabled,
+        Self::IntegrationDisabled,
+        Self::WebhookEndpointCreated,
+        Self::WebhookEndpointUpdated,
+        Self::WebhookEndpointSecretRotated,
+        Self::WebhookEndpointDeleted,
+        Self::LinkRevoked,
+        Self::LinkOpened,
+        Self::LinkToolChosen,
+        Self::LinkCredentialsSubmitted,
+        Self::LinkVerificationFailed,
+        Self::LinkVerificationSucceeded,
+        Self::LinkCompleted,
+    ];
+
+    /// The stored and wire name, `noun.verb`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ApiKeyCreated => "api_key.created",
+            Self::ApiKeyRevoked => "api_key.revoked",
+            Self::IntegrationDeleted => "integration.deleted",
+            Self::IntegrationEnabled => "integration.enabled",
+            Self::IntegrationDisabled => "integration.disabled",
+            Self::WebhookEndpointCreated => "webhook_endpoint.created",
+            Self::WebhookEndpointUpdated => "webhook_endpoint.updated",
+            Self::WebhookEndpointSecretRotated => "webhook_endpoint.secret_rotated",
+            Self::WebhookEndpointDeleted => "webhook_endpoint.deleted",
+            Self::LinkRevoked => "link.revoked",
+            Self::LinkOpened => "link.opened",
+            Self::LinkToolChosen => "link.tool_chosen",
+            Self::LinkCredentialsSubmitted => "link.credentials_submitted",
+            Self::LinkVerificationFailed => "link.verification_failed",
+            Self::LinkVerificationSucceeded => "link.verification_succeeded",
+            Self::LinkCompleted => "link.completed",
+        }
+    }
+}
+
+/// Who acted.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    /// A request made with this API key (by id).
+    ApiKey(String),
+    /// The operator, on the command line (`plugboard …`).
+    Cli,
+    /// The end user, in the hosted flow.
+    EndUser,
+}
+
+impl Actor {
+    /// The actor of a request authenticated with an API key.
+    pub fn api_key(auth: &Authenticated) -> Self {
+        Self::ApiKey(auth.api_key_id.clone())
+    }
+
+    fn stored(&self) -> String {
+        match self {
+            Self::ApiKey(id) => format!("api_key:{id}"),
+            Self::Cli => "cli".to_owned(),
+            Self::EndUser => "end_user".to_owned(),
+        }
+    }
+}
+
+/// The client of an HTTP request: its address (through trusted proxies) and user agent.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    /// The client's address, if known.
+    pub ip: Option<IpAddr>,
+    /// Its `User-Agent`, cut to 512 characters.
+    pub user_agent: Option<String>,
+}
+
+impl Client {
+    /// The client of a request that arrived from `peer` with `headers`. `X-Forwarded-For` is
+    /// believed only as far as it was written by `trusted` proxies: read from the right, the
+    /// first address that is not a trusted proxy is the client.
+    pub fn from_request(
+        peer: Option<IpAddr>,
+        headers: &HeaderMap,
+        trusted: &[ipnet::IpNet],
+    ) -> Self {
+        let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+        let mut ip = peer;
+        if peer.as_ref().is_some_and(is_trusted) {
+            let forwarded = headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|value| value.split(','))
+                .map(str::trim)
+                .collect::<Vec<_>>();
+            for hop in forwarded.iter().rev() {
+                let Ok(hop) = hop.parse::<IpAddr>() else {
+                    // A hop we cannot read ends what can be trusted.
+                    break;
+                };
+                ip = Some(hop);
+                if !is_trusted(&hop) {
+                    break;
+                }
+            }
+        }
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()))
+            .map(|text| text.chars().take(MAX_USER_AGENT).collect());
+        Self {
+            ip: ip.map(|ip| ip.to_canonical()),
+            user_agent,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip());
+        Ok(Self::from_request(
+            peer,
+            &parts.headers,
+            &state.config.trusted_proxies,
+        ))
+    }
+}
+
+/// One entry to write.
+#[derive(Debug)]
+pub struct Entry<'a> {
+    /// What happened.
+    pub action: Action,
+    /// Who did it.
+    pub actor: Actor,
+    /// What it was done to, as `kind:<id>`.
+    pub target: Option<String>,
+    /// The link involved.
+    pub link_id: Option<&'a str>,
+    /// Chosen facts; never a secret.
+    pub detail: Map<String, Value>,
+}
+
+impl<'a> Entry<'a> {
+    /// An entry with no target, link or detail yet.
+    pub fn new(action: Action, actor: Actor) -> Self {
+        Self {
+            action,
+            actor,
+            target: None,
+            link_id: None,
+            detail: Map::new(),
+        }
+    }
+
+    /// Names what the action was done to.
+    pub fn target(mut self, kind: &str, id: &str) -> Self {
+        self.target = Some(format!("{kind}:{id}"));
+        self
+    }
+
+    /// Names the link.
+    pub fn link(mut self, link_id: &'a str) -> Self {
+        self.link_id = Some(link_id);
+        self
+    }
+
+    /// Adds a fact.
+    pub fn detail(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.detail.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+/// Writes `entry` for `environment_id`, from `client` when the action came over HTTP.
+pub async fn record(
+    state: &AppState,
+    environment_id: &str,
+    entry: Entry<'_>,
+    client: Option<&Client>,
+) {
+    let event = AuditEvent {
+        id: plugboard_store::ids::new_id(),
+        environment_id: environment_id.to_owned(),
+        action: entry.action.as_str().to_owned(),
+        actor: entry.actor.stored(),
+        target: entry.target,
+        link_id: entry.link_id.map(str::to_owned),
+        ip: client.and_then(|c| c.ip).map(|ip| ip.to_string()),
+        user_agent: client.and_then(|c| c.user_agent.clone()),
+        detail: Value::Object(entry.detail).to_string(),
+        created_at: Utc::now(),
+    };
+    if let Err(error) = state.store.record_audit_event(&event).await {
+        tracing::error!(%error, action = %event.action, "could not write the audit trail");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                value.parse().expect("value"),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.5".parse().expect("ip");
+        let trusted = ["10.0.0.0/8".parse().expect("net")];
+        let spoofed = headers(&[("x-forwarded-for", "1.2.3.4, 203.0.113.9")]);
+        let direct = Client::from_request(
+            Some("198.51.100.1".parse().expect("ip")),
+            &spoofed,
+            &trusted,
+        );
+        assert_eq!(
+            direct.ip,
+            "198.51.100.1".parse().ok(),
+            "an untrusted peer's header is ignored"
+        );
+        let via_proxy = Client::from_request(Some(proxy), &spoofed, &trusted);
+        assert_eq!(
+            via_proxy.ip,
+            "203.0.113.9".parse().ok(),
+            "the rightmost untrusted hop"
+        );
+        let chain = headers(&[
+            ("x-forwarded-for", "203.0.113.9"),
+            ("x-forwarded-for", "10.0.0.7"),
+        ]);
+        let two_proxies = Client::from_request(Some(proxy), &chain, &trusted);
+        assert_eq!(two_proxies.ip, "203.0.113.9".parse().ok());
+        let garbage = headers(&[("x-forwarded-for", "203.0.113.9, not-an-ip")]);
+        assert_eq!(
+            Client::from_request(Some(proxy), &garbage, &trusted).ip,
+            Some(proxy)
+        );
+        let none = Client::from_request(Some(proxy), &spoofed, &[]);
+        assert_eq!(none.ip, Some(proxy), "no trusted proxies: the peer");
+    }
+
+    #[test]
+    fn user_agents_are_cut_and_mapped_addresses_unwrapped() {
+        let long = "x".repeat(2000);
+        let client = Client::from_request(
+            Some("::ffff:192.0.2.1".parse().expect("ip")),
+            &headers(&[("user-agent", &long)]),
+            &[],
+        );
+        assert_eq!(client.user_agent.map(|ua| ua.len()), Some(MAX_USER_AGENT));
+        assert_eq!(client.ip, "192.0.2.1".parse().ok());
+    }
+
+    #[test]
+    fn action_names_are_unique() {
+        let mut names: Vec<_> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Action::ALL.len());
+    }
+}
