@@ -19,7 +19,8 @@ pub struct Cli {
     /// master_key, log, log_format, product_name, tool_base_urls, frame_ancestors_production,
     /// frame_ancestors_development, webhook_retry_schedule, webhook_timeout,
     /// webhook_concurrency, webhook_endpoint_concurrency, webhook_disable_after,
-    /// webhook_allowed_networks); PLUGBOARD_* environment variables override it.
+    /// webhook_allowed_networks, rate_limit_api, rate_limit_credentials, previous_master_keys,
+    /// trusted_proxies); PLUGBOARD_* environment variables override it.
     #[arg(long, global = true, env = "PLUGBOARD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// What to do.
@@ -47,6 +48,25 @@ pub enum Command {
     /// Add, list and remove webhook endpoints.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Rotate the master key: generate one, re-seal stored secrets under it, show progress.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `plugboard keys …`. See docs/security.md for the whole rotation.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print a new random master key (base64 of 32 bytes) on stdout.
+    Generate,
+    /// Count the stored secrets sealed with each master key.
+    Status,
+    /// Re-seal every stored secret under PLUGBOARD_MASTER_KEY, opening old ones with
+    /// PLUGBOARD_PREVIOUS_MASTER_KEYS. Online: servers keep serving. Safe to run again.
+    Rotate {
+        /// Secrets re-sealed per batch.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        batch_size: u32,
+    },
 }
 
 /// `plugboard webhooks …`.
@@ -137,7 +157,90 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Webhooks(command) => webhooks(command, config).await,
+        Command::Keys(command) => keys(command, config).await,
     }
+}
+
+async fn keys(command: KeysCommand, config: Config) -> anyhow::Result<()> {
+    use base64::Engine;
+    let mut out = std::io::stdout().lock();
+    if let KeysCommand::Generate = command {
+        let key = crate::vault::MasterKey::generate();
+        let text =
+            zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(key.bytes()));
+        writeln!(out, "{}", text.as_str())?;
+        return Ok(());
+    }
+    let store = open_store(&config).await?;
+    store
+        .migrate()
+        .await
+        .context("applying database migrations")?;
+    let vault = crate::vault::Vault::with_previous(
+        &crate::master_key(&config)?,
+        &config.previous_master_keys,
+    );
+    let state_of = |id: &str| {
+        if id == vault.key_id() {
+            "current"
+        } else if vault.knows(id) {
+            "previous (can be opened)"
+        } else {
+            "UNKNOWN: configure this key in PLUGBOARD_PREVIOUS_MASTER_KEYS"
+        }
+    };
+    let print_status = |out: &mut std::io::StdoutLock<'_>, counts: &[(String, u64)]| {
+        writeln!(out, "{:<14}  {:>9}  STATE", "KEY ID", "SECRETS")?;
+        for (id, count) in counts {
+            writeln!(out, "{id:<14}  {count:>9}  {}", state_of(id))?;
+        }
+        if counts.iter().all(|(id, _)| id == vault.key_id()) {
+            writeln!(
+                out,
+                "Every secret is sealed with the current key {}; previous keys can be removed.",
+                vault.key_id()
+            )?;
+        }
+        std::io::Result::Ok(())
+    };
+    match command {
+        KeysCommand::Generate => unreachable!("handled above"),
+        KeysCommand::Status => {
+            print_status(&mut out, &store.sealing_key_counts().await?)?;
+        }
+        KeysCommand::Rotate { batch_size } => {
+            let started = std::time::Instant::now();
+            let report = crate::keys::rotate(&*store, &vault, batch_size, |report| {
+                eprintln!(
+                    "re-sealed {} secret(s) so far ({} changed meanwhile by a server)",
+                    report.resealed, report.changed_meanwhile
+                );
+            })
+            .await?;
+            eprintln!(
+                "Re-sealed {} secret(s) under key {} in {:.1?}; {} were rewritten by a server meanwhile.",
+                report.resealed,
+                vault.key_id(),
+                started.elapsed(),
+                report.changed_meanwhile
+            );
+            for (slot, id, error) in &report.failed {
+                eprintln!("could not re-seal {slot:?} of {id}: {error}");
+            }
+            let counts = store.sealing_key_counts().await?;
+            print_status(&mut out, &counts)?;
+            if !report.failed.is_empty() {
+                anyhow::bail!("{} secret(s) could not be opened", report.failed.len());
+            }
+            if counts.iter().any(|(id, _)| id != vault.key_id()) {
+                anyhow::bail!(
+                    "secrets sealed with another key remain: a server still runs with the old \
+                     PLUGBOARD_MASTER_KEY; restart every instance with the new key, then run this again"
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn webhooks(command: WebhooksCommand, config: Config) -> anyhow::Result<()> {

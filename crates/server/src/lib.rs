@@ -30,6 +30,7 @@ pub mod events;
 pub mod extract;
 pub mod flow;
 pub mod integrations;
+pub mod keys;
 pub mod metrics;
 pub mod net;
 pub mod openapi;
@@ -193,7 +194,7 @@ impl AppState {
             .migrate()
             .await
             .context("applying database migrations")?;
-        let vault = Vault::new(&master_key(&config)?);
+        let vault = Vault::with_previous(&master_key(&config)?, &config.previous_master_keys);
         Self::from_parts(config, store, vault).await
     }
 
@@ -211,8 +212,10 @@ impl AppState {
             .collect();
         if !unknown.is_empty() {
             anyhow::bail!(
-                "stored credentials were sealed with master key id(s) {}, but the configured master key has id {}: \
-                 set PLUGBOARD_MASTER_KEY to the key this data was created with",
+                "stored credentials were sealed with master key id(s) {}, but the configured master key has id {} \
+                 and none of the previous keys match: \
+                 set PLUGBOARD_MASTER_KEY to the key this data was created with, or list the \
+                 old key in PLUGBOARD_PREVIOUS_MASTER_KEYS and run `plugboard keys rotate`",
                 unknown.join(", "),
                 vault.key_id()
             );

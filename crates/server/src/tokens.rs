@@ -241,10 +241,7 @@ pub fn verify_link(
 /// How long a rendered credentials form stays submittable.
 pub const FORM_LIFETIME: chrono::Duration = chrono::Duration::hours(2);
 
-fn form_mac(vault: &Vault, link_id: &str, tool: &str, issued_at: i64) -> HmacSha256 {
-    let key = vault
-        .link_key(None)
-        .unwrap_or_else(|| unreachable!("the current key always exists"));
+fn form_mac(key: &[u8; 32], link_id: &str, tool: &str, issued_at: i64) -> HmacSha256 {
     let mut mac = HmacSha256::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     mac.update(format!("form\0{link_id}\0{tool}\0{issued_at}").as_bytes());
@@ -256,8 +253,11 @@ fn form_mac(vault: &Vault, link_id: &str, tool: &str, issued_at: i64) -> HmacSha
 /// long after it was shown. No cookie is needed, which a cross-site iframe could not keep.
 pub fn sign_form_state(vault: &Vault, link_id: &str, tool: &str, now: DateTime<Utc>) -> String {
     let issued_at = now.timestamp();
+    let key = vault
+        .link_key(None)
+        .unwrap_or_else(|| unreachable!("the current key always exists"));
     let signature = URL_SAFE_NO_PAD.encode(
-        form_mac(vault, link_id, tool, issued_at)
+        form_mac(key, link_id, tool, issued_at)
             .finalize()
             .into_bytes(),
     );
@@ -280,10 +280,13 @@ pub fn verify_form_state(
         return false;
     };
     let fresh = (0..=FORM_LIFETIME.num_seconds()).contains(&(now.timestamp() - issued_at));
+    // A form rendered just before a master key change still submits.
     fresh
-        && form_mac(vault, link_id, tool, issued_at)
-            .verify_slice(&signature)
-            .is_ok()
+        && vault.link_keys().any(|key| {
+            form_mac(key, link_id, tool, issued_at)
+                .verify_slice(&signature)
+                .is_ok()
+        })
 }
 
 /// base64url of a value's JSON. Plain structs of strings and integers always serialise.

@@ -127,15 +127,23 @@ struct Generation {
     link_key: Zeroizing<[u8; 32]>,
 }
 
-/// Seals and opens records, and holds the link-signing key.
+/// Seals and opens records, and holds the link-signing keys. It seals and signs with the
+/// current master key and opens and verifies with it or any previous one, so that after a
+/// master key change nothing already stored or sent stops working while `plugboard keys
+/// rotate` re-seals the stored records.
 pub struct Vault {
     current: Generation,
+    previous: Vec<Generation>,
 }
 
 impl fmt::Debug for Vault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Vault")
             .field("key_id", &self.current.id)
+            .field(
+                "previous_key_ids",
+                &self.previous.iter().map(|g| &g.id).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -149,17 +157,37 @@ fn derive(master: &MasterKey, info: &str) -> Zeroizing<[u8; 32]> {
     out
 }
 
-impl Vault {
-    /// A vault whose current key is `master`.
-    pub fn new(master: &MasterKey) -> Self {
+impl Generation {
+    fn new(master: &MasterKey) -> Self {
         let id_bytes = derive(master, "key-id v1");
         let seal_key = derive(master, "seal v1");
         Self {
-            current: Generation {
-                id: bs58::encode(&id_bytes[..9]).into_string(),
-                cipher: XChaCha20Poly1305::new(seal_key.as_ref().into()),
-                link_key: derive(master, "link-token v1"),
-            },
+            id: bs58::encode(&id_bytes[..9]).into_string(),
+            cipher: XChaCha20Poly1305::new(seal_key.as_ref().into()),
+            link_key: derive(master, "link-token v1"),
+        }
+    }
+}
+
+impl Vault {
+    /// A vault whose only key is `master`.
+    pub fn new(master: &MasterKey) -> Self {
+        Self::with_previous(master, &[])
+    }
+
+    /// A vault that seals with `master` and still opens what `previous` keys sealed.
+    pub fn with_previous(master: &MasterKey, previous: &[MasterKey]) -> Self {
+        let current = Generation::new(master);
+        let mut generations: Vec<Generation> = Vec::new();
+        for key in previous {
+            let generation = Generation::new(key);
+            if generation.id != current.id && generations.iter().all(|g| g.id != generation.id) {
+                generations.push(generation);
+            }
+        }
+        Self {
+            current,
+            previous: generations,
         }
     }
 
@@ -168,18 +196,36 @@ impl Vault {
         &self.current.id
     }
 
-    /// Whether this vault can open records sealed with `key_id`.
-    pub fn knows(&self, key_id: &str) -> bool {
-        key_id == self.current.id
+    /// The ids of the previous keys this vault still opens with.
+    pub fn previous_key_ids(&self) -> impl Iterator<Item = &str> {
+        self.previous.iter().map(|g| g.id.as_str())
     }
 
-    /// The key that signs link tokens, with its id.
+    fn generation(&self, key_id: &str) -> Option<&Generation> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|g| g.id == key_id)
+    }
+
+    /// Whether this vault can open records sealed with `key_id`.
+    pub fn knows(&self, key_id: &str) -> bool {
+        self.generation(key_id).is_some()
+    }
+
+    /// The key that signs link tokens: the current one for `None`, else the one with that id.
     pub fn link_key(&self, key_id: Option<&str>) -> Option<&[u8; 32]> {
         match key_id {
             None => Some(&self.current.link_key),
-            Some(id) if self.knows(id) => Some(&self.current.link_key),
-            Some(_) => None,
+            Some(id) => self.generation(id).map(|g| &*g.link_key),
         }
+    }
+
+    /// Every link-signing key, current first: what a signature without a key id (a form's
+    /// state) is checked against.
+    pub fn link_keys(&self) -> impl Iterator<Item = &[u8; 32]> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .map(|g| &*g.link_key)
     }
 
     fn aad(purpose: Purpose, record: &str) -> Vec<u8> {
@@ -217,14 +263,14 @@ impl Vault {
         record: &str,
         sealed: &Sealed,
     ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
-        if !self.knows(&sealed.key_id) {
+        let Some(generation) = self.generation(&sealed.key_id) else {
             return Err(VaultError::UnknownKey(sealed.key_id.clone()));
-        }
+        };
         if sealed.nonce.len() != 24 {
             return Err(VaultError::Tampered);
         }
         let aad = Self::aad(purpose, record);
-        self.current
+        generation
             .cipher
             .decrypt(
                 XNonce::from_slice(&sealed.nonce),
@@ -235,6 +281,17 @@ impl Vault {
             )
             .map(Zeroizing::new)
             .map_err(|_| VaultError::Tampered)
+    }
+
+    /// Opens `sealed` and seals it again under the current key, for the same purpose and record.
+    pub fn reseal(
+        &self,
+        purpose: Purpose,
+        record: &str,
+        sealed: &Sealed,
+    ) -> Result<Sealed, VaultError> {
+        let plaintext = self.open(purpose, record, sealed)?;
+        Ok(self.seal(purpose, record, &plaintext))
     }
 }
 
@@ -286,6 +343,41 @@ mod tests {
             other.open(Purpose::Credentials, "r", &sealed),
             Err(VaultError::UnknownKey(_))
         ));
+    }
+
+    #[test]
+    fn previous_keys_open_and_verify_but_never_seal() {
+        let old = MasterKey::new([1; 32]);
+        let new = MasterKey::new([2; 32]);
+        let before = Vault::new(&old);
+        let sealed = before.seal(Purpose::Credentials, "r", b"secret");
+        let after = Vault::with_previous(&new, &[old.clone(), new.clone(), old]);
+        assert_eq!(
+            after.previous_key_ids().collect::<Vec<_>>(),
+            [before.key_id()],
+            "deduplicated"
+        );
+        assert_eq!(
+            after
+                .open(Purpose::Credentials, "r", &sealed)
+                .expect("open")
+                .as_slice(),
+            b"secret"
+        );
+        let resealed = after
+            .reseal(Purpose::Credentials, "r", &sealed)
+            .expect("reseal");
+        assert_eq!(resealed.key_id, after.key_id());
+        assert!(matches!(
+            before.open(Purpose::Credentials, "r", &resealed),
+            Err(VaultError::UnknownKey(_))
+        ));
+        assert_eq!(after.link_key(Some(before.key_id())), before.link_key(None));
+        assert_eq!(after.link_keys().count(), 2);
+        assert!(
+            after.reseal(Purpose::WebhookSecret, "r", &sealed).is_err(),
+            "purpose still bound"
+        );
     }
 
     #[test]

@@ -7,10 +7,15 @@ use std::{
 };
 
 fn plugboard(data_dir: &std::path::Path, args: &[&str]) -> Output {
+    plugboard_with(data_dir, &[], args)
+}
+
+fn plugboard_with(data_dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_plugboard"))
         .args(args)
         .env_clear()
         .env("PLUGBOARD_DATA_DIR", data_dir)
+        .envs(env.iter().copied())
         .output()
         .expect("run plugboard")
 }
@@ -21,6 +26,84 @@ fn stdout(output: &Output) -> String {
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn keys_generate_then_rotate_moves_every_secret_to_the_new_key() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let generated = plugboard(dir.path(), &["keys", "generate"]);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    let new_key = stdout(&generated).trim().to_owned();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&new_key)
+        .expect("base64");
+    assert_eq!(bytes.len(), 32);
+    assert_ne!(
+        stdout(&plugboard(dir.path(), &["keys", "generate"])).trim(),
+        new_key
+    );
+
+    // A secret sealed with the generated data-directory key.
+    let added = plugboard(
+        dir.path(),
+        &[
+            "webhooks",
+            "add",
+            "--environment",
+            "development",
+            "--url",
+            "http://127.0.0.1:9/hook",
+        ],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let old_key = std::fs::read_to_string(dir.path().join("master.key")).expect("key file");
+    let status = plugboard(dir.path(), &["keys", "status"]);
+    assert!(stdout(&status).contains("current"), "{}", stdout(&status));
+
+    // The new key alone cannot open it, and says what to do.
+    let new_only = [("PLUGBOARD_MASTER_KEY", new_key.as_str())];
+    let refused = plugboard_with(dir.path(), &new_only, &["webhooks", "list"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("PLUGBOARD_PREVIOUS_MASTER_KEYS"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let both = [
+        ("PLUGBOARD_MASTER_KEY", new_key.as_str()),
+        ("PLUGBOARD_PREVIOUS_MASTER_KEYS", old_key.trim()),
+    ];
+    let before = plugboard_with(dir.path(), &both, &["keys", "status"]);
+    assert!(
+        stdout(&before).contains("previous (can be opened)"),
+        "{}",
+        stdout(&before)
+    );
+    let rotated = plugboard_with(dir.path(), &both, &["keys", "rotate", "--batch-size", "1"]);
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    assert!(
+        stderr(&rotated).contains("Re-sealed 1 secret(s)"),
+        "{}",
+        stderr(&rotated)
+    );
+    assert!(
+        stdout(&rotated).contains("previous keys can be removed"),
+        "{}",
+        stdout(&rotated)
+    );
+    for output in [&generated, &status, &before, &rotated] {
+        assert!(
+            !stdout(output).contains(old_key.trim()) && !stderr(output).contains(old_key.trim())
+        );
+    }
+    let listed = plugboard_with(dir.path(), &new_only, &["webhooks", "list"]);
+    assert!(
+        listed.status.success(),
+        "the new key alone now opens everything: {}",
+        stderr(&listed)
+    );
 }
 
 #[test]

@@ -176,7 +176,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     let MasterKeySource::Configured(master) = &config.master_key else {
         unreachable!()
     };
-    let vault = Vault::new(master);
+    let vault = Vault::with_previous(master, &config.previous_master_keys);
     let state = AppState::from_parts(config, store, vault)
         .await
         .expect("state");

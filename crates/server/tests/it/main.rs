@@ -9,6 +9,7 @@ mod general;
 mod hardening;
 mod helpers;
 mod integrations;
+mod key_rotation;
 mod receiver;
 mod sdk_compat;
 mod secrets;
