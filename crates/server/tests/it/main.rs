@@ -10,6 +10,7 @@ mod hardening;
 mod helpers;
 mod integrations;
 mod key_rotation;
+mod outage;
 mod receiver;
 mod sdk_compat;
 mod secrets;

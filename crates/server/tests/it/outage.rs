@@ -1,0 +1,343 @@
+//! Database outages: the real binary under load while its PostgreSQL restarts
+//! (`pg_ctlcluster … restart -m immediate`). Requests get either an answer or a quick 503 with
+//! `Retry-After`, the server recovers by itself, and no webhook committed before or after the
+//! outage is lost.
+//!
+//! The test creates a PostgreSQL cluster of its own (`pg_createcluster`, as root, as
+//! `./scripts/test` runs), so restarting it disturbs no other test.
+
+use std::{
+    collections::HashSet,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use crate::receiver::TestReceiver;
+
+/// A throw-away PostgreSQL cluster, dropped with the test.
+struct Cluster {
+    version: String,
+    name: String,
+    port: u16,
+}
+
+fn run(program: &str, args: &[&str]) {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} could not run ({e}); ./scripts/test installs it"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+impl Cluster {
+    fn create() -> Self {
+        let version = std::fs::read_dir("/etc/postgresql")
+            .expect("PostgreSQL is installed (/etc/postgresql)")
+            .filter_map(Result::ok)
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .max()
+            .expect("a PostgreSQL version");
+        let port = free_port();
+        let name = format!("plugboard_outage_{}", std::process::id());
+        run(
+            "pg_createcluster",
+            &[
+                "-p",
+                &port.to_string(),
+                &version,
+                &name,
+                "--start",
+                "--",
+                "--auth-host=trust",
+                "--auth-local=trust",
+            ],
+        );
+        Self {
+            version,
+            name,
+            port,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn restart_immediately(&self) {
+        run(
+            "pg_ctlcluster",
+            &[&self.version, &self.name, "restart", "-m", "immediate"],
+        );
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new("pg_dropcluster")
+            .args(["--stop", &self.version, &self.name])
+            .output();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("free port")
+        .port()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One request's fate.
+#[derive(Debug, Clone)]
+struct Sample {
+    at: Instant,
+    took: Duration,
+    status: u16,
+    retry_after: bool,
+    code: Option<String>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_postgres_restart_under_load_loses_nothing_and_heals() {
+    let cluster = Cluster::create();
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let key = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+    };
+    let env = [
+        (
+            "PLUGBOARD_DATA_DIR",
+            data_dir.path().to_str().expect("utf-8").to_owned(),
+        ),
+        ("PLUGBOARD_DATABASE_URL", cluster.url()),
+        ("PLUGBOARD_MASTER_KEY", key),
+        ("PLUGBOARD_LISTEN", format!("127.0.0.1:{port}")),
+        ("PLUGBOARD_LOG", "error".to_owned()),
+        // The load is one key far past its per-minute allowance, on purpose.
+        ("PLUGBOARD_RATE_LIMIT_API", "off".to_owned()),
+        // Deliveries that fail during the outage come back quickly.
+        (
+            "PLUGBOARD_WEBHOOK_RETRY_SCHEDULE",
+            "200ms,500ms,1s,1s,2s,5s".to_owned(),
+        ),
+    ];
+    let created = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args([
+            "api-keys",
+            "create",
+            "--environment",
+            "development",
+            "--name",
+            "load",
+        ])
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("api-keys create");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let api_key = String::from_utf8_lossy(&created.stdout).trim().to_owned();
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_plugboard"))
+            .arg("serve")
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("serve"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    for _ in 0..100 {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let receiver = TestReceiver::start().await;
+    let endpoint: serde_json::Value = client
+        .post(format!("{base}/v1/webhooks"))
+        .bearer_auth(&api_key)
+        .json(&serde_json::json!({"url": receiver.url}))
+        .send()
+        .await
+        .expect("create endpoint")
+        .json()
+        .await
+        .expect("json");
+    let endpoint = endpoint["data"]["id"]
+        .as_str()
+        .expect("endpoint id")
+        .to_owned();
+
+    // Load: four clients alternate a write that queues a webhook and a read, until told to stop.
+    let samples = Arc::new(Mutex::new(Vec::<Sample>::new()));
+    let committed = Arc::new(Mutex::new(HashSet::<String>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        let (client, base, api_key, endpoint) = (
+            client.clone(),
+            base.clone(),
+            api_key.clone(),
+            endpoint.clone(),
+        );
+        let (samples, committed, stop) = (samples.clone(), committed.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let mut write = true;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let request = if write {
+                    client.post(format!("{base}/v1/webhooks/{endpoint}/test"))
+                } else {
+                    client.get(format!("{base}/v1/integrations?page_size=5"))
+                };
+                let started = Instant::now();
+                let response = request
+                    .bearer_auth(&api_key)
+                    .send()
+                    .await
+                    .expect("an answer, never a dropped connection");
+                let status = response.status().as_u16();
+                let retry_after = response.headers().contains_key("retry-after");
+                let body: serde_json::Value = response.json().await.unwrap_or_default();
+                if write && status == 200 {
+                    let id = body["data"]["event_id"]
+                        .as_str()
+                        .expect("event id")
+                        .to_owned();
+                    committed.lock().expect("lock").insert(id);
+                }
+                samples.lock().expect("lock").push(Sample {
+                    at: started,
+                    took: started.elapsed(),
+                    status,
+                    retry_after,
+                    code: body["error"]["code"].as_str().map(str::to_owned),
+                });
+                write = !write;
+                if status != 200 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let restart_started = Instant::now();
+    let restart = tokio::task::spawn_blocking(move || {
+        cluster.restart_immediately();
+        cluster
+    });
+    // Load continues until well after the database is back.
+    tokio::time::sleep(Duration::from_secs(14)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for client in clients {
+        client.await.expect("load client");
+    }
+    // Kept until the end: dropping it drops the cluster.
+    let _cluster = restart.await.expect("restart");
+
+    let samples = samples.lock().expect("lock").clone();
+    let unavailable: Vec<&Sample> = samples.iter().filter(|s| s.status == 503).collect();
+    let others: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.status != 200 && s.status != 503)
+        .collect();
+    assert!(
+        others.is_empty(),
+        "only 200 and 503; {} others, the first: {:?}",
+        others.len(),
+        others.iter().take(3).collect::<Vec<_>>()
+    );
+    assert!(
+        !unavailable.is_empty(),
+        "the outage was seen ({} requests)",
+        samples.len()
+    );
+    for sample in &unavailable {
+        assert!(sample.retry_after, "503 carries Retry-After: {sample:?}");
+        assert_eq!(sample.code.as_deref(), Some("PLATFORM.UNKNOWN_ERROR"));
+        assert!(
+            sample.took <= Duration::from_millis(1500),
+            "503 within a second (plus scheduling slack on a loaded machine): {sample:?}"
+        );
+    }
+    let slowest = samples.iter().map(|s| s.took).max().unwrap_or_default();
+    assert!(
+        slowest < Duration::from_secs(3),
+        "no request hung: slowest {slowest:?}"
+    );
+    let last_failure = unavailable
+        .iter()
+        .map(|s| s.at + s.took)
+        .max()
+        .expect("a 503");
+    let recovered_after = last_failure.duration_since(restart_started);
+    assert!(
+        recovered_after < Duration::from_secs(10),
+        "healthy again within 10 s of the restart: {recovered_after:?}"
+    );
+    let healthy_after = samples
+        .iter()
+        .filter(|s| s.at > last_failure && s.status == 200)
+        .count();
+    assert!(
+        healthy_after > 10,
+        "served again after the outage: {healthy_after}"
+    );
+
+    // Every webhook whose event was committed arrives.
+    let committed = committed.lock().expect("lock").clone();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let missing = loop {
+        let received: HashSet<String> = receiver
+            .received()
+            .iter()
+            .map(|r| r.header("webhook-id").to_owned())
+            .collect();
+        let missing: Vec<&String> = committed.difference(&received).collect();
+        if missing.is_empty() || Instant::now() > deadline {
+            break missing.len();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        missing,
+        0,
+        "webhooks lost, of {} committed",
+        committed.len()
+    );
+    eprintln!(
+        "outage: {} requests, {} answered 503 (slowest {:?}), recovered {:?} after the restart began, {} webhooks all delivered",
+        samples.len(),
+        unavailable.len(),
+        unavailable.iter().map(|s| s.took).max().unwrap_or_default(),
+        recovered_after,
+        committed.len()
+    );
+}
