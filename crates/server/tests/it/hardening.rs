@@ -198,7 +198,132 @@ async fn operator_actions_are_in_the_audit_trail_without_secrets(backend: Backen
     }
 }
 
+/// Every forged or misused link token opens the same "this link does not work" page, and
+/// every misused activation token gets the same 404: nothing tells an attacker which check
+/// failed.
+async fn bad_tokens_are_refused_alike(backend: Backend) {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let app = spawn_app(backend).await;
+    let link = app.create_link(json!({})).await;
+    let token = link.split_once("token=").expect("token").1.to_owned();
+    let mut claims = app.claims(&link);
+    let parts: Vec<&str> = token.split('.').collect();
+    let (header, payload, signature) = (parts[0], parts[1], parts[2]);
+    let foreign = plugboard::vault::Vault::new(&plugboard::vault::MasterKey::generate());
+    claims.env = app.state.environments.production.id.clone();
+    let cross_environment = format!(
+        "{header}.{}.{signature}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("json"))
+    );
+    let unsigned = format!(
+        "{}.{payload}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT","kid":"x"}"#)
+    );
+    let flipped_signature = {
+        let mut bytes = URL_SAFE_NO_PAD.decode(signature).expect("b64");
+        bytes[0] ^= 1;
+        format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode(bytes))
+    };
+    let forged = [
+        cross_environment,
+        unsigned,
+        flipped_signature,
+        plugboard::tokens::sign_link(&foreign, &claims),
+        format!("{header}.{payload}"),
+        format!("{header}.{payload}.{signature}.{signature}"),
+        format!("{}.{payload}.{signature}", URL_SAFE_NO_PAD.encode(b"[]")),
+        "%00%ff".to_owned(),
+        "a".repeat(8000),
+    ];
+    let invalid = app.send(Method::GET, "/connect?token=x", None, None).await;
+    assert_eq!(invalid.status, 400);
+    for token in &forged {
+        let reply = app
+            .send(Method::GET, &format!("/connect?token={token}"), None, None)
+            .await;
+        assert_eq!(reply.status, 400, "{token}");
+        assert_eq!(reply.text, invalid.text, "the same page for {token}");
+        let posted = reqwest::Client::new()
+            .post(format!("{}/connect/verify", app.base))
+            .form(&[
+                ("token", token.as_str()),
+                ("tool", "sandbox"),
+                ("state", "1.x"),
+            ])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(posted.status(), 400);
+        assert_eq!(posted.text().await.expect("body"), invalid.text);
+    }
+
+    // Activation tokens: replayed, tampered, from the other environment, unknown or malformed.
+    let activation = app.complete(&link, "personio", "secret").await;
+    let redeem = |key: &str, token: &str| {
+        let (app, key, token) = (&app, key.to_owned(), token.to_owned());
+        async move {
+            let by_token = app
+                .send(
+                    Method::GET,
+                    &format!("/v1/connect/integration-by-token/{}", encode(&token)),
+                    Some(&key),
+                    None,
+                )
+                .await;
+            let activate = app
+                .send(
+                    Method::POST,
+                    "/v1/connect/activate-integration",
+                    Some(&key),
+                    Some(json!({"token": token}).to_string()),
+                )
+                .await;
+            (by_token, activate)
+        }
+    };
+    let (foreign_env, _) = redeem(&app.prod_key, &activation).await;
+    let reference = foreign_env.error(404, Some("PLATFORM.INTEGRATION_NOT_FOUND"));
+    let (first, _) = redeem(&app.dev_key, &activation).await;
+    first.data();
+    let mut tampered = activation.clone();
+    let last = tampered.pop().expect("char");
+    tampered.push(if last == 'a' { 'b' } else { 'a' });
+    for bad in [
+        activation.clone(),
+        tampered,
+        "pbat_".to_owned(),
+        "pbat_unknown".to_owned(),
+        "pb_dev_notanactivationtoken".to_owned(),
+        "é🙂".to_owned(),
+        "x".repeat(5000),
+    ] {
+        let (by_token, activate) = redeem(&app.dev_key, &bad).await;
+        for reply in [by_token, activate] {
+            let message = reply.error(404, Some("PLATFORM.INTEGRATION_NOT_FOUND"));
+            assert_eq!(message, reference, "the same answer for {bad:.40}");
+        }
+    }
+    // An activation token past its ten minutes is refused by the store like a used one.
+    let link = app.create_link(json!({})).await;
+    let late = app.complete(&link, "personio", "secret").await;
+    let redeemed = app
+        .state
+        .store
+        .redeem_activation_token(
+            &app.state.environments.development.id,
+            &plugboard::tokens::hash(&late),
+            chrono::Utc::now() + chrono::Duration::minutes(11),
+        )
+        .await
+        .expect("store");
+    assert!(
+        redeemed.is_none(),
+        "expired activation tokens do not redeem"
+    );
+}
+
 both_backends!(
+    bad_tokens_are_refused_alike,
     operator_actions_are_in_the_audit_trail_without_secrets,
     api_keys_are_rate_limited_each_on_its_own,
     a_limit_can_be_turned_off
