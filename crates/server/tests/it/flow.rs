@@ -18,7 +18,10 @@ use serde_json::json;
 
 use crate::{
     both_backends,
-    helpers::{Backend, TestApp, encode, spawn_app, spawn_app_with},
+    helpers::{
+        Backend, activation_token, encode, form_state, spawn_app, spawn_app_with, submit,
+        submit_response, token_of,
+    },
 };
 
 /// A BambooHR stand-in: the API key decides the answer, the subdomain `missing` does not exist.
@@ -65,81 +68,6 @@ async fn fake_bamboohr() -> (String, Arc<Mutex<Vec<String>>>) {
 fn base64_encode(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
-}
-
-fn token_of(link: &str) -> String {
-    link.split_once("token=").expect("token").1.to_owned()
-}
-
-/// Fetches the credentials page of `tool` and returns its signed form state.
-async fn form_state(app: &TestApp, token: &str, tool: &str) -> String {
-    let page = app
-        .send(
-            Method::GET,
-            &format!("/connect?token={token}&tool={tool}&step=credentials"),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(page.status, 200, "{}", page.text);
-    let marker = "name=\"state\" value=\"";
-    let start = page.text.find(marker).expect("state field") + marker.len();
-    page.text[start..]
-        .split('"')
-        .next()
-        .expect("state")
-        .to_owned()
-}
-
-/// Posts the credentials form as a browser on our own page would.
-async fn submit(
-    app: &TestApp,
-    token: &str,
-    tool: &str,
-    state: &str,
-    fields: &[(&str, &str)],
-) -> (u16, String) {
-    let response = submit_response(app, token, tool, state, fields).await;
-    (
-        response.status().as_u16(),
-        response.text().await.expect("body"),
-    )
-}
-
-/// Posts the credentials form and returns the whole response.
-async fn submit_response(
-    app: &TestApp,
-    token: &str,
-    tool: &str,
-    state: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut form = vec![
-        ("token".to_owned(), token.to_owned()),
-        ("tool".to_owned(), tool.to_owned()),
-        ("state".to_owned(), state.to_owned()),
-    ];
-    form.extend(
-        fields
-            .iter()
-            .map(|(k, v)| (format!("field.{k}"), (*v).to_owned())),
-    );
-    reqwest::Client::new()
-        .post(format!("{}/connect/verify", app.base))
-        .header("origin", &app.base)
-        .form(&form)
-        .send()
-        .await
-        .expect("post")
-}
-
-fn activation_token(html: &str) -> String {
-    let marker = "data-activation-token=\"";
-    let start = html
-        .find(marker)
-        .expect("activation token on the success page")
-        + marker.len();
-    html[start..].split('"').next().expect("token").to_owned()
 }
 
 async fn every_page_of_the_sandbox_flow_leads_to_an_integration(backend: Backend) {
@@ -204,8 +132,15 @@ async fn every_page_of_the_sandbox_flow_leads_to_an_integration(backend: Backend
         "{}",
         guide.text
     );
-    let state = form_state(&app, &token, "sandbox").await;
-    let (status, html) = submit(&app, &token, "sandbox", &state, &[("api_key", "anything")]).await;
+    let state = form_state(&app.base, &token, "sandbox").await;
+    let (status, html) = submit(
+        &app.base,
+        &token,
+        "sandbox",
+        &state,
+        &[("api_key", "anything")],
+    )
+    .await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Sandbox is connected"));
     let redeemed = app
@@ -258,9 +193,9 @@ async fn vendor_answers_become_precise_messages_and_failed_events(backend: Backe
         ("acme", "broken", "could not be reached", "unreachable"),
     ];
     for (subdomain, key, message, detail) in cases {
-        let state = form_state(&app, &token, "bamboohr").await;
+        let state = form_state(&app.base, &token, "bamboohr").await;
         let (status, html) = submit(
-            &app,
+            &app.base,
             &token,
             "bamboohr",
             &state,
@@ -296,9 +231,9 @@ async fn vendor_answers_become_precise_messages_and_failed_events(backend: Backe
             "no credential in the log"
         );
     }
-    let state = form_state(&app, &token, "bamboohr").await;
+    let state = form_state(&app.base, &token, "bamboohr").await;
     let (status, html) = submit(
-        &app,
+        &app.base,
         &token,
         "bamboohr",
         &state,
@@ -359,13 +294,13 @@ async fn unusable_links_get_a_clear_localised_page(backend: Backend) {
         "{}",
         reply.text
     );
-    let state = form_state(&app, &token, "sandbox").await;
-    let (status, _) = submit(&app, &token, "sandbox", &state, &[("api_key", "ok")]).await;
+    let state = form_state(&app.base, &token, "sandbox").await;
+    let (status, _) = submit(&app.base, &token, "sandbox", &state, &[("api_key", "ok")]).await;
     assert_eq!(status, 200);
     let used = page(format!("/connect?token={token}")).await;
     assert_eq!(used.status, 410);
     assert!(used.text.contains("Dieser Link wurde bereits verwendet"));
-    let (status, html) = submit(&app, &token, "sandbox", &state, &[("api_key", "ok")]).await;
+    let (status, html) = submit(&app.base, &token, "sandbox", &state, &[("api_key", "ok")]).await;
     assert_eq!(status, 410, "a used link cannot complete twice: {html}");
     let gusto = token_of(&app.create_link(json!({})).await);
     let reply = page(format!("/connect?token={gusto}&tool=gusto")).await;
@@ -402,8 +337,8 @@ async fn magic_links_can_be_listed_and_revoked(backend: Backend) {
         "links are credentials and never listed"
     );
     let token = token_of(&second);
-    let state = form_state(&app, &token, "sandbox").await;
-    let (status, html) = submit(&app, &token, "sandbox", &state, &[("api_key", "ok")]).await;
+    let state = form_state(&app.base, &token, "sandbox").await;
+    let (status, html) = submit(&app.base, &token, "sandbox", &state, &[("api_key", "ok")]).await;
     assert_eq!(status, 200);
     assert!(
         !html.contains("data-activation-token"),
@@ -463,8 +398,15 @@ async fn relink_replaces_credentials_through_the_flow(backend: Backend) {
         &app.create_link(json!({"integration_tool": "sandbox"}))
             .await,
     );
-    let state = form_state(&app, &token, "sandbox").await;
-    let (_, html) = submit(&app, &token, "sandbox", &state, &[("api_key", "first")]).await;
+    let state = form_state(&app.base, &token, "sandbox").await;
+    let (_, html) = submit(
+        &app.base,
+        &token,
+        "sandbox",
+        &state,
+        &[("api_key", "first")],
+    )
+    .await;
     let id = app
         .get(&format!(
             "/v1/connect/integration-by-token/{}",
@@ -494,8 +436,15 @@ async fn relink_replaces_credentials_through_the_flow(backend: Backend) {
         consent.text.contains("Step 1 of 3"),
         "a relink goes straight to its tool"
     );
-    let state = form_state(&app, &relink, "sandbox").await;
-    let (status, html) = submit(&app, &relink, "sandbox", &state, &[("api_key", "second")]).await;
+    let state = form_state(&app.base, &relink, "sandbox").await;
+    let (status, html) = submit(
+        &app.base,
+        &relink,
+        "sandbox",
+        &state,
+        &[("api_key", "second")],
+    )
+    .await;
     assert_eq!(status, 200, "{html}");
     let redeemed = app
         .get(&format!(
@@ -560,9 +509,9 @@ async fn the_end_users_steps_are_in_the_audit_trail(backend: Backend) {
         .await;
     assert_eq!(chosen.status, 200);
     for key in ["wrong-canary-key", "good-key"] {
-        let state = form_state(&app, &token, "bamboohr").await;
+        let state = form_state(&app.base, &token, "bamboohr").await;
         submit(
-            &app,
+            &app.base,
             &token,
             "bamboohr",
             &state,
@@ -647,9 +596,9 @@ async fn forms_are_checked_on_the_server_and_rate_limited() {
         &app.create_link(json!({"integration_tool": "bamboohr", "language": "fr"}))
             .await,
     );
-    let state = form_state(&app, &token, "bamboohr").await;
+    let state = form_state(&app.base, &token, "bamboohr").await;
     let (status, html) = submit(
-        &app,
+        &app.base,
         &token,
         "bamboohr",
         &state,
@@ -667,7 +616,7 @@ async fn forms_are_checked_on_the_server_and_rate_limited() {
         "pattern, in French: {html}"
     );
     let (status, html) = submit(
-        &app,
+        &app.base,
         &token,
         "bamboohr",
         "123.forged",
@@ -696,7 +645,7 @@ async fn forms_are_checked_on_the_server_and_rate_limited() {
     );
     for _ in 0..10 {
         let (status, _) = submit(
-            &app,
+            &app.base,
             &token,
             "bamboohr",
             &state,
@@ -706,7 +655,7 @@ async fn forms_are_checked_on_the_server_and_rate_limited() {
         assert_eq!(status, 422);
     }
     let response = submit_response(
-        &app,
+        &app.base,
         &token,
         "bamboohr",
         &state,

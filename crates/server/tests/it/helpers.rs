@@ -350,3 +350,75 @@ impl TestApp {
 pub fn encode(id: &str) -> String {
     id.replace(':', "%3A")
 }
+
+/// The token of a link URL.
+pub fn token_of(link: &str) -> String {
+    link.split_once("token=").expect("token").1.to_owned()
+}
+
+/// Fetches the credentials page of `tool` from the server at `base` and returns its signed
+/// form state.
+pub async fn form_state(base: &str, token: &str, tool: &str) -> String {
+    let page = reqwest::get(format!(
+        "{base}/connect?token={token}&tool={tool}&step=credentials"
+    ))
+    .await
+    .expect("credentials page");
+    assert_eq!(page.status(), 200);
+    let text = page.text().await.expect("body");
+    let marker = "name=\"state\" value=\"";
+    let start = text.find(marker).expect("state field") + marker.len();
+    text[start..].split('"').next().expect("state").to_owned()
+}
+
+/// Posts the credentials form as a browser on the flow's own page would: status and body.
+pub async fn submit(
+    base: &str,
+    token: &str,
+    tool: &str,
+    state: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let response = submit_response(base, token, tool, state, fields).await;
+    (
+        response.status().as_u16(),
+        response.text().await.expect("body"),
+    )
+}
+
+/// Posts the credentials form and returns the whole response.
+pub async fn submit_response(
+    base: &str,
+    token: &str,
+    tool: &str,
+    state: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form = vec![
+        ("token".to_owned(), token.to_owned()),
+        ("tool".to_owned(), tool.to_owned()),
+        ("state".to_owned(), state.to_owned()),
+    ];
+    form.extend(
+        fields
+            .iter()
+            .map(|(k, v)| (format!("field.{k}"), (*v).to_owned())),
+    );
+    reqwest::Client::new()
+        .post(format!("{base}/connect/verify"))
+        .header("origin", base)
+        .form(&form)
+        .send()
+        .await
+        .expect("post")
+}
+
+/// The activation token on the flow's success page.
+pub fn activation_token(html: &str) -> String {
+    let marker = "data-activation-token=\"";
+    let start = html
+        .find(marker)
+        .expect("activation token on the success page")
+        + marker.len();
+    html[start..].split('"').next().expect("token").to_owned()
+}

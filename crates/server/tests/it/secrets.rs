@@ -1,8 +1,18 @@
-//! Secrets never rest in plaintext: a canary credential, the activation token, the API keys and
-//! a webhook secret (before and after a rotation) are searched for in the SQLite files and in a
-//! `pg_dump` of the PostgreSQL schema.
+//! Secrets never leak: a canary credential submitted through the flow, the activation token,
+//! the API keys and a webhook secret (before and after a rotation) are searched for in the
+//! SQLite files, in a `pg_dump` of the PostgreSQL schema, and — with the real binary logging
+//! at TRACE — in every log line, every HTTP response after the one that created them, and
+//! every webhook request.
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use std::{
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use crate::{
+    helpers::{Backend, TestApp, activation_token, form_state, spawn_app, submit, token_of},
+    receiver::TestReceiver,
+};
 
 fn count(haystack: &[u8], needle: &str) -> usize {
     haystack
@@ -16,8 +26,7 @@ fn count(haystack: &[u8], needle: &str) -> usize {
 async fn store_canaries(backend: Backend) -> (TestApp, Vec<String>) {
     let app = spawn_app(backend).await;
     let canary = format!("CANARY-{}", plugboard_store::ids::new_id());
-    let link = app.create_link(serde_json::json!({})).await;
-    let token = app.complete(&link, "personio", &canary).await;
+    let token = connect_through_the_flow(&app.base, &app.dev_key, &canary).await;
     app.get(&format!("/v1/connect/integration-by-token/{token}"))
         .await
         .data();
@@ -56,6 +65,29 @@ async fn store_canaries(backend: Backend) -> (TestApp, Vec<String>) {
     (app, secrets)
 }
 
+/// Creates a link with `key` and completes it in the sandbox with `credential`, as an end user's
+/// browser would; returns the activation token.
+async fn connect_through_the_flow(base: &str, key: &str, credential: &str) -> String {
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/v1/connect/create-link"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({
+            "end_user_email": "admin@acme.example",
+            "end_user_organization_name": "Acme, Inc.",
+        }))
+        .send()
+        .await
+        .expect("create-link")
+        .json()
+        .await
+        .expect("json");
+    let token = token_of(created["data"]["link"].as_str().expect("link"));
+    let state = form_state(base, &token, "sandbox").await;
+    let (status, html) = submit(base, &token, "sandbox", &state, &[("api_key", credential)]).await;
+    assert_eq!(status, 200, "{html}");
+    activation_token(&html)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_files_hold_no_plaintext_secret() {
     let (app, secrets) = store_canaries(Backend::Sqlite).await;
@@ -66,7 +98,7 @@ async fn sqlite_files_hold_no_plaintext_secret() {
         bytes.extend(std::fs::read(file).expect("read database file"));
     }
     assert!(
-        count(&bytes, "personio:") > 0,
+        count(&bytes, "sandbox:") > 0,
         "the search itself works: ids are stored in clear"
     );
     for secret in &secrets {
@@ -96,8 +128,202 @@ async fn pg_dump_holds_no_plaintext_secret() {
         String::from_utf8_lossy(&output.stderr)
     );
     let dump = output.stdout;
-    assert!(count(&dump, "personio:") > 0, "the dump contains the data");
+    assert!(count(&dump, "sandbox:") > 0, "the dump contains the data");
     for secret in &secrets {
         assert_eq!(count(&dump, secret), 0, "{secret} found in pg_dump");
+    }
+}
+
+/// The real binary at TRACE level: after each secret's creation, no log line, HTTP response or
+/// webhook request carries it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_logs_responses_and_webhooks_never_carry_a_secret() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log_path = dir.path().join("trace.log");
+    let env = [
+        (
+            "PLUGBOARD_DATA_DIR",
+            dir.path().to_str().expect("utf-8").to_owned(),
+        ),
+        ("PLUGBOARD_LISTEN", format!("127.0.0.1:{port}")),
+        ("PLUGBOARD_LOG", "trace".to_owned()),
+    ];
+    let binary = env!("CARGO_BIN_EXE_plugboard");
+    let created = Command::new(binary)
+        .args([
+            "api-keys",
+            "create",
+            "--environment",
+            "development",
+            "--name",
+            "canary",
+        ])
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("api-keys create");
+    assert!(created.status.success());
+    let api_key = String::from_utf8_lossy(&created.stdout).trim().to_owned();
+    let mut logs = String::from_utf8_lossy(&created.stderr).into_owned();
+    let mut server = Command::new(binary)
+        .arg("serve")
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).expect("log file"))
+        .spawn()
+        .expect("serve");
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if client.get(format!("{base}/readyz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let receiver = TestReceiver::start().await;
+    let mut secrets = vec![api_key.clone()];
+    let endpoint: serde_json::Value = client
+        .post(format!("{base}/v1/webhooks"))
+        .bearer_auth(&api_key)
+        .json(&serde_json::json!({"url": receiver.url}))
+        .send()
+        .await
+        .expect("webhook")
+        .json()
+        .await
+        .expect("json");
+    let endpoint_id = endpoint["data"]["id"].as_str().expect("id").to_owned();
+    secrets.push(
+        endpoint["data"]["secret"]
+            .as_str()
+            .expect("secret")
+            .to_owned(),
+    );
+    let rotated: serde_json::Value = client
+        .post(format!("{base}/v1/webhooks/{endpoint_id}/rotate-secret"))
+        .bearer_auth(&api_key)
+        .send()
+        .await
+        .expect("rotate")
+        .json()
+        .await
+        .expect("json");
+    secrets.push(
+        rotated["data"]["secret"]
+            .as_str()
+            .expect("secret")
+            .to_owned(),
+    );
+    let credential = format!("CANARY-{}", plugboard_store::ids::new_id());
+    secrets.push(credential.clone());
+    let activation = connect_through_the_flow(&base, &api_key, &credential).await;
+    secrets.push(activation.clone());
+
+    // Everything an operator can read afterwards.
+    let mut responses = Vec::new();
+    let by_token = client
+        .get(format!(
+            "{base}/v1/connect/integration-by-token/{activation}"
+        ))
+        .bearer_auth(&api_key)
+        .send()
+        .await
+        .expect("redeem");
+    let integration: serde_json::Value = by_token.json().await.expect("json");
+    let integration_id = integration["data"]["id"]
+        .as_str()
+        .expect("id")
+        .replace(':', "%3A");
+    client
+        .post(format!("{base}/v1/webhooks/{endpoint_id}/test"))
+        .bearer_auth(&api_key)
+        .send()
+        .await
+        .expect("test event");
+    let deliveries = receiver.wait_for(2, Duration::from_secs(20)).await;
+    let log: serde_json::Value = client
+        .get(format!("{base}/v1/webhooks/{endpoint_id}/deliveries"))
+        .bearer_auth(&api_key)
+        .send()
+        .await
+        .expect("deliveries")
+        .json()
+        .await
+        .expect("json");
+    let mut paths = vec![
+        "/v1/check-api-key".to_owned(),
+        "/v1/integrations".to_owned(),
+        format!("/v1/integrations/{integration_id}"),
+        format!("/v1/connect/integration-by-token/{activation}"),
+        "/v1/connect/links".to_owned(),
+        "/v1/webhooks".to_owned(),
+        format!("/v1/webhooks/{endpoint_id}"),
+        format!("/v1/webhooks/{endpoint_id}/deliveries"),
+        "/v1/audit-events".to_owned(),
+        "/metrics".to_owned(),
+        "/openapi.json".to_owned(),
+    ];
+    for delivery in log["data"]["results"].as_array().expect("deliveries") {
+        let id = delivery["id"].as_str().expect("id");
+        paths.push(format!("/v1/webhooks/{endpoint_id}/deliveries/{id}"));
+    }
+    for path in &paths {
+        let response = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&api_key)
+            .send()
+            .await
+            .expect("get");
+        let headers = format!("{:?}", response.headers());
+        responses.push((
+            path.clone(),
+            format!("{headers} {}", response.text().await.expect("body")),
+        ));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let _ = server.wait();
+    logs.push_str(&std::fs::read_to_string(&log_path).expect("logs"));
+    assert!(logs.contains("TRACE"), "the server logged at TRACE level");
+    assert!(deliveries.len() >= 2, "webhooks arrived");
+    let webhooks: Vec<String> = deliveries
+        .iter()
+        .map(|d| format!("{:?} {}", d.headers, d.body))
+        .collect();
+    let mut database = Vec::new();
+    for file in ["plugboard.db", "plugboard.db-wal"] {
+        database.extend(std::fs::read(dir.path().join(file)).unwrap_or_default());
+    }
+    for secret in &secrets {
+        assert_eq!(
+            count(logs.as_bytes(), secret),
+            0,
+            "{secret:.12}… in the TRACE logs"
+        );
+        for (path, response) in &responses {
+            assert_eq!(
+                count(response.as_bytes(), secret),
+                0,
+                "{secret:.12}… in the answer to {path:.60}"
+            );
+        }
+        for webhook in &webhooks {
+            assert_eq!(
+                count(webhook.as_bytes(), secret),
+                0,
+                "{secret:.12}… in a webhook"
+            );
+        }
+        assert_eq!(
+            count(&database, secret),
+            0,
+            "{secret:.12}… in the database files"
+        );
     }
 }
