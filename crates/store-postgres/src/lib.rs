@@ -641,7 +641,7 @@ impl Store for PostgresStore {
     }
 
     async fn record_audit_event(&self, event: &AuditEvent) -> Result<()> {
-        sqlx::query(&INSERT_AUDIT_EVENT_SQL)
+        sqlx::query(INSERT_AUDIT_EVENT_SQL)
             .bind(&event.id)
             .bind(&event.environment_id)
             .bind(&event.action)
