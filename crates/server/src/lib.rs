@@ -29,6 +29,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod flow;
+pub mod health;
 pub mod integrations;
 pub mod keys;
 pub mod metrics;
@@ -104,6 +105,8 @@ pub struct AppInner {
     pub flow: flow::FlowState,
     /// Rate limits per API key and per link.
     pub limits: ratelimit::RateLimits,
+    /// Whether the database answered the last health probe (`health.rs`).
+    pub database_up: tokio::sync::watch::Receiver<bool>,
     /// Recently authenticated API keys, by the SHA-256 of the key.
     api_keys: quick_cache::sync::Cache<Vec<u8>, CachedKey>,
 }
@@ -237,6 +240,7 @@ impl AppState {
         let catalog = Catalog::builtin().context("loading the tool catalog")?;
         let flow = flow::FlowState::new(&config);
         let limits = ratelimit::RateLimits::new(&config);
+        let database_up = health::watch(store.clone());
         Ok(Self(Arc::new(AppInner {
             config,
             store,
@@ -246,6 +250,7 @@ impl AppState {
             metrics: Metrics::new(),
             flow,
             limits,
+            database_up,
             api_keys: quick_cache::sync::Cache::new(10_000),
         })))
     }
@@ -439,8 +444,10 @@ pub fn app_with(state: AppState, demo: Option<Arc<demo::Demo>>) -> Router {
             .map_or("unmatched", MatchedPath::as_str);
         tracing::info_span!("request", method = %request.method(), route)
     });
+    let api =
+        api::router().route_layer(middleware::from_fn_with_state(state.clone(), health::guard));
     let mut router = Router::new()
-        .merge(api::router())
+        .merge(api)
         .merge(ops::router())
         .merge(flow::router())
         .merge(sdk::router());

@@ -44,6 +44,9 @@ const INTEGRATION_COLUMNS: &str = "id, environment_id, tool, category, status, s
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// One connection of its own for [`Store::probe`], so the health check never waits behind
+    /// a saturated `pool`.
+    probe: PgPool,
     /// Signalled by the `LISTEN` task when any process commits new deliveries.
     wake: Arc<Notify>,
     /// The `LISTEN` task, started by the first worker that waits.
@@ -61,15 +64,21 @@ impl PostgresStore {
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            // While the database is down, fail fast so the edge answers 503 within a second
-            // instead of holding the client; a healthy pool hands out connections in
-            // microseconds, so only an outage or a saturated pool waits this long.
-            .acquire_timeout(Duration::from_millis(800))
-            .connect_with(options)
+            // A burst of requests queues for a connection for up to this long. An outage is
+            // not waited out here: the server's health watch (`Store::probe`) notices it and
+            // answers 503 at once.
+            .acquire_timeout(Duration::from_secs(3))
+            .connect_with(options.clone())
             .await
             .map_err(from_sqlx)?;
+        let probe = PgPoolOptions::new()
+            .max_connections(1)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_millis(500))
+            .connect_lazy_with(options);
         Ok(Self {
             pool,
+            probe,
             wake: Arc::default(),
             listener: Arc::default(),
         })
@@ -213,6 +222,14 @@ impl Store for PostgresStore {
             .await
             .map_err(from_sqlx)?;
         }
+        Ok(())
+    }
+
+    async fn probe(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.probe)
+            .await
+            .map_err(from_sqlx)?;
         Ok(())
     }
 

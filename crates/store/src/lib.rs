@@ -59,6 +59,13 @@ pub trait Store: Send + Sync + 'static {
     /// Succeeds when the database answers a trivial query (for `/readyz`).
     async fn ping(&self) -> Result<()>;
 
+    /// Like [`Store::ping`], but never queues behind busy requests, so a slow answer means the
+    /// database is unreachable rather than the pool saturated. The server's health watch
+    /// calls it several times a second.
+    async fn probe(&self) -> Result<()> {
+        self.ping().await
+    }
+
     /// Both environments. Call [`Store::migrate`] first.
     async fn environments(&self) -> Result<Vec<Environment>>;
 
