@@ -27,6 +27,23 @@ use crate::{
     receiver::TestReceiver,
 };
 
+/// Reads and opens the credentials of every integration in `ids`; panics if one does not open.
+async fn open_every_credential(state: &AppState, ids: &[String]) {
+    for id in ids {
+        let parsed = IntegrationId::parse(id).expect("id");
+        let sealed = state
+            .store
+            .integration_credentials(&parsed)
+            .await
+            .expect("read")
+            .expect("stored");
+        state
+            .vault
+            .open(Purpose::Credentials, id, &sealed)
+            .expect("the credentials open");
+    }
+}
+
 async fn rotation_reseals_everything_while_the_server_serves(backend: Backend) {
     let old = MasterKey::generate();
     let new = MasterKey::generate();
@@ -103,20 +120,8 @@ async fn rotation_reseals_everything_while_the_server_serves(backend: Backend) {
         );
         tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                for id in &ids {
-                    let parsed = IntegrationId::parse(id).expect("id");
-                    let sealed = state
-                        .store
-                        .integration_credentials(&parsed)
-                        .await
-                        .expect("read")
-                        .expect("stored");
-                    state
-                        .vault
-                        .open(Purpose::Credentials, id, &sealed)
-                        .expect("credentials open during the rotation");
-                    reads.fetch_add(1, Ordering::Relaxed);
-                }
+                open_every_credential(&state, &ids).await;
+                reads.fetch_add(1, Ordering::Relaxed);
                 tokio::task::yield_now().await;
             }
         })
@@ -192,19 +197,7 @@ async fn rotation_reseals_everything_while_the_server_serves(backend: Backend) {
     let without_old = AppState::from_parts(config, app.state.store.clone(), Vault::new(&new))
         .await
         .expect("the new key alone opens everything");
-    for id in &integration_ids {
-        let parsed = IntegrationId::parse(id).expect("id");
-        let sealed = without_old
-            .store
-            .integration_credentials(&parsed)
-            .await
-            .expect("read")
-            .expect("stored");
-        without_old
-            .vault
-            .open(Purpose::Credentials, id, &sealed)
-            .expect("open with the new key alone");
-    }
+    open_every_credential(&without_old, &integration_ids).await;
 }
 
 both_backends!(rotation_reseals_everything_while_the_server_serves);

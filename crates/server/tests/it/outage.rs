@@ -8,12 +8,15 @@
 
 use std::{
     collections::HashSet,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use crate::receiver::TestReceiver;
+use crate::{
+    binary::{Binary, add_endpoint, free_port},
+    receiver::TestReceiver,
+};
 
 /// A throw-away PostgreSQL cluster, dropped with the test.
 struct Cluster {
@@ -84,22 +87,6 @@ impl Drop for Cluster {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("free port")
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// One request's fate.
 #[derive(Debug, Clone)]
 struct Sample {
@@ -114,84 +101,35 @@ struct Sample {
 async fn a_postgres_restart_under_load_loses_nothing_and_heals() {
     let cluster = Cluster::create();
     let data_dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
     let key = {
         use base64::Engine;
         base64::engine::general_purpose::STANDARD.encode([7u8; 32])
     };
-    let env = [
-        (
-            "PLUGBOARD_DATA_DIR",
-            data_dir.path().to_str().expect("utf-8").to_owned(),
-        ),
-        ("PLUGBOARD_DATABASE_URL", cluster.url()),
-        ("PLUGBOARD_MASTER_KEY", key),
-        ("PLUGBOARD_LISTEN", format!("127.0.0.1:{port}")),
-        ("PLUGBOARD_LOG", "error".to_owned()),
-        // The load is one key far past its per-minute allowance, on purpose.
-        ("PLUGBOARD_RATE_LIMIT_API", "off".to_owned()),
-        // Deliveries that fail during the outage come back quickly.
-        (
-            "PLUGBOARD_WEBHOOK_RETRY_SCHEDULE",
-            "200ms,500ms,1s,1s,2s,5s".to_owned(),
-        ),
-    ];
-    let created = Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .args([
-            "api-keys",
-            "create",
-            "--environment",
-            "development",
-            "--name",
-            "load",
-        ])
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .expect("api-keys create");
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
+    let database_url = cluster.url();
+    let binary = Binary::new(
+        data_dir.path(),
+        &[
+            ("PLUGBOARD_DATABASE_URL", &database_url),
+            ("PLUGBOARD_MASTER_KEY", &key),
+            ("PLUGBOARD_LOG", "error"),
+            // The load is one key far past its per-minute allowance, on purpose.
+            ("PLUGBOARD_RATE_LIMIT_API", "off"),
+            // Deliveries that fail during the outage come back quickly.
+            (
+                "PLUGBOARD_WEBHOOK_RETRY_SCHEDULE",
+                "200ms,500ms,1s,1s,2s,5s",
+            ),
+        ],
     );
-    let api_key = String::from_utf8_lossy(&created.stdout).trim().to_owned();
-    let _server = Server(
-        Command::new(env!("CARGO_BIN_EXE_plugboard"))
-            .arg("serve")
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("serve"),
-    );
-    let base = format!("http://127.0.0.1:{port}");
+    let api_key = binary.api_key();
+    let _server = binary.serve(Stdio::inherit()).await;
+    let base = binary.base();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client");
-    for _ in 0..100 {
-        if client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let receiver = TestReceiver::start().await;
-    let endpoint: serde_json::Value = client
-        .post(format!("{base}/v1/webhooks"))
-        .bearer_auth(&api_key)
-        .json(&serde_json::json!({"url": receiver.url}))
-        .send()
-        .await
-        .expect("create endpoint")
-        .json()
-        .await
-        .expect("json");
-    let endpoint = endpoint["data"]["id"]
+    let endpoint = add_endpoint(&client, &base, &api_key, &receiver.url).await["id"]
         .as_str()
         .expect("endpoint id")
         .to_owned();

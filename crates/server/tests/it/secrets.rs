@@ -4,12 +4,10 @@
 //! at TRACE — in every log line, every HTTP response after the one that created them, and
 //! every webhook request.
 
-use std::{
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::{process::Command, time::Duration};
 
 use crate::{
+    binary::{Binary, add_endpoint, post},
     helpers::{Backend, TestApp, activation_token, form_state, spawn_app, submit, token_of},
     receiver::TestReceiver,
 };
@@ -68,19 +66,16 @@ async fn store_canaries(backend: Backend) -> (TestApp, Vec<String>) {
 /// Creates a link with `key` and completes it in the sandbox with `credential`, as an end user's
 /// browser would; returns the activation token.
 async fn connect_through_the_flow(base: &str, key: &str, credential: &str) -> String {
-    let created: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/v1/connect/create-link"))
-        .bearer_auth(key)
-        .json(&serde_json::json!({
+    let created = post(
+        &reqwest::Client::new(),
+        &format!("{base}/v1/connect/create-link"),
+        key,
+        Some(serde_json::json!({
             "end_user_email": "admin@acme.example",
             "end_user_organization_name": "Acme, Inc.",
-        }))
-        .send()
-        .await
-        .expect("create-link")
-        .json()
-        .await
-        .expect("json");
+        })),
+    )
+    .await;
     let token = token_of(created["data"]["link"].as_str().expect("link"));
     let state = form_state(base, &token, "sandbox").await;
     let (status, html) = submit(base, &token, "sandbox", &state, &[("api_key", credential)]).await;
@@ -139,80 +134,35 @@ async fn pg_dump_holds_no_plaintext_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_logs_responses_and_webhooks_never_carry_a_secret() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
     let log_path = dir.path().join("trace.log");
-    let env = [
-        (
-            "PLUGBOARD_DATA_DIR",
-            dir.path().to_str().expect("utf-8").to_owned(),
-        ),
-        ("PLUGBOARD_LISTEN", format!("127.0.0.1:{port}")),
-        ("PLUGBOARD_LOG", "trace".to_owned()),
-    ];
-    let binary = env!("CARGO_BIN_EXE_plugboard");
-    let created = Command::new(binary)
-        .args([
-            "api-keys",
-            "create",
-            "--environment",
-            "development",
-            "--name",
-            "canary",
-        ])
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .expect("api-keys create");
-    assert!(created.status.success());
+    let binary = Binary::new(dir.path(), &[("PLUGBOARD_LOG", "trace")]);
+    let created = binary.run(&[
+        "api-keys",
+        "create",
+        "--environment",
+        "development",
+        "--name",
+        "canary",
+    ]);
     let api_key = String::from_utf8_lossy(&created.stdout).trim().to_owned();
     let mut logs = String::from_utf8_lossy(&created.stderr).into_owned();
-    let mut server = Command::new(binary)
-        .arg("serve")
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).expect("log file"))
-        .spawn()
-        .expect("serve");
+    let mut server = binary
+        .serve(std::fs::File::create(&log_path).expect("log file").into())
+        .await;
+    let base = binary.base();
     let client = reqwest::Client::new();
-    for _ in 0..100 {
-        if client.get(format!("{base}/readyz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let receiver = TestReceiver::start().await;
     let mut secrets = vec![api_key.clone()];
-    let endpoint: serde_json::Value = client
-        .post(format!("{base}/v1/webhooks"))
-        .bearer_auth(&api_key)
-        .json(&serde_json::json!({"url": receiver.url}))
-        .send()
-        .await
-        .expect("webhook")
-        .json()
-        .await
-        .expect("json");
-    let endpoint_id = endpoint["data"]["id"].as_str().expect("id").to_owned();
-    secrets.push(
-        endpoint["data"]["secret"]
-            .as_str()
-            .expect("secret")
-            .to_owned(),
-    );
-    let rotated: serde_json::Value = client
-        .post(format!("{base}/v1/webhooks/{endpoint_id}/rotate-secret"))
-        .bearer_auth(&api_key)
-        .send()
-        .await
-        .expect("rotate")
-        .json()
-        .await
-        .expect("json");
+    let endpoint = add_endpoint(&client, &base, &api_key, &receiver.url).await;
+    let endpoint_id = endpoint["id"].as_str().expect("id").to_owned();
+    secrets.push(endpoint["secret"].as_str().expect("secret").to_owned());
+    let rotated = post(
+        &client,
+        &format!("{base}/v1/webhooks/{endpoint_id}/rotate-secret"),
+        &api_key,
+        None,
+    )
+    .await;
     secrets.push(
         rotated["data"]["secret"]
             .as_str()
@@ -239,12 +189,13 @@ async fn trace_logs_responses_and_webhooks_never_carry_a_secret() {
         .as_str()
         .expect("id")
         .replace(':', "%3A");
-    client
-        .post(format!("{base}/v1/webhooks/{endpoint_id}/test"))
-        .bearer_auth(&api_key)
-        .send()
-        .await
-        .expect("test event");
+    post(
+        &client,
+        &format!("{base}/v1/webhooks/{endpoint_id}/test"),
+        &api_key,
+        None,
+    )
+    .await;
     let deliveries = receiver.wait_for(2, Duration::from_secs(20)).await;
     let log: serde_json::Value = client
         .get(format!("{base}/v1/webhooks/{endpoint_id}/deliveries"))
@@ -289,6 +240,7 @@ async fn trace_logs_responses_and_webhooks_never_carry_a_secret() {
         .args(["-TERM", &server.id().to_string()])
         .status();
     let _ = server.wait();
+    drop(server);
     logs.push_str(&std::fs::read_to_string(&log_path).expect("logs"));
     assert!(logs.contains("TRACE"), "the server logged at TRACE level");
     assert!(deliveries.len() >= 2, "webhooks arrived");

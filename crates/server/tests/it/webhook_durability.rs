@@ -4,8 +4,7 @@
 
 use std::{
     collections::HashMap,
-    net::TcpListener,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -15,110 +14,65 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::{
+    binary::{Binary, add_endpoint, post},
     helpers::{Backend, spawn_app_with},
     receiver::{Answer, TestReceiver},
 };
 
+/// Creates an endpoint for `url`; returns its id.
+async fn endpoint_id(client: &reqwest::Client, base: &str, key: &str, url: &str) -> String {
+    add_endpoint(client, base, key, url).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
 const EVENTS: usize = 5_000;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
+/// The binary as these tests run it: a short webhook timeout makes the lease short, so a
+/// restart resends the deliveries that were in flight at the kill within seconds; one key
+/// queues thousands of events, far past its per-minute limit, on purpose.
+fn binary(dir: &std::path::Path) -> Binary {
+    Binary::new(
+        dir,
+        &[
+            ("PLUGBOARD_WEBHOOK_TIMEOUT", "1s"),
+            ("PLUGBOARD_WEBHOOK_ENDPOINT_CONCURRENCY", "4"),
+            ("PLUGBOARD_RATE_LIMIT_API", "off"),
+        ],
+    )
 }
 
-fn plugboard(dir: &std::path::Path, port: u16) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_plugboard"));
-    command
-        .env_clear()
-        .env("PLUGBOARD_DATA_DIR", dir)
-        .env("PLUGBOARD_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PLUGBOARD_LOG", "warn")
-        // A short timeout makes the lease short, so the restart resends the deliveries that
-        // were in flight at the kill within seconds.
-        .env("PLUGBOARD_WEBHOOK_TIMEOUT", "1s")
-        .env("PLUGBOARD_WEBHOOK_ENDPOINT_CONCURRENCY", "4")
-        // One key queues thousands of events: far past its per-minute limit, on purpose.
-        .env("PLUGBOARD_RATE_LIMIT_API", "off")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    command
-}
-
-async fn start(dir: &std::path::Path, port: u16) -> Child {
-    let child = plugboard(dir, port)
-        .arg("serve")
-        .spawn()
-        .expect("spawn plugboard");
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    while client
-        .get(format!("http://127.0.0.1:{port}/readyz"))
-        .send()
-        .await
-        .map_or(true, |r| !r.status().is_success())
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "plugboard did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    child
-}
-
-/// A development API key, made with the CLI on the server's data dir.
-fn api_key(dir: &std::path::Path, port: u16) -> String {
-    let created = plugboard(dir, port)
-        .args([
-            "api-keys",
-            "create",
-            "--environment",
-            "development",
-            "--name",
-            "test",
-        ])
-        .stdout(Stdio::piped())
-        .output()
-        .expect("api-keys create");
-    let key = String::from_utf8(created.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_owned();
-    assert!(key.starts_with("pb_dev_"), "{key}");
-    key
-}
-
-/// Creates a webhook endpoint for `url` through the API; returns its id.
-async fn add_endpoint(client: &reqwest::Client, base: &str, key: &str, url: &str) -> String {
-    let created: serde_json::Value = client
-        .post(format!("{base}/webhooks"))
-        .bearer_auth(key)
-        .json(&json!({ "url": url }))
-        .send()
-        .await
-        .expect("create endpoint")
-        .json()
-        .await
-        .expect("json");
-    created["data"]["id"].as_str().expect("id").to_owned()
+/// Queues a test event through the API; returns the answer's `data`.
+async fn send_test_event(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    endpoint: &str,
+) -> serde_json::Value {
+    post(
+        client,
+        &format!("{base}/v1/webhooks/{endpoint}/test"),
+        key,
+        None,
+    )
+    .await["data"]
+        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_in_a_burst_loses_no_event() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let key = api_key(dir.path(), port);
+    let binary = binary(dir.path());
+    let key = binary.api_key();
     let receiver = TestReceiver::start().await;
     // 4 deliveries at a time, 5 ms each: the burst takes seconds, so the kill lands mid-way.
     receiver.answer(Answer::Slow(Duration::from_millis(5)));
 
-    let mut server = start(dir.path(), port).await;
-    let base = format!("http://127.0.0.1:{port}/v1");
+    let mut server = binary.serve(Stdio::null()).await;
+    let base = binary.base();
     let client = reqwest::Client::new();
-    let endpoint = add_endpoint(&client, &base, &key, &receiver.url).await;
+    let endpoint = endpoint_id(&client, &base, &key, &receiver.url).await;
 
     // 5,000 events, 8 requests at a time.
     let mut tasks = tokio::task::JoinSet::new();
@@ -128,21 +82,8 @@ async fn kill_9_in_a_burst_loses_no_event() {
         tasks.spawn(async move {
             let mut ids = Vec::new();
             for _ in 0..EVENTS / 8 {
-                let reply: serde_json::Value = client
-                    .post(format!("{base}/webhooks/{endpoint}/test"))
-                    .bearer_auth(&key)
-                    .send()
-                    .await
-                    .expect("queue an event")
-                    .json()
-                    .await
-                    .expect("json");
-                ids.push(
-                    reply["data"]["event_id"]
-                        .as_str()
-                        .expect("event id")
-                        .to_owned(),
-                );
+                let queued = send_test_event(&client, &base, &key, &endpoint).await;
+                ids.push(queued["event_id"].as_str().expect("event id").to_owned());
             }
             ids
         });
@@ -162,7 +103,7 @@ async fn kill_9_in_a_burst_loses_no_event() {
         "the kill came after every delivery; nothing was tested"
     );
 
-    let mut server = start(dir.path(), port).await;
+    let mut server = binary.serve(Stdio::null()).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     let bodies = loop {
         let mut bodies: HashMap<String, Vec<String>> = HashMap::new();
@@ -290,27 +231,16 @@ async fn two_workers_on_one_postgres_send_each_event_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_deliveries_in_flight_finish_and_records_them() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let key = api_key(dir.path(), port);
+    let binary = binary(dir.path());
+    let key = binary.api_key();
     let receiver = TestReceiver::start().await;
     receiver.answer(Answer::Slow(Duration::from_millis(700)));
-    let server = start(dir.path(), port).await;
-    let base = format!("http://127.0.0.1:{port}/v1");
+    let mut server = binary.serve(Stdio::null()).await;
+    let base = binary.base();
     let client = reqwest::Client::new();
-    let endpoint = add_endpoint(&client, &base, &key, &receiver.url).await;
-    let queued: serde_json::Value = client
-        .post(format!("{base}/webhooks/{endpoint}/test"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("test event")
-        .json()
-        .await
-        .expect("json");
-    let delivery = queued["data"]["delivery_id"]
-        .as_str()
-        .expect("delivery")
-        .to_owned();
+    let endpoint = endpoint_id(&client, &base, &key, &receiver.url).await;
+    let queued = send_test_event(&client, &base, &key, &endpoint).await;
+    let delivery = queued["delivery_id"].as_str().expect("delivery").to_owned();
     receiver.wait_for(1, Duration::from_secs(20)).await;
     // The request is in flight (the receiver answers after 700 ms): stop the server now.
     let pid = server.id().to_string();
@@ -321,8 +251,8 @@ async fn sigterm_lets_deliveries_in_flight_finish_and_records_them() {
             .expect("kill")
             .success()
     );
-    let output = server.wait_with_output().expect("wait");
-    assert!(output.status.success(), "a graceful exit");
+    let status = server.wait().expect("wait");
+    assert!(status.success(), "a graceful exit");
 
     // The attempt finished and was recorded before the process ended.
     let store = plugboard_store_sqlite::SqliteStore::open(&dir.path().join("plugboard.db"))
