@@ -3,7 +3,12 @@
 
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::{
+        ContentBuilder, Ref, RefOr, ResponseBuilder,
+        header::HeaderBuilder,
+        schema::{ObjectBuilder, Type},
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
 };
 
 use crate::api;
@@ -21,6 +26,110 @@ impl Modify for ApiKeyScheme {
             ))
             .build();
         components.add_security_scheme("ApiKey", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Adds the error answers that the extractors and layers give on every operation, so that each
+/// operation lists every status it can answer with: 401 (the API key), 429 (its rate limit) and
+/// 503 (the database) everywhere; 400 wherever there is a body, a query string or a path
+/// parameter to reject (a path segment that is not UTF-8, say); 413 and 415 wherever there is
+/// a body. An operation's own, more specific description of a status is kept.
+struct CommonResponses;
+
+impl CommonResponses {
+    fn error(description: &str, retry_after: bool) -> RefOr<utoipa::openapi::Response> {
+        let content = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+            .build();
+        let mut response = ResponseBuilder::new()
+            .description(description)
+            .content("application/json", content);
+        if retry_after {
+            let seconds = ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1));
+            response = response.header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(seconds)
+                    .description(Some("Seconds to wait before retrying."))
+                    .build(),
+            );
+        }
+        RefOr::T(response.build())
+    }
+}
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let shared = [
+            (
+                "InvalidInput",
+                "Invalid input (`PLATFORM.INPUT_INVALID`); the message names the field at fault",
+                false,
+            ),
+            (
+                "Unauthorized",
+                "Missing, malformed, unknown or revoked API key (`PLATFORM.AUTHENTICATION_INVALID`)",
+                false,
+            ),
+            (
+                "PayloadTooLarge",
+                "The body is larger than 64 KiB (`PLATFORM.INPUT_INVALID`)",
+                false,
+            ),
+            (
+                "UnsupportedMediaType",
+                "The body is declared as something other than JSON (`PLATFORM.INPUT_INVALID`)",
+                false,
+            ),
+            (
+                "RateLimited",
+                "The API key's rate limit is exhausted (`PLATFORM.RATE_LIMIT_EXCEEDED`)",
+                true,
+            ),
+            (
+                "Unavailable",
+                "The database cannot be reached (`PLATFORM.UNKNOWN_ERROR`); retry shortly",
+                true,
+            ),
+        ];
+        for (name, description, retry_after) in shared {
+            components
+                .responses
+                .insert(name.to_owned(), Self::error(description, retry_after));
+        }
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let has_body = operation.request_body.is_some();
+                let has_parameters = operation.parameters.iter().flatten().next().is_some();
+                let mut add = |status: &str, name: &str| {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+                };
+                if has_body || has_parameters {
+                    add("400", "InvalidInput");
+                }
+                add("401", "Unauthorized");
+                if has_body {
+                    add("413", "PayloadTooLarge");
+                    add("415", "UnsupportedMediaType");
+                }
+                add("429", "RateLimited");
+                add("503", "Unavailable");
+            }
+        }
     }
 }
 
@@ -62,7 +171,7 @@ impl Modify for ApiKeyScheme {
         api::webhooks::retry_delivery,
         api::audit::list_audit_events,
     ),
-    modifiers(&ApiKeyScheme),
+    modifiers(&ApiKeyScheme, &CommonResponses),
     tags(
         (name = "Connect", description = "Connection links and activation tokens"),
         (name = "Integrations", description = "Managing connected integrations"),

@@ -82,6 +82,7 @@ pub struct AuditQuery {
     /// `next` of the previous page.
     pub cursor: Option<String>,
     /// Results per page, 1 to 250. Default 100.
+    #[param(minimum = 1, maximum = 250)]
     pub page_size: Option<u32>,
 }
 

@@ -37,6 +37,7 @@ pub struct CreateLinkIn {
     pub end_user_origin_id: Option<String>,
     /// Which environment of the remote tool to connect (tool-specific); only together with
     /// `integration_tool`.
+    #[schema(min_length = 1)]
     pub remote_environment: Option<String>,
     /// Category of integration to create. Default `HRIS`.
     pub integration_category: Option<Category>,

@@ -213,6 +213,7 @@ pub struct ListQuery {
     /// `next` of the previous page.
     pub cursor: Option<String>,
     /// Results per page, 1 to 250. Default 100.
+    #[param(minimum = 1, maximum = 250)]
     pub page_size: Option<u32>,
     /// Only integrations of this customer (your `end_user_origin_id`).
     pub end_user_origin_id: Option<String>,

@@ -68,6 +68,7 @@ pub struct LinksQuery {
     /// `next` of the previous page.
     pub cursor: Option<String>,
     /// Results per page, 1 to 250. Default 100.
+    #[param(minimum = 1, maximum = 250)]
     pub page_size: Option<u32>,
 }
 

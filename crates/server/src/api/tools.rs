@@ -120,7 +120,7 @@ fn tool_out(state: &AppState, tool: &Tool, category: Category) -> ToolOut {
 /// `assessment` or `lms`, lower case).
 #[utoipa::path(
     get, path = "/v1/tools/{category}", tag = "General", operation_id = "GetToolsCategory",
-    params(("category" = String, Path, description = "hris, ats, assessment or lms")),
+    params(("category" = String, Path, description = "hris, ats, assessment or lms", pattern = "^(hris|ats|assessment|lms)$")),
     responses(
         (status = 200, description = "The tools", body = Success<ToolsOut>),
         (status = 400, description = "Unknown category", body = ErrorEnvelope),

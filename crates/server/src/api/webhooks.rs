@@ -113,6 +113,7 @@ pub struct WebhookIn {
     /// endpoints may also be on loopback.
     pub url: String,
     /// Event types to receive; all of them when left out.
+    #[schema(min_items = 1)]
     pub events: Option<Vec<String>>,
 }
 
@@ -122,6 +123,7 @@ pub struct WebhookPatch {
     /// New URL.
     pub url: Option<String>,
     /// New event types.
+    #[schema(min_items = 1)]
     pub events: Option<Vec<String>>,
     /// `false` stops deliveries (they wait); `true` resumes them and clears a failure record.
     pub enabled: Option<bool>,
@@ -279,6 +281,7 @@ pub struct DeliveriesQuery {
     /// `next` of the previous page.
     pub cursor: Option<String>,
     /// Results per page, 1 to 250. Default 100.
+    #[param(minimum = 1, maximum = 250)]
     pub page_size: Option<u32>,
     /// Only deliveries in this status.
     pub status: Option<DeliveryStatusOut>,
