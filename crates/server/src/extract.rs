@@ -64,6 +64,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "The request body must be a JSON object.".into(),
         ));
     }
+    if may_escape_nul(bytes) && value_has_nul(bytes) {
+        return Err(ApiError::InputInvalid(NUL_MESSAGE.into()));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -79,6 +82,59 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+const NUL_MESSAGE: &str = "The request must not contain the NUL character (U+0000).";
+
+/// Whether `bytes` may spell a NUL character as a JSON escape (`\u0000`): a fast scan that
+/// lets almost every body skip the exact check.
+fn may_escape_nul(bytes: &[u8]) -> bool {
+    bytes
+        .windows(6)
+        .any(|w| w[0] == b'\\' && w[1] == b'u' && &w[2..] == b"0000")
+}
+
+/// Whether a string or key of the JSON document `bytes` contains a NUL character. Text with
+/// NUL has no use here, and PostgreSQL cannot store it.
+fn value_has_nul(bytes: &[u8]) -> bool {
+    fn walk(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::String(text) => text.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(walk),
+            serde_json::Value::Object(map) => map
+                .iter()
+                .any(|(key, value)| key.contains('\0') || walk(value)),
+            _ => false,
+        }
+    }
+    serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|value| walk(&value))
+}
+
+/// Whether a raw (percent-encoded) path or query carries a NUL character.
+fn uri_has_nul(text: &str) -> bool {
+    text.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+}
+
+/// A path parameter, with errors in the envelope: a segment that is not UTF-8 or carries a NUL
+/// character is invalid input.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if uri_has_nul(parts.uri.path()) {
+            return Err(ApiError::InputInvalid(NUL_MESSAGE.into()));
+        }
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| ApiPath(value))
+            .map_err(|rejection| {
+                ApiError::InputInvalid(format!("Invalid path: {}", rejection.body_text()))
+            })
+    }
+}
+
 /// Query parameters, with errors in the envelope.
 pub struct ApiQuery<T>(pub T);
 
@@ -86,6 +142,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if parts.uri.query().is_some_and(uri_has_nul) {
+            return Err(ApiError::InputInvalid(NUL_MESSAGE.into()));
+        }
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(value)| ApiQuery(value))
@@ -195,6 +254,16 @@ mod tests {
         assert!(message(b"{\"name\": ").starts_with("The request body is not valid JSON"));
         assert!(message(b"[1]").starts_with("The request body must be a JSON object"));
         assert_eq!(message(b"  "), "The request body must be a JSON object.");
+    }
+
+    #[test]
+    fn nul_characters_are_refused_wherever_they_hide() {
+        assert!(message(br#"{"name": "a\u0000b"}"#).contains("NUL"));
+        assert!(message(br#"{"name": "x", "extra": {"k\u0000": [1]}}"#).contains("NUL"));
+        // A backslash followed by the letters u0000 is not a NUL character.
+        let body: Body = parse_json(br#"{"name": "\\u0000"}"#).expect("valid");
+        assert_eq!(body.name, "\\u0000");
+        assert!(uri_has_nul("/v1/webhooks/ab%00c") && !uri_has_nul("/v1/webhooks/ab%20c"));
     }
 
     #[test]

@@ -281,15 +281,19 @@ pub fn from_sqlx(error: sqlx::Error) -> StoreError {
 /// answers) and serialization failures and deadlocks (40001, 40P01); SQLite's BUSY and LOCKED
 /// with their extended codes.
 fn is_transient(code: &str) -> bool {
-    let postgres = code.len() == 5
-        && (code.starts_with("08")
+    // PostgreSQL's SQLSTATEs are always five characters; SQLite's (extended) result codes are
+    // numbers of at most four digits, whose low byte is the primary code. Telling them apart by
+    // length keeps a SQLSTATE such as 22021 (whose low byte as a number is 5) from passing for
+    // SQLite's BUSY.
+    if code.len() == 5 {
+        code.starts_with("08")
             || code.starts_with("53")
             || code.starts_with("57")
             || code == "40001"
-            || code == "40P01");
-    // SQLite reports its (extended) result code as a number; the primary code is the low byte.
-    let sqlite = code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6));
-    postgres || sqlite
+            || code == "40P01"
+    } else {
+        code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+    }
 }
 
 /// Whether `error` is a unique-constraint violation (e.g. a link consumed twice).
@@ -729,7 +733,7 @@ mod tests {
         ] {
             assert!(is_transient(code), "{code}");
         }
-        for code in ["23505", "42P01", "22P02", "19", "2067", "1"] {
+        for code in ["23505", "42P01", "22P02", "22021", "19", "2067", "1"] {
             assert!(!is_transient(code), "{code}");
         }
     }

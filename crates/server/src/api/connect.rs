@@ -2,7 +2,6 @@
 
 use axum::{
     Json, Router,
-    extract::Path,
     routing::{get, post},
 };
 use email_address::EmailAddress;
@@ -15,7 +14,7 @@ use crate::{
     AppState,
     api::{Success, integrations::SetupStatusOut, success},
     error::{ApiError, ApiResult},
-    extract::{ApiJson, Authenticated},
+    extract::{ApiJson, ApiPath, Authenticated},
     integrations::{self, LinkRequest},
     tokens::{Language, LinkKind, LinkType},
 };
@@ -230,7 +229,7 @@ pub async fn create_link(
 pub async fn integration_by_token(
     state: axum::extract::State<AppState>,
     auth: Authenticated,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
 ) -> ApiResult<Json<Success<IntegrationByTokenOut>>> {
     let integration =
         integrations::redeem_activation_token(&state, &auth.environment, &token).await?;

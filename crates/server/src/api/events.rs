@@ -2,11 +2,7 @@
 //! what Plugboard knows beyond the payload. The `log_url` of `connection-flow-failed` points
 //! here, so an operator can see why a customer's connection attempt failed.
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::get,
-};
+use axum::{Json, Router, extract::State, routing::get};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -15,7 +11,7 @@ use crate::{
     api::{Success, success},
     error::{ApiError, ApiResult, ErrorEnvelope},
     events::format_time,
-    extract::Authenticated,
+    extract::{ApiPath, Authenticated},
 };
 
 /// An event and its log detail.
@@ -49,7 +45,7 @@ pub struct EventOut {
 pub async fn get_event(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Success<EventOut>>> {
     let event = state
         .store

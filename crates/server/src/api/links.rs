@@ -4,7 +4,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     routing::{delete, get},
 };
 use chrono::Utc;
@@ -18,7 +18,7 @@ use crate::{
     api::{Empty, Success, page::PageRequest, success},
     error::{ApiError, ApiResult, ErrorEnvelope},
     events::{EndUserOut, format_time},
-    extract::{ApiQuery, Authenticated},
+    extract::{ApiPath, ApiQuery, Authenticated},
 };
 
 /// Where a magic link stands.
@@ -154,7 +154,7 @@ pub async fn revoke_link(
     State(state): State<AppState>,
     auth: Authenticated,
     client: crate::audit::Client,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Success<Empty>>> {
     if !state
         .store

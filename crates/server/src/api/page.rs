@@ -71,6 +71,10 @@ fn encode(at: DateTime<Utc>, id: &str) -> String {
 fn decode(cursor: &str) -> Option<(DateTime<Utc>, String)> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
     let (millis, id) = text.split_once(':')?;
+    // Ids are printable; a control character (NUL, which PostgreSQL refuses) is no cursor.
+    if id.chars().any(char::is_control) {
+        return None;
+    }
     Some((from_millis(millis.parse().ok()?).ok()?, id.to_owned()))
 }
 
@@ -92,7 +96,7 @@ mod tests {
         assert_eq!(rows.len(), 1);
         let parsed = PageRequest::new(Some(&next), Some(10)).expect("valid");
         assert_eq!(parsed.after, Some((at, "personio:abc".to_owned())));
-        for junk in ["%%%", "bm9jb2xvbg", "YWJjOmRlZg"] {
+        for junk in ["%%%", "bm9jb2xvbg", "YWJjOmRlZg", "MToA"] {
             assert!(PageRequest::new(Some(junk), None).is_err(), "{junk}");
         }
         assert!(PageRequest::new(None, Some(0)).is_err());

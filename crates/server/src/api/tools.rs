@@ -1,11 +1,7 @@
 //! `GET /v1/tools/{category}`: the tools end users can connect in the caller's environment,
 //! so operators can build their own tool picker.
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::get,
-};
+use axum::{Json, Router, extract::State, routing::get};
 use plugboard_catalog::{Category, Tool};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -14,7 +10,7 @@ use crate::{
     AppState,
     api::{Success, success},
     error::{ApiError, ApiResult, ErrorEnvelope},
-    extract::Authenticated,
+    extract::{ApiPath, Authenticated},
 };
 
 /// Image URLs of a tool. Plugboard draws its own monogram icons rather than vendors' logos.
@@ -130,7 +126,7 @@ fn tool_out(state: &AppState, tool: &Tool, category: Category) -> ToolOut {
 pub async fn get_tools(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(category): Path<String>,
+    ApiPath(category): ApiPath<String>,
 ) -> ApiResult<Json<Success<ToolsOut>>> {
     let category = Category::from_path(&category).ok_or_else(|| {
         ApiError::InputInvalid(format!(

@@ -3,7 +3,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     routing::{get, post},
 };
 use chrono::Utc;
@@ -20,7 +20,7 @@ use crate::{
     audit,
     error::{ApiError, ApiResult, ErrorEnvelope},
     events::format_time,
-    extract::{ApiJson, ApiQuery, Authenticated},
+    extract::{ApiJson, ApiPath, ApiQuery, Authenticated},
     webhooks,
 };
 
@@ -383,7 +383,7 @@ pub async fn list_webhooks(
 pub async fn get_webhook(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Success<WebhookOut>>> {
     let endpoint = state
         .store
@@ -411,7 +411,7 @@ pub async fn update_webhook(
     State(state): State<AppState>,
     auth: Authenticated,
     client: audit::Client,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<WebhookPatch>,
 ) -> ApiResult<Json<Success<WebhookOut>>> {
     let changes = EndpointChanges {
@@ -450,7 +450,7 @@ pub async fn delete_webhook(
     State(state): State<AppState>,
     auth: Authenticated,
     client: audit::Client,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Success<Empty>>> {
     if !state
         .store
@@ -487,7 +487,7 @@ pub async fn rotate_secret(
     State(state): State<AppState>,
     auth: Authenticated,
     client: audit::Client,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Success<WebhookWithSecretOut>>> {
     let (endpoint, secret) = webhooks::rotate_secret(&state, &auth.environment, &id)
         .await?
@@ -520,7 +520,7 @@ pub async fn rotate_secret(
 pub async fn send_test(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Success<TestOut>>> {
     let (event_id, delivery_id) =
         webhooks::send_test_event(&state, &auth.environment, &id, Utc::now())
@@ -546,7 +546,7 @@ pub async fn send_test(
 pub async fn list_deliveries(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<DeliveriesQuery>,
 ) -> ApiResult<Json<Success<DeliveryPage>>> {
     let page = PageRequest::new(query.cursor.as_deref(), query.page_size)?;
@@ -591,7 +591,7 @@ pub async fn list_deliveries(
 pub async fn get_delivery(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Success<DeliveryDetailOut>>> {
     let detail = state
         .store
@@ -617,7 +617,7 @@ pub async fn get_delivery(
 pub async fn retry_delivery(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Success<DeliveryOut>>> {
     let delivery = state
         .store

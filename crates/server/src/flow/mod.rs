@@ -161,36 +161,29 @@ async fn page(
         Ok(link) => link,
         Err((problem, tr)) => return pages::problem(&state, problem, tr, None),
     };
-    // The first page of a link, and the page after the picker, are the steps worth a trace;
-    // the guide and the empty form are navigation.
-    if query.step.is_none() {
-        let step = match (&query.tool, &link.claims.tool) {
-            (None, _) => Some(
-                step(audit::Action::LinkOpened, &link)
-                    .detail(
-                        "kind",
-                        match link.claims.kind {
-                            LinkKind::Connect => "connect",
-                            LinkKind::Relink => "relink",
-                        },
-                    )
-                    .detail("category", link.claims.cat.as_str()),
-            ),
-            (Some(tool), None) => Some(
-                step(audit::Action::LinkToolChosen, &link)
-                    .detail("tool", tool.chars().take(64).collect::<String>()),
-            ),
-            (Some(_), Some(_)) => None,
-        };
-        if let Some(entry) = step {
-            audit::record(&state, &link.environment.id, entry, Some(&client)).await;
-        }
+    if query.step.is_none() && query.tool.is_none() {
+        let opened = step(audit::Action::LinkOpened, &link)
+            .detail(
+                "kind",
+                match link.claims.kind {
+                    LinkKind::Connect => "connect",
+                    LinkKind::Relink => "relink",
+                },
+            )
+            .detail("category", link.claims.cat.as_str());
+        audit::record(&state, &link.environment.id, opened, Some(&client)).await;
     }
     let tool = match chosen_tool(&state, &link, query.tool.as_deref()) {
         None => return pages::picker(&state, &link),
         Some(Ok(tool)) => tool,
         Some(Err(problem)) => return pages::problem(&state, problem, link.tr, Some(&link)),
     };
+    // The page after the picker is the other step worth a trace; the guide and the empty form
+    // are navigation.
+    if query.step.is_none() && link.claims.tool.is_none() {
+        let chosen = step(audit::Action::LinkToolChosen, &link).detail("tool", tool.id.clone());
+        audit::record(&state, &link.environment.id, chosen, Some(&client)).await;
+    }
     match query.step.as_deref() {
         Some("guide") => pages::guide(&state, &link, tool),
         Some("credentials") => {

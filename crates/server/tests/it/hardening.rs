@@ -322,7 +322,66 @@ async fn bad_tokens_are_refused_alike(backend: Backend) {
     );
 }
 
+/// A NUL character anywhere (PostgreSQL cannot store one) and a path that is not UTF-8 are the
+/// client's mistakes: 400 in the envelope, on both databases, never a 5xx.
+async fn nul_characters_and_broken_paths_are_input_errors(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for path in [
+        "/v1/webhooks/ab%00c",
+        "/v1/webhooks/ab%00c/deliveries",
+        "/v1/events/ab%00c",
+        "/v1/webhooks/deliveries/ab%00c",
+        "/v1/integrations?tool=a%00b",
+        "/v1/integrations?end_user_origin_id=a%00b",
+        "/v1/audit-events?actor=a%00b",
+        "/v1/integrations?cursor=MToA",
+        "/v1/audit-events?cursor=MToA",
+        "/v1/connect/links?cursor=MToA",
+        "/v1/webhooks/%FF",
+        "/v1/events/%FF",
+        "/v1/tools/%FF",
+        "/v1/connect/integration-by-token/%FF",
+    ] {
+        let reply = app.get(path).await;
+        assert_eq!(reply.status, 400, "{path}: {}", reply.text);
+        reply.error(400, Some("PLATFORM.INPUT_INVALID"));
+    }
+    app.send(
+        Method::DELETE,
+        "/v1/connect/links/ab%00c",
+        Some(&app.dev_key),
+        None,
+    )
+    .await
+    .error(400, Some("PLATFORM.INPUT_INVALID"));
+    for link_type in ["MAGIC_LINK", "EMBEDDED"] {
+        let reply = app
+            .json(
+                Method::POST,
+                "/v1/connect/create-link",
+                json!({"end_user_email": "a@b.example", "end_user_organization_name": "Ac\u{0}me",
+                       "link_type": link_type}),
+            )
+            .await;
+        assert!(
+            reply
+                .error(400, Some("PLATFORM.INPUT_INVALID"))
+                .contains("NUL"),
+            "{link_type}"
+        );
+    }
+    // A backslash and the letters u0000 are ordinary text.
+    app.json(
+        Method::POST,
+        "/v1/connect/create-link",
+        json!({"end_user_email": "a@b.example", "end_user_organization_name": "Ac\\u0000me"}),
+    )
+    .await
+    .data();
+}
+
 both_backends!(
+    nul_characters_and_broken_paths_are_input_errors,
     bad_tokens_are_refused_alike,
     operator_actions_are_in_the_audit_trail_without_secrets,
     api_keys_are_rate_limited_each_on_its_own,
