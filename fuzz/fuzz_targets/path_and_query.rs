@@ -4,7 +4,8 @@
 //!
 //! Properties, for any strings and numbers:
 //! - no panic;
-//! - a page request is accepted only with a `page_size` from 1 to 250 (100 when left out), and
+//! - a page request is accepted only with a `page_size` from 1 to 250 (100 when left out); an
+//!   accepted cursor names an id without control characters (NUL cannot reach PostgreSQL), and
 //!   the cursor of the page after an accepted one reads back as the same position;
 //! - an integration id is accepted exactly when it is a non-empty tool of lower-case letters
 //!   and digits, a colon, and a 24-character base58 id; it keeps its text and names its tool,
@@ -39,6 +40,7 @@ fn check_page(cursor: Option<&str>, page_size: Option<u32>) {
     assert_eq!(page.fetch(), size + 1);
     assert_eq!(page.after.is_some(), cursor.is_some_and(|c| !c.is_empty()));
     if let Some((created_at, id)) = &page.after {
+        assert!(!id.chars().any(char::is_control), "{id:?}");
         // A full fetch whose last item sits at the cursor's position: the next page starts
         // there, so its cursor must read back as that position.
         let mut rows = vec![(*created_at, id.clone()); page.fetch() as usize];
