@@ -67,8 +67,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if may_escape_nul(bytes) && value_has_nul(bytes) {
         return Err(ApiError::InputInvalid(NUL_MESSAGE.into()));
     }
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         let message = if inner.is_syntax() || inner.is_eof() {
@@ -79,7 +79,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("{path}: {inner}")
         };
         ApiError::InputInvalid(message)
-    })
+    })?;
+    // One document and nothing after it (the fuzzer found `{…}"more"` accepted).
+    deserializer.end().map_err(|error| {
+        ApiError::InputInvalid(format!("The request body is not valid JSON: {error}"))
+    })?;
+    Ok(value)
 }
 
 const NUL_MESSAGE: &str = "The request must not contain the NUL character (U+0000).";
@@ -253,6 +258,14 @@ mod tests {
         assert!(message(br#"{"name": "x", "count": -1}"#).starts_with("count: invalid value"));
         assert!(message(b"{\"name\": ").starts_with("The request body is not valid JSON"));
         assert!(message(b"[1]").starts_with("The request body must be a JSON object"));
+        assert!(
+            message(br#"{"name": "x"}"remote_environment""#).contains("trailing characters"),
+            "one document and nothing after it"
+        );
+        assert!(
+            parse_json::<Body>(b"{\"name\": \"x\"}\n  ").is_ok(),
+            "trailing whitespace is fine"
+        );
         assert_eq!(message(b"  "), "The request body must be a JSON object.");
     }
 
