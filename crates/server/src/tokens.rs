@@ -279,7 +279,11 @@ pub fn verify_form_state(
     else {
         return false;
     };
-    let fresh = (0..=FORM_LIFETIME.num_seconds()).contains(&(now.timestamp() - issued_at));
+    // Checked: an issue time far from now (the fuzzer sent i64::MIN) must not overflow.
+    let fresh = now
+        .timestamp()
+        .checked_sub(issued_at)
+        .is_some_and(|age| (0..=FORM_LIFETIME.num_seconds()).contains(&age));
     // A form rendered just before a master key change still submits.
     fresh
         && vault.link_keys().any(|key| {
@@ -362,6 +366,18 @@ mod tests {
                 verify_link(&vault, junk, now),
                 Err(LinkError::Invalid),
                 "{junk}"
+            );
+        }
+    }
+
+    #[test]
+    fn form_states_from_the_far_past_or_future_are_refused_without_overflow() {
+        let vault = Vault::new(&MasterKey::generate());
+        let now = Utc::now();
+        for state in ["-9223372036854775808.", "9223372036854775807.x", "-1.AAAA"] {
+            assert!(
+                !verify_form_state(&vault, "link", "tool", state, now),
+                "{state}"
             );
         }
     }
