@@ -72,7 +72,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = error.path().to_string();
         let inner = error.into_inner();
         let message = if inner.is_syntax() || inner.is_eof() {
-            format!("The request body is not valid JSON: {inner}")
+            not_json(&inner)
         } else if path == "." {
             format!("The request body must be a JSON object: {inner}")
         } else {
@@ -81,10 +81,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ApiError::InputInvalid(message)
     })?;
     // One document and nothing after it (the fuzzer found `{…}"more"` accepted).
-    deserializer.end().map_err(|error| {
-        ApiError::InputInvalid(format!("The request body is not valid JSON: {error}"))
-    })?;
+    deserializer
+        .end()
+        .map_err(|error| ApiError::InputInvalid(not_json(&error)))?;
     Ok(value)
+}
+
+/// The message for a body that is not (only) one JSON document.
+fn not_json(error: &serde_json::Error) -> String {
+    format!("The request body is not valid JSON: {error}")
 }
 
 const NUL_MESSAGE: &str = "The request must not contain the NUL character (U+0000).";
