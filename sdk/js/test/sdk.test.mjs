@@ -19,7 +19,9 @@ function listen(handler) {
   });
 }
 
-// The fake flow: `?then=success|close|event|nothing`, `&delay=ms` before answering.
+// The fake flow: `?then=success|close|event|nothing`; with `&hold=1` it answers only when the
+// test calls `releaseHeld()`, so a test can look at the loading state without racing a timer
+// (a fixed delay was too short on a loaded CI machine).
 const FLOW = `<!doctype html><html><body><h1 tabindex="-1">Fake flow</h1>
 <button id="close">Close</button>
 <script>
@@ -44,11 +46,16 @@ let flow;
 let host;
 let browser;
 let flowOrigin;
+const held = [];
+
+function releaseHeld() {
+  for (const response of held.splice(0)) response.end(FLOW);
+}
 
 before(async () => {
   flow = await listen((request, response) => {
-    const delay = Number(new URL(request.url, 'http://x').searchParams.get('delay') || 0);
-    setTimeout(() => response.end(FLOW), delay);
+    if (new URL(request.url, 'http://x').searchParams.get('hold')) held.push(response);
+    else response.end(FLOW);
   });
   host = await listen((request, response) => {
     const files = { '/index.mjs': 'index.mjs', '/global.js': 'plugboard-connect.min.js' };
@@ -66,6 +73,7 @@ before(async () => {
 });
 
 after(async () => {
+  releaseHeld();
   for (const context of contexts) await context.close();
   await browser?.close();
   flow?.close();
@@ -122,11 +130,12 @@ test('close rejects with ConnectCancelledError, which is also KomboConnectCancel
 
 test('shows a loading indicator until the flow loads, then moves focus into it', { timeout: 20_000 }, async () => {
   const p = await page();
-  await open(p, 'nothing&delay=800');
+  await open(p, 'nothing&hold=1');
   const loading = p.locator('[role=progressbar]');
   await loading.waitFor();
   assert.equal(await loading.getAttribute('aria-label'), 'Loading');
   assert.equal(await p.locator('iframe').evaluate((f) => f.style.opacity), '0');
+  releaseHeld();
   await loading.waitFor({ state: 'detached' });
   assert.equal(await p.locator('iframe').evaluate((f) => f.style.opacity), '');
   assert.equal(await p.evaluate(() => document.activeElement.tagName), 'IFRAME');
@@ -137,7 +146,7 @@ test('shows a loading indicator until the flow loads, then moves focus into it',
 
 test('Escape while loading cancels', { timeout: 20_000 }, async () => {
   const p = await page();
-  await open(p, 'nothing&delay=3000');
+  await open(p, 'nothing&hold=1');
   await p.locator('[role=progressbar]').waitFor();
   await p.keyboard.press('Escape');
   assert.equal((await p.evaluate(() => window.outcome)).name, 'ConnectCancelledError');
