@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 
 mod icon;
 mod schema;
+mod template;
 
 pub use schema::{Field, FieldKind, Localized, Method, Verify, VerifyAuth, placeholders};
+pub use template::{FillError, Slot, fill_url, host_placeholders, slots};
 
 include!(concat!(env!("OUT_DIR"), "/tool_files.rs"));
 

@@ -154,25 +154,10 @@ pub struct Verify {
 /// The placeholders (`{name}`, name in snake_case) in `template`. Other braces, such as those
 /// of a JSON body, are left alone.
 pub fn placeholders(template: &str) -> Vec<&str> {
-    let mut names = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('}') else { break };
-        let name = &after[..end];
-        if !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
-            names.push(name);
-            rest = &after[end + 1..];
-        } else {
-            // Not a placeholder (e.g. a JSON object): look again just after this brace.
-            rest = after;
-        }
-    }
-    names
+    crate::template::spans(template)
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect()
 }
 
 impl Verify {
