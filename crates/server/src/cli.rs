@@ -140,8 +140,54 @@ impl From<EnvironmentArg> for EnvironmentName {
     }
 }
 
+/// Which database `config` names, for a person: the SQLite file's absolute path, or the
+/// PostgreSQL host, port and database (never the user or password). A relative data directory
+/// depends on the folder the command runs in, so that case says how to pin it.
+pub fn describe_database(config: &Config) -> String {
+    match &config.database {
+        crate::config::Database::Sqlite(path) => {
+            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            let mut text = format!("SQLite database {}", absolute.display());
+            if path.is_relative() {
+                text.push_str(
+                    " (relative to the current folder; set PLUGBOARD_DATA_DIR to use the same                      database from anywhere)",
+                );
+            }
+            text
+        }
+        crate::config::Database::Postgres(url) => match url::Url::parse(url) {
+            Ok(url) => format!(
+                "PostgreSQL database {} on {}:{}",
+                url.path().trim_start_matches('/'),
+                url.host_str().unwrap_or("localhost"),
+                url.port().unwrap_or(5432)
+            ),
+            Err(_) => "PostgreSQL database (PLUGBOARD_DATABASE_URL)".to_owned(),
+        },
+    }
+}
+
+/// Says on stderr which database a command uses, so that a key created against one database
+/// and then refused by a server using another is explained on the spot. Long-running commands
+/// (`serve`, `worker`) log it instead, so that JSON logs stay JSON.
+fn announce_database(config: &Config, logged: bool) {
+    let database = describe_database(config);
+    if logged {
+        tracing::info!(%database, "using {database}");
+    } else {
+        eprintln!("plugboard: using {database}");
+    }
+}
+
 /// Runs a parsed command line with validated configuration.
 pub async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
+    let opens_database = !matches!(command, Command::Keys(KeysCommand::Generate));
+    if opens_database {
+        announce_database(
+            &config,
+            matches!(command, Command::Serve { .. } | Command::Worker),
+        );
+    }
     match command {
         Command::Serve { demo } => serve(config, demo).await,
         Command::Migrate => {

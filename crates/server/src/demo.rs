@@ -5,7 +5,8 @@
 //! `POST /webhooks/kombo`), and they call Plugboard's API over HTTP with a development API key
 //! exactly as an operator's back end would. The page loads the SDK from Plugboard's own path,
 //! like the guide's script-tag option. A webhook endpoint points at the demo's inbox, which
-//! verifies each delivery's signatures; `GET /demo/state` feeds the page's live lists.
+//! verifies each delivery's signatures and keeps only verified ones, at most [`KEPT`];
+//! `GET /demo/state` feeds the page's live lists.
 
 use std::{
     net::SocketAddr,
@@ -33,6 +34,17 @@ const KEY_NAME: &str = "demo";
 
 /// The customer the demo app connects tools for.
 const CUSTOMER: (&str, &str, &str) = ("admin@acme.example", "Acme, Inc.", "acme");
+
+/// How many webhooks and integrations the demo keeps to show (the newest): its inbox is on
+/// the same address as the flow, so anyone may post to it, and memory must stay bounded.
+pub const KEPT: usize = 100;
+
+/// Adds `entry` at the front of `list`, dropping the oldest beyond [`KEPT`].
+fn keep(list: &Mutex<Vec<Value>>, entry: Value) {
+    let mut list = lock(list);
+    list.insert(0, entry);
+    list.truncate(KEPT);
+}
 
 /// What the demo keeps in memory.
 pub struct Demo {
@@ -221,8 +233,8 @@ async fn activate(State(demo): State<Arc<Demo>>, body: Bytes) -> Response {
         .get(format!("{}/connect/integration-by-token/{token}", demo.api));
     match call(&demo, request).await {
         Ok(integration) => {
-            lock(&demo.integrations).insert(
-                0,
+            keep(
+                &demo.integrations,
                 json!({
                     "id": integration["id"],
                     "tool": integration["tool"],
@@ -237,7 +249,8 @@ async fn activate(State(demo): State<Arc<Demo>>, body: Bytes) -> Response {
 }
 
 /// `POST /webhooks/kombo`: the guide's webhook route, verifying both signatures on the raw
-/// body before trusting it.
+/// body before trusting it. Anything unsigned or badly signed is refused (401) and not kept;
+/// of the verified ones, the newest [`KEPT`] are.
 async fn webhook(State(demo): State<Arc<Demo>>, headers: HeaderMap, body: Bytes) -> Response {
     let header = |name: &str| {
         headers
@@ -263,23 +276,21 @@ async fn webhook(State(demo): State<Arc<Demo>>, headers: HeaderMap, body: Bytes)
                     .any(|given| constant_time_eq(&expected, given))
             },
         );
-    let verified = kombo && standard;
+    if !(kombo && standard) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
     let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    lock(&demo.webhooks).insert(
-        0,
+    keep(
+        &demo.webhooks,
         json!({
             "id": id,
             "type": event["type"],
             "data": event["data"],
-            "verified": verified,
+            "verified": true,
             "received_at": format_time(chrono::Utc::now()),
         }),
     );
-    if verified {
-        StatusCode::OK.into_response()
-    } else {
-        StatusCode::UNAUTHORIZED.into_response()
-    }
+    StatusCode::OK.into_response()
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {

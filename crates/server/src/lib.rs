@@ -17,7 +17,13 @@ use plugboard_catalog::{Catalog, Category, Tool};
 use plugboard_store::{ApiKey, Environment, EnvironmentName, Store};
 use tokio::net::TcpListener;
 use tower_http::{
-    catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+    catch_panic::CatchPanicLayer,
+    compression::{
+        CompressionLayer,
+        predicate::{DefaultPredicate, NotForContentType, Predicate},
+    },
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
 };
 
 pub mod api;
@@ -28,6 +34,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod files;
 pub mod flow;
 pub mod health;
 pub mod integrations;
@@ -145,13 +152,12 @@ impl Deref for AppState {
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match &config.database {
         Database::Sqlite(path) => {
-            if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-            }
+            // The directory 0700, the database and its WAL files 0600 (`files.rs`).
+            files::prepare_sqlite(path, &config.data_dir)?;
             let store = plugboard_store_sqlite::SqliteStore::open(path)
                 .await
                 .with_context(|| format!("opening SQLite database {}", path.display()))?;
+            files::tighten_sqlite(path)?;
             Arc::new(store)
         }
         Database::Postgres(url) => {
@@ -169,9 +175,9 @@ pub fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
         MasterKeySource::Configured(key) => Ok(key.clone()),
         MasterKeySource::DataDir(path) => {
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
+                files::ensure_dir(dir, dir == config.data_dir)?;
             }
+            files::tighten_file(path)?;
             let (key, created) = MasterKey::load_or_generate(path)
                 .with_context(|| format!("reading master key {}", path.display()))?;
             if created {
@@ -429,6 +435,16 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::Internal.into_response()
 }
 
+/// gzip or brotli (quality 4, cheap) for every text response of 32 bytes or more that the
+/// client accepts compressed: the flow's pages repeat the link token many times, and its CSS and
+/// JS are sent to every end user. Images (other than SVG) and the SDK's npm tarball are
+/// compressed already.
+fn compression() -> CompressionLayer<impl Predicate> {
+    CompressionLayer::new().compress_when(
+        DefaultPredicate::new().and(NotForContentType::const_new("application/gzip")),
+    )
+}
+
 /// The complete HTTP application.
 pub fn app(state: AppState) -> Router {
     app_with(state, None)
@@ -451,9 +467,10 @@ pub fn app_with(state: AppState, demo: Option<Arc<demo::Demo>>) -> Router {
         .merge(ops::router())
         .merge(flow::router())
         .merge(sdk::router());
-    if let Some(demo) = demo {
-        router = router.merge(demo::router(demo));
-    }
+    router = match demo {
+        Some(demo) => router.merge(demo::router(demo)),
+        None => router.merge(ops::home_router()),
+    };
     router
         .route_layer(trace)
         .route_layer(middleware::from_fn_with_state(
@@ -475,6 +492,7 @@ pub fn app_with(state: AppState, demo: Option<Arc<demo::Demo>>) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
+        .layer(compression())
         .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state)
 }

@@ -79,3 +79,43 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(openapi_json))
         .route("/assets/tools/{tool}/{file}", get(tool_asset))
 }
+
+/// The page at `/` of a server without the demo: says what is running here and where its
+/// documentation is, instead of the API's JSON 404 that a curious visitor would otherwise see.
+#[derive(askama::Template)]
+#[template(path = "home/index.html")]
+struct HomePage {
+    version: &'static str,
+    sdk_script: String,
+    sdk_tarball: String,
+    docs: &'static str,
+}
+
+/// `GET /` (not in demo mode, where `/` is the demo app).
+pub async fn home(State(state): State<AppState>) -> Response {
+    use askama::Template;
+    let page = HomePage {
+        version: env!("CARGO_PKG_VERSION"),
+        sdk_script: crate::sdk::path(),
+        sdk_tarball: state.config.public(&crate::sdk::tarball_path()),
+        // The workspace's `repository`.
+        docs: "https://github.com/plugboard-dev/plugboard#readme",
+    };
+    match page.render() {
+        Ok(html) => (
+            [(
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+                 frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+            )],
+            axum::response::Html(html),
+        )
+            .into_response(),
+        Err(_) => ApiError::Internal.into_response(),
+    }
+}
+
+/// The route of [`home`], merged only when the demo does not own `/`.
+pub fn home_router() -> Router<AppState> {
+    Router::new().route("/", get(home))
+}

@@ -27,3 +27,16 @@ test('dist/ is a fresh build of src/', () => {
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+// The npm tarball Plugboard serves (/sdk/plugboard-connect-<version>.tgz) is committed too: its
+// files must be what `tarball.mjs` packs now (compared uncompressed: gzip's bytes may differ
+// between zlib versions, the archive's may not).
+test('pack/ is a fresh pack of package.json, README.md and dist/', async () => {
+  const { gunzipSync } = await import('node:zlib');
+  const { tar } = await import(path.join(root, 'tarball.mjs'));
+  const { version, bytes } = tar();
+  const committed = readdirSync(path.join(root, 'pack'));
+  assert.deepEqual(committed, [`plugboard-connect-${version}.tgz`], 'run `node tarball.mjs` in sdk/js and commit pack/');
+  const packed = gunzipSync(readFileSync(path.join(root, 'pack', committed[0])));
+  assert.ok(packed.equals(bytes), 'pack/ is stale: run `node tarball.mjs` in sdk/js and commit pack/');
+});

@@ -480,3 +480,160 @@ fn the_env_sample_is_a_valid_configuration() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(variables >= 17, "every key is listed: {variables}");
 }
+
+/// The permission bits of `path`.
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+/// `plugboard serve` on `data` until its SQLite files (WAL included) exist, logging at `info`
+/// to `log`; killed when the returned value is dropped (leaving `-wal` and `-shm` behind).
+#[cfg(unix)]
+async fn serve_until_files_exist(
+    data: &std::path::Path,
+    log: &std::path::Path,
+) -> crate::binary::Running {
+    let binary = crate::binary::Binary::new(data, &[("PLUGBOARD_LOG", "info")]);
+    let running = binary
+        .serve(Stdio::from(std::fs::File::create(log).expect("log file")))
+        .await;
+    let started = Instant::now();
+    while !["plugboard.db-wal", "plugboard.db-shm"]
+        .iter()
+        .all(|file| data.join(file).exists())
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no WAL files in {}",
+            data.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    running
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_and_database_files_are_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().expect("tempdir");
+    let data = root.path().join("data");
+    let files = [
+        "plugboard.db",
+        "plugboard.db-wal",
+        "plugboard.db-shm",
+        "master.key",
+    ];
+
+    // A fresh data directory.
+    let running = serve_until_files_exist(&data, &root.path().join("first.log")).await;
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    for file in files {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+    drop(running);
+
+    // One that an older version (or a person) left open to other users.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    for file in files {
+        std::fs::set_permissions(data.join(file), std::fs::Permissions::from_mode(0o644))
+            .expect("chmod");
+    }
+    let log = root.path().join("second.log");
+    let running = serve_until_files_exist(&data, &log).await;
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    for file in files {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+    drop(running);
+    let logs = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        logs.contains("was readable by other users") && logs.contains("plugboard.db-shm"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn every_command_says_which_database_it_uses_without_colour_codes() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let data = root.path().join("data");
+    let created = plugboard(
+        &data,
+        &[
+            "api-keys",
+            "create",
+            "--environment",
+            "development",
+            "--name",
+            "t",
+        ],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let expected = format!(
+        "using SQLite database {}",
+        data.join("plugboard.db").display()
+    );
+    for args in [
+        &["api-keys", "list"][..],
+        &["webhooks", "list"],
+        &["keys", "status"],
+        &["migrate"],
+    ] {
+        let output = plugboard(&data, args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        let logs = stderr(&output);
+        assert!(logs.contains(&expected), "{args:?}: {logs}");
+        assert!(
+            !logs.contains('\u{1b}'),
+            "{args:?}: colour codes in {logs:?}"
+        );
+        assert!(
+            !stdout(&output).contains("using"),
+            "stdout stays scriptable"
+        );
+    }
+    assert!(stderr(&created).contains(&expected), "{}", stderr(&created));
+
+    // A relative data directory is shown resolved, with how to pin it.
+    let relative = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["api-keys", "list"])
+        .current_dir(root.path())
+        .env_clear()
+        .env("PLUGBOARD_DATA_DIR", "data")
+        .output()
+        .expect("run plugboard");
+    assert!(relative.status.success(), "{}", stderr(&relative));
+    assert!(
+        stderr(&relative).contains(&expected) && stderr(&relative).contains("PLUGBOARD_DATA_DIR"),
+        "{}",
+        stderr(&relative)
+    );
+
+    // PostgreSQL: host, port and database, never the password (the server need not answer).
+    let postgres = plugboard_with(
+        &data,
+        &[
+            (
+                "PLUGBOARD_DATABASE_URL",
+                "postgres://plugboard:hunter2-secret@127.0.0.1:1/customers",
+            ),
+            (
+                "PLUGBOARD_MASTER_KEY",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            ),
+        ],
+        &["api-keys", "list"],
+    );
+    let logs = stderr(&postgres);
+    assert!(
+        logs.contains("using PostgreSQL database customers on 127.0.0.1:1"),
+        "{logs}"
+    );
+    assert!(!logs.contains("hunter2"), "{logs}");
+}

@@ -3,6 +3,7 @@
 
 mod binary;
 mod cli;
+mod compression;
 mod connect;
 mod demo;
 mod flow;
