@@ -44,6 +44,11 @@ struct RawConfig {
     webhook_allowed_networks: Option<TextOrList>,
     rate_limit_api: Option<Scalar>,
     rate_limit_credentials: Option<Scalar>,
+    rate_limit_credentials_per_client: Option<Scalar>,
+    rate_limit_credentials_per_environment: Option<Scalar>,
+    rate_limit_pages: Option<Scalar>,
+    rate_limit_pages_per_client: Option<Scalar>,
+    rate_limit_auth: Option<Scalar>,
     previous_master_keys: Option<TextOrList>,
     trusted_proxies: Option<TextOrList>,
 }
@@ -160,6 +165,27 @@ pub struct Config {
     /// minute, so a link cannot be used to hammer a tool's API or guess a key; `off` for no
     /// limit. Default 10.
     pub rate_limit_credentials: Option<std::num::NonZeroU32>,
+    /// `PLUGBOARD_RATE_LIMIT_CREDENTIALS_PER_CLIENT`: credential submissions one client
+    /// address (an IPv6 client by its /64) may make per minute across all links, so that
+    /// someone holding many links cannot use Plugboard to test credentials against vendors;
+    /// `off` for no limit. Default 30.
+    pub rate_limit_credentials_per_client: Option<std::num::NonZeroU32>,
+    /// `PLUGBOARD_RATE_LIMIT_CREDENTIALS_PER_ENVIRONMENT`: credential submissions per minute
+    /// in one environment from all clients together, the ceiling for guessing spread over many
+    /// addresses; `off` for no limit. Default 600.
+    pub rate_limit_credentials_per_environment: Option<std::num::NonZeroU32>,
+    /// `PLUGBOARD_RATE_LIMIT_PAGES`: flow pages (`GET /connect` and its steps) one link may be
+    /// opened with per minute, since each opening reads the database; `off` for no limit.
+    /// Default 120.
+    pub rate_limit_pages: Option<std::num::NonZeroU32>,
+    /// `PLUGBOARD_RATE_LIMIT_PAGES_PER_CLIENT`: flow pages one client address may open per
+    /// minute across all links; `off` for no limit. Default 600.
+    pub rate_limit_pages_per_client: Option<std::num::NonZeroU32>,
+    /// `PLUGBOARD_RATE_LIMIT_AUTH`: failed API authentications (missing, malformed, unknown
+    /// or revoked keys) one client address may make per minute; past it the client's
+    /// requests are refused before their key is looked at, until the bucket refills. `off`
+    /// for no limit. Default 120.
+    pub rate_limit_auth: Option<std::num::NonZeroU32>,
     /// `PLUGBOARD_PREVIOUS_MASTER_KEYS`: earlier master keys, comma-separated. Records and
     /// links sealed or signed with them stay readable while `plugboard keys rotate` re-seals
     /// the records under the current key; remove them once it reports nothing left.
@@ -265,6 +291,11 @@ impl Config {
             "WEBHOOK_ALLOWED_NETWORKS",
             "RATE_LIMIT_API",
             "RATE_LIMIT_CREDENTIALS",
+            "RATE_LIMIT_CREDENTIALS_PER_CLIENT",
+            "RATE_LIMIT_CREDENTIALS_PER_ENVIRONMENT",
+            "RATE_LIMIT_PAGES",
+            "RATE_LIMIT_PAGES_PER_CLIENT",
+            "RATE_LIMIT_AUTH",
             "PREVIOUS_MASTER_KEYS",
             "TRUSTED_PROXIES",
         ];
@@ -345,6 +376,31 @@ impl Config {
             raw.rate_limit_credentials.as_ref(),
             10,
         )?;
+        let rate_limit_credentials_per_client = parse_rate(
+            "PLUGBOARD_RATE_LIMIT_CREDENTIALS_PER_CLIENT",
+            raw.rate_limit_credentials_per_client.as_ref(),
+            30,
+        )?;
+        let rate_limit_credentials_per_environment = parse_rate(
+            "PLUGBOARD_RATE_LIMIT_CREDENTIALS_PER_ENVIRONMENT",
+            raw.rate_limit_credentials_per_environment.as_ref(),
+            600,
+        )?;
+        let rate_limit_pages = parse_rate(
+            "PLUGBOARD_RATE_LIMIT_PAGES",
+            raw.rate_limit_pages.as_ref(),
+            120,
+        )?;
+        let rate_limit_pages_per_client = parse_rate(
+            "PLUGBOARD_RATE_LIMIT_PAGES_PER_CLIENT",
+            raw.rate_limit_pages_per_client.as_ref(),
+            600,
+        )?;
+        let rate_limit_auth = parse_rate(
+            "PLUGBOARD_RATE_LIMIT_AUTH",
+            raw.rate_limit_auth.as_ref(),
+            120,
+        )?;
         let previous_master_keys = raw
             .previous_master_keys
             .as_ref()
@@ -379,6 +435,11 @@ impl Config {
             webhooks,
             rate_limit_api,
             rate_limit_credentials,
+            rate_limit_credentials_per_client,
+            rate_limit_credentials_per_environment,
+            rate_limit_pages,
+            rate_limit_pages_per_client,
+            rate_limit_auth,
             previous_master_keys,
             trusted_proxies,
         })
@@ -701,6 +762,15 @@ mod tests {
         let defaults = parse(RawConfig::default()).expect("defaults");
         assert_eq!(defaults.rate_limit_api.map(|n| n.get()), Some(1000));
         assert_eq!(defaults.rate_limit_credentials.map(|n| n.get()), Some(10));
+        let get = |limit: Option<std::num::NonZeroU32>| limit.map(std::num::NonZeroU32::get);
+        assert_eq!(get(defaults.rate_limit_credentials_per_client), Some(30));
+        assert_eq!(
+            get(defaults.rate_limit_credentials_per_environment),
+            Some(600)
+        );
+        assert_eq!(get(defaults.rate_limit_pages), Some(120));
+        assert_eq!(get(defaults.rate_limit_pages_per_client), Some(600));
+        assert_eq!(get(defaults.rate_limit_auth), Some(120));
         for bad in ["0", "-1", "many", "2000000"] {
             let message = parse(RawConfig {
                 rate_limit_api: Some(Scalar::Text(bad.into())),

@@ -37,12 +37,15 @@ pub enum ApiError {
     /// The route exists but not for this method. 405 with a `null` code.
     #[error("{0}")]
     MethodNotAllowed(String),
-    /// The API key made more requests than its rate limit allows. 429 with
-    /// `PLATFORM.RATE_LIMIT_EXCEEDED` and `Retry-After`.
+    /// A rate limit refused the request: the API key's requests, or the client's failed
+    /// authentications. 429 with `PLATFORM.RATE_LIMIT_EXCEEDED` and `Retry-After`.
     #[error(
-        "Too many requests with this API key: the limit is {limit} a minute. Retry in {retry_after} s."
+        "{}: the limit is {limit} a minute. Retry in {retry_after} s.",
+        scope.what()
     )]
     RateLimited {
+        /// Which limit.
+        scope: crate::ratelimit::Scope,
         /// The limit, per minute.
         limit: u32,
         /// Whole seconds until the next request is allowed (at least 1).
@@ -172,6 +175,16 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::ratelimit::Refused> for ApiError {
+    fn from(refused: crate::ratelimit::Refused) -> Self {
+        Self::RateLimited {
+            scope: refused.scope,
+            limit: refused.limit,
+            retry_after: refused.retry_after,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, envelope) = self.envelope();
@@ -218,6 +231,7 @@ mod tests {
             ApiError::NotFound(String::new()),
             ApiError::MethodNotAllowed(String::new()),
             ApiError::RateLimited {
+                scope: crate::ratelimit::Scope::ApiKey,
                 limit: 1,
                 retry_after: 1,
             },

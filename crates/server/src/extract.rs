@@ -1,15 +1,17 @@
 //! Extractors: they authenticate and parse, so handlers receive typed, trusted values, and
 //! every rejection is the API's error envelope rather than axum's plain-text default.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::{
     body::Bytes,
-    extract::{FromRequest, FromRequestParts, Path, Query, Request},
+    extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request},
     http::{StatusCode, header, request::Parts},
 };
 use plugboard_store::{Environment, ids::IntegrationId};
 use serde::de::DeserializeOwned;
 
-use crate::{AppState, error::ApiError, tokens};
+use crate::{AppState, audit, error::ApiError, tokens};
 
 /// The largest request body the API accepts.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -179,39 +181,64 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(ApiError::AuthenticationInvalid(
-                "Missing API key: send the header `Authorization: Bearer <API key>`.".into(),
-            ));
-        };
-        let value = value.to_str().unwrap_or_default().trim();
-        // Kombo's SDK sends `Bearer <key>`; accept any capitalisation of the scheme.
-        let key = match value.split_once(' ') {
-            Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") => key.trim(),
-            _ => {
-                return Err(ApiError::AuthenticationInvalid(
-                    "The Authorization header must be `Bearer <API key>`.".into(),
-                ));
+        // A client over its limit of failed authentications is refused before its key is even
+        // read, so a flood of made-up keys costs no hash and no database read.
+        let client = client_ip(parts, state);
+        state.limits.auth_failures.admit(client)?;
+        let authenticated = match authenticate(parts, state).await {
+            Ok(authenticated) => authenticated,
+            Err(error @ ApiError::AuthenticationInvalid(_)) => {
+                state.limits.auth_failures.failed(client)?;
+                return Err(error);
             }
+            Err(error) => return Err(error),
         };
-        if !tokens::looks_like_api_key(key) {
-            return Err(ApiError::AuthenticationInvalid(
-                "The API key is malformed: Plugboard keys start with pb_prod_ or pb_dev_.".into(),
-            ));
-        }
-        let authenticated = state.authenticate(key).await?.ok_or_else(|| {
-            ApiError::AuthenticationInvalid("The API key is unknown or has been revoked.".into())
-        })?;
         // Counted only for valid keys, so the limiter's memory follows the real keys and a
         // flood of made-up keys cannot push a real one out.
-        if let Err(wait) = state.limits.api.check(&authenticated.key_hash) {
-            return Err(ApiError::RateLimited {
-                limit: state.limits.api.per_minute().unwrap_or_default(),
-                retry_after: crate::ratelimit::retry_after_seconds(wait),
-            });
-        }
+        state.limits.api.check(&authenticated.key_hash)?;
         Ok(authenticated)
     }
+}
+
+/// The API key of the request, if it is valid.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Authenticated, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::AuthenticationInvalid(
+            "Missing API key: send the header `Authorization: Bearer <API key>`.".into(),
+        ));
+    };
+    let value = value.to_str().unwrap_or_default().trim();
+    // Kombo's SDK sends `Bearer <key>`; accept any capitalisation of the scheme.
+    let key = match value.split_once(' ') {
+        Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") => key.trim(),
+        _ => {
+            return Err(ApiError::AuthenticationInvalid(
+                "The Authorization header must be `Bearer <API key>`.".into(),
+            ));
+        }
+    };
+    if !tokens::looks_like_api_key(key) {
+        return Err(ApiError::AuthenticationInvalid(
+            "The API key is malformed: Plugboard keys start with pb_prod_ or pb_dev_.".into(),
+        ));
+    }
+    state.authenticate(key).await?.ok_or_else(|| {
+        ApiError::AuthenticationInvalid("The API key is unknown or has been revoked.".into())
+    })
+}
+
+/// The client's address as the audit trail records it (through `PLUGBOARD_TRUSTED_PROXIES`),
+/// without reading any other header when no proxy is trusted.
+fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip());
+    let trusted = &state.config.trusted_proxies;
+    if trusted.is_empty() {
+        return peer.map(|ip| ip.to_canonical());
+    }
+    audit::Client::from_request(peer, &parts.headers, trusted).ip
 }
 
 /// An integration id from the path (percent-decoded, so `personio%3A…` works). A malformed

@@ -110,8 +110,8 @@ pub struct AppInner {
     pub metrics: Metrics,
     /// The hosted flow's credential verifier.
     pub flow: flow::FlowState,
-    /// Rate limits per API key and per link.
-    pub limits: ratelimit::RateLimits,
+    /// Rate limits (`ratelimit.rs`), pruned every minute by a task that ends with the state.
+    pub limits: Arc<ratelimit::RateLimits>,
     /// Whether the database answered the last health probe (`health.rs`).
     pub database_up: tokio::sync::watch::Receiver<bool>,
     /// Recently authenticated API keys, by the SHA-256 of the key.
@@ -245,7 +245,8 @@ impl AppState {
         };
         let catalog = Catalog::builtin().context("loading the tool catalog")?;
         let flow = flow::FlowState::new(&config);
-        let limits = ratelimit::RateLimits::new(&config);
+        let limits = Arc::new(ratelimit::RateLimits::new(&config));
+        ratelimit::spawn_pruning(&limits, ratelimit::PRUNE_EVERY);
         let database_up = health::watch(store.clone());
         Ok(Self(Arc::new(AppInner {
             config,

@@ -86,7 +86,9 @@ impl Modify for CommonResponses {
             ),
             (
                 "RateLimited",
-                "The API key's rate limit is exhausted (`PLATFORM.RATE_LIMIT_EXCEEDED`)",
+                "A rate limit is exhausted: the API key's requests, or the failed authentications \
+                 from the client's address (`PLATFORM.RATE_LIMIT_EXCEEDED`); retry after \
+                 `Retry-After` seconds",
                 true,
             ),
             (

@@ -157,10 +157,23 @@ async fn page(
     let Some(token) = query.token.as_deref().filter(|t| !t.is_empty()) else {
         return pages::problem(&state, Problem::Invalid, tr_for(&headers), None);
     };
+    // Each page reads the database, so pages are limited per client before the link is opened
+    // and per link once it is known.
+    if let Err(refused) = state.limits.pages_per_client.check_client(client.ip) {
+        return refused.page(pages::problem(
+            &state,
+            Problem::Server,
+            tr_for(&headers),
+            None,
+        ));
+    }
     let link = match open_link(&state, token).await {
         Ok(link) => link,
         Err((problem, tr)) => return pages::problem(&state, problem, tr, None),
     };
+    if let Err(refused) = state.limits.pages.check(&link.claims.jti) {
+        return refused.page(pages::problem(&state, Problem::Server, link.tr, Some(&link)));
+    }
     if query.step.is_none() && query.tool.is_none() {
         let opened = step(audit::Action::LinkOpened, &link)
             .detail(
@@ -264,15 +277,23 @@ async fn submit(
     if form.has_field_errors() {
         return pages::credentials(&state, &link, tool, form, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    if let Err(wait) = state.limits.credentials.check(&link.claims.jti) {
+    // Per client first and per environment last, so that a refusal by a narrower limit does
+    // not use up the environment's allowance.
+    let limits = &state.limits;
+    let allowed = limits
+        .credentials_per_client
+        .check_client(client.ip)
+        .and_then(|()| limits.credentials.check(&link.claims.jti))
+        .and_then(|()| {
+            limits
+                .credentials_per_environment
+                .check(&link.environment.id)
+        });
+    if let Err(refused) = allowed {
         form.summary = Some(link.tr.t("too-many-attempts"));
-        let mut response =
+        let response =
             pages::credentials(&state, &link, tool, form, StatusCode::TOO_MANY_REQUESTS);
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(crate::ratelimit::retry_after_seconds(wait)),
-        );
-        return response;
+        return refused.page(response);
     }
     let submitted =
         step(audit::Action::LinkCredentialsSubmitted, &link).detail("tool", tool.id.clone());

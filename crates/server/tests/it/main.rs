@@ -1,6 +1,7 @@
 //! Plugboard's integration tests: the real server over HTTP on SQLite and PostgreSQL, the real
 //! binary, and Kombo's official SDK against it.
 
+mod abuse;
 mod binary;
 mod cli;
 mod compression;
