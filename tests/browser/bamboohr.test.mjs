@@ -133,7 +133,8 @@ describe('tool_base_urls in a --config file', { timeout: 60_000 }, () => {
       const state = /name="state" value="([^"]+)"/.exec(html)[1];
       const response = await fetch(`${link.origin}/connect/verify`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        // A browser sends the page's origin; the flow refuses a post without one.
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: link.origin },
         body: new URLSearchParams({
           token: link.searchParams.get('token'),
           tool: 'bamboohr',

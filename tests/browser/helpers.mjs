@@ -100,9 +100,10 @@ export async function listen(handler) {
  * `bamboohrBase` (a fake vendor) when given, and a development API key.
  *
  * The base URL goes in PLUGBOARD_TOOL_BASE_URLS or, with `configFile`, in a `--config` file's
- * `[tool_base_urls]` table: both documented forms are exercised.
+ * `[tool_base_urls]` table: both documented forms are exercised. `env` adds PLUGBOARD_*
+ * settings (e.g. PLUGBOARD_FRAME_ANCESTORS_PRODUCTION).
  */
-export async function startPlugboard({ bamboohrBase, configFile = false, demo = false } = {}) {
+export async function startPlugboard({ bamboohrBase, configFile = false, demo = false, env: settings = {} } = {}) {
   if (!existsSync(BINARY)) {
     throw new Error(
       `The Plugboard binary is missing: ${BINARY}\nBuild it first: cd ${REPO} && cargo build -p plugboard`,
@@ -125,6 +126,7 @@ export async function startPlugboard({ bamboohrBase, configFile = false, demo = 
       delete env[name];
     }
   }
+  Object.assign(env, settings);
   const args = [];
   if (bamboohrBase && configFile) {
     const file = path.join(dataDir, 'plugboard.toml');
@@ -166,11 +168,11 @@ export async function startPlugboard({ bamboohrBase, configFile = false, demo = 
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
-  async function api(method, apiPath, body) {
+  async function api(method, apiPath, body, apiKey = key) {
     const response = await fetch(`${url}/v1${apiPath}`, {
       method,
       headers: {
-        authorization: `Bearer ${key}`,
+        authorization: `Bearer ${apiKey}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -184,6 +186,8 @@ export async function startPlugboard({ bamboohrBase, configFile = false, demo = 
     port,
     key,
     api,
+    /** The server's environment (data dir, address), for running the CLI against it. */
+    env,
     log: () => log,
     /** A link for END_USER with `options` (integration_tool, language, link_type, …). */
     async createLink(options = {}) {

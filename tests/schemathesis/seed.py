@@ -64,7 +64,11 @@ def connect(link_url: str, api_key: str) -> str | None:
         sys.exit("seed: the credentials page has no form with token, tool and state")
     form["field.api_key"] = api_key
     request = urllib.request.Request(
-        BASE + "/connect/verify", data=urllib.parse.urlencode(form).encode(), method="POST"
+        BASE + "/connect/verify",
+        data=urllib.parse.urlencode(form).encode(),
+        method="POST",
+        # A browser sends its page's origin; the flow refuses a post without one.
+        headers={"Origin": BASE},
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:

@@ -152,7 +152,9 @@ pub struct Config {
     /// instances, tests). Requests to these may reach private addresses: the operator chose them.
     pub tool_base_urls: std::collections::BTreeMap<String, String>,
     /// `PLUGBOARD_FRAME_ANCESTORS_PRODUCTION`: origins allowed to embed production links,
-    /// as a CSP `frame-ancestors` source list. Default `*`.
+    /// as a CSP `frame-ancestors` source list. Default `'none'`: a production link's token is
+    /// redeemed with the production key, so no site may frame it until the operator names
+    /// its own (`*` is allowed but warned about at start-up).
     pub frame_ancestors_production: String,
     /// `PLUGBOARD_FRAME_ANCESTORS_DEVELOPMENT`: the same for development links. Default `*`.
     pub frame_ancestors_development: String,
@@ -360,10 +362,12 @@ impl Config {
         let frame_ancestors_production = parse_frame_ancestors(
             "PLUGBOARD_FRAME_ANCESTORS_PRODUCTION",
             raw.frame_ancestors_production,
+            "'none'",
         )?;
         let frame_ancestors_development = parse_frame_ancestors(
             "PLUGBOARD_FRAME_ANCESTORS_DEVELOPMENT",
             raw.frame_ancestors_development,
+            "*",
         )?;
         let webhooks = parse_webhooks(&raw_webhooks)?;
         let rate_limit_api = parse_rate(
@@ -605,9 +609,13 @@ fn parse_tool_base_urls(
     Ok(pairs)
 }
 
-fn parse_frame_ancestors(variable: &str, value: Option<String>) -> Result<String, ConfigError> {
+fn parse_frame_ancestors(
+    variable: &str,
+    value: Option<String>,
+    default: &str,
+) -> Result<String, ConfigError> {
     let Some(value) = non_empty(value) else {
-        return Ok("*".to_owned());
+        return Ok(default.to_owned());
     };
     for source in value.split_whitespace() {
         let ok = source == "*"

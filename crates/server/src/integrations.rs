@@ -41,8 +41,8 @@ pub struct LinkRequest {
     pub tool: Option<String>,
     /// The tool's own environment.
     pub remote_environment: Option<String>,
-    /// UI language.
-    pub language: Language,
+    /// UI language; `None` lets the end user's browser choose.
+    pub language: Option<Language>,
     /// Embedded or magic link.
     pub link_type: LinkType,
     /// Whom it is for.

@@ -541,6 +541,7 @@ pub async fn run_with(
     demo: bool,
 ) -> anyhow::Result<()> {
     let state = AppState::new(config).await?;
+    flow::warn_about_framing(&state.config);
     let demo = if demo {
         Some(demo::prepare(&state, listener.local_addr()?).await?)
     } else {

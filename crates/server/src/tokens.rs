@@ -137,8 +137,9 @@ pub struct LinkClaims {
     /// The tool's own environment to connect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renv: Option<String>,
-    /// UI language.
-    pub lang: Language,
+    /// UI language; `None` lets the end user's browser choose (`Accept-Language`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<Language>,
     /// Embedded or magic link.
     pub typ: LinkType,
     /// End user's email.
@@ -312,7 +313,7 @@ mod tests {
             cat: Category::Hris,
             tool: Some("personio".into()),
             renv: None,
-            lang: Language::De,
+            lang: Some(Language::De),
             typ: LinkType::Embedded,
             email: Some("a@b.example".into()),
             org: "Acme".into(),

@@ -6,10 +6,68 @@
   var root = document.documentElement;
   if (!embedded) root.classList.add("standalone");
 
-  // The parent's origin is unknown (the SDK sends no handshake), so "*" is required; the
-  // activation token is useless without the operator's API key.
+  // Messages go only to a parent the server allowed to frame this page (data-parents, from
+  // frame-ancestors), never to "*" unless any site may frame it. The SDKs send no handshake, so
+  // the parent's origin comes from the browser: location.ancestorOrigins (Chromium, Safari),
+  // else the referrer of the flow's first page, kept for the pages after it (Firefox).
+  var parents = (root.getAttribute("data-parents") || "").split(" ").filter(Boolean);
+  var KEPT = "plugboard-parent-origin";
+
+  function allowed(origin) {
+    if (!origin || origin === "null") return false;
+    return parents.some(function (source) {
+      if (source === "*" || source === origin) return true;
+      if (/^[a-z][a-z0-9+.-]*:$/i.test(source)) return origin.indexOf(source + "//") === 0;
+      var wildcard = /^([a-z][a-z0-9+.-]*:\/\/)\*(\.[^/]+)$/i.exec(source);
+      if (!wildcard || origin.indexOf(wildcard[1]) !== 0) return false;
+      var host = origin.slice(wildcard[1].length);
+      return host.length > wildcard[2].length && host.slice(-wildcard[2].length) === wildcard[2];
+    });
+  }
+
+  function kept(value) {
+    try {
+      if (value) window.sessionStorage.setItem(KEPT, value);
+      return window.sessionStorage.getItem(KEPT);
+    } catch (error) {
+      return null; // storage can be blocked in a third-party frame
+    }
+  }
+
+  function parentOrigin() {
+    var ancestors = window.location.ancestorOrigins;
+    if (ancestors && ancestors.length) return ancestors[0];
+    var referrer = null;
+    try {
+      referrer = document.referrer ? new URL(document.referrer).origin : null;
+    } catch (error) {
+      referrer = null;
+    }
+    // After the first page the referrer is the flow's own previous page.
+    var previous = kept();
+    if (referrer && (referrer !== window.location.origin || !previous)) return referrer;
+    return previous;
+  }
+
+  var target = null;
+  if (embedded) {
+    var origin = parentOrigin();
+    if (allowed(origin)) {
+      target = origin;
+      kept(origin);
+    }
+    else if (parents.indexOf("*") !== -1) target = "*";
+  }
+
   function post(message) {
-    if (embedded) window.parent.postMessage(message, "*");
+    if (target) window.parent.postMessage(message, target);
+  }
+
+  // The activation token shown for a development link opened on its own is for a person, not
+  // for a page that frames the flow.
+  if (embedded) {
+    var shown = document.querySelector("[data-standalone-token]");
+    if (shown) shown.remove();
   }
 
   // The flow's own events, for the parent's onEvent (Plugboard's SDK). Kombo's SDK ignores

@@ -45,12 +45,16 @@ verify-missing-permission = Diese Zugangsdaten funktionieren, aber ihnen fehlt e
 verify-wrong-instance = { $tool } hat Ihr Konto dort nicht gefunden. Prüfen Sie { $fields }.
 verify-rate-limited = { $tool } erhält gerade zu viele Anfragen. Warten Sie eine Minute und versuchen Sie es dann erneut.
 verify-unreachable = { $tool } ist nicht erreichbar. Versuchen Sie es gleich noch einmal.
-too-many-attempts = Zu viele Versuche in kurzer Zeit. Warten Sie eine Minute und versuchen Sie es dann erneut.
+too-many-attempts = Zu viele Versuche in kurzer Zeit. { $seconds ->
+        [one] Versuchen Sie es in { $seconds } Sekunde erneut.
+       *[other] Versuchen Sie es in { $seconds } Sekunden erneut.
+    }
 form-expired = Dieses Formular ist abgelaufen. Gehen Sie zurück und beginnen Sie erneut.
 
 success-title = { $tool } ist verbunden
 success-body = { $organization } ist jetzt verbunden. Sie können dieses Fenster schließen und { $product } weiter verwenden.
 success-done = Fertig
+success-token = Entwicklungslink außerhalb einer App geöffnet: Dies ist das Aktivierungstoken, das Ihr Backend erhalten würde.
 
 error-invalid-title = Dieser Link funktioniert nicht
 error-invalid-body = Der Link ist unvollständig oder wurde verändert. Fordern Sie einen neuen Link an.

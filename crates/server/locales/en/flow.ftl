@@ -45,12 +45,16 @@ verify-missing-permission = These credentials work, but they lack a permission t
 verify-wrong-instance = { $tool } could not find your account there. Check { $fields }.
 verify-rate-limited = { $tool } is receiving too many requests right now. Wait a minute, then try again.
 verify-unreachable = { $tool } could not be reached. Try again in a moment.
-too-many-attempts = Too many attempts in a short time. Wait a minute, then try again.
+too-many-attempts = Too many attempts in a short time. { $seconds ->
+        [one] Try again in { $seconds } second.
+       *[other] Try again in { $seconds } seconds.
+    }
 form-expired = This form has expired. Go back and start again.
 
 success-title = { $tool } is connected
 success-body = { $organization } is now connected. You can close this window and return to { $product }.
 success-done = Done
+success-token = Development link opened outside an app: this is the activation token your back end would receive.
 
 error-invalid-title = This link does not work
 error-invalid-body = The link is incomplete or has been changed. Ask for a new link.

@@ -44,12 +44,16 @@ verify-missing-permission = Estas credenciales funcionan, pero les falta un perm
 verify-wrong-instance = { $tool } no ha encontrado su cuenta en esa dirección. Revise { $fields }.
 verify-rate-limited = { $tool } está recibiendo demasiadas solicitudes. Espere un minuto e inténtelo de nuevo.
 verify-unreachable = No se ha podido contactar con { $tool }. Inténtelo de nuevo en un momento.
-too-many-attempts = Demasiados intentos en poco tiempo. Espere un minuto e inténtelo de nuevo.
+too-many-attempts = Demasiados intentos en poco tiempo. { $seconds ->
+        [one] Inténtelo de nuevo dentro de { $seconds } segundo.
+       *[other] Inténtelo de nuevo dentro de { $seconds } segundos.
+    }
 form-expired = Este formulario ha caducado. Vuelva atrás y empiece de nuevo.
 
 success-title = { $tool } está conectado
 success-body = { $organization } ya está conectada. Puede cerrar esta ventana y volver a { $product }.
 success-done = Listo
+success-token = Enlace de desarrollo abierto fuera de una aplicación: este es el token de activación que recibiría su back-end.
 
 error-invalid-title = Este enlace no funciona
 error-invalid-body = El enlace está incompleto o ha sido modificado. Solicite un enlace nuevo.

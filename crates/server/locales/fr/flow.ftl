@@ -44,12 +44,16 @@ verify-missing-permission = Ces identifiants fonctionnent, mais il leur manque u
 verify-wrong-instance = { $tool } n’a pas trouvé votre compte à cet endroit. Vérifiez { $fields }.
 verify-rate-limited = { $tool } reçoit trop de requêtes en ce moment. Attendez une minute, puis réessayez.
 verify-unreachable = { $tool } est injoignable. Réessayez dans un instant.
-too-many-attempts = Trop de tentatives en peu de temps. Attendez une minute, puis réessayez.
+too-many-attempts = Trop de tentatives en peu de temps. { $seconds ->
+        [one] Réessayez dans { $seconds } seconde.
+       *[other] Réessayez dans { $seconds } secondes.
+    }
 form-expired = Ce formulaire a expiré. Revenez en arrière et recommencez.
 
 success-title = { $tool } est connecté
 success-body = { $organization } est maintenant connecté. Vous pouvez fermer cette fenêtre et revenir à { $product }.
 success-done = Terminé
+success-token = Lien de développement ouvert hors d’une application : voici le jeton d’activation que votre back-end recevrait.
 
 error-invalid-title = Ce lien ne fonctionne pas
 error-invalid-body = Le lien est incomplet ou a été modifié. Demandez un nouveau lien.

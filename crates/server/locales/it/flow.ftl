@@ -44,12 +44,16 @@ verify-missing-permission = Queste credenziali funzionano, ma manca un'autorizza
 verify-wrong-instance = { $tool } non ha trovato il Suo account a questo indirizzo. Controlli { $fields }.
 verify-rate-limited = { $tool } sta ricevendo troppe richieste. Attenda un minuto, poi riprovi.
 verify-unreachable = { $tool } non è raggiungibile. Riprovi tra poco.
-too-many-attempts = Troppi tentativi in poco tempo. Attenda un minuto, poi riprovi.
+too-many-attempts = Troppi tentativi in poco tempo. { $seconds ->
+        [one] Riprovi tra { $seconds } secondo.
+       *[other] Riprovi tra { $seconds } secondi.
+    }
 form-expired = Questo modulo è scaduto. Torni indietro e ricominci.
 
 success-title = { $tool } è collegato
 success-body = { $organization } è ora collegata. Può chiudere questa finestra e tornare a { $product }.
 success-done = Fine
+success-token = Link di sviluppo aperto fuori da un’app: questo è il token di attivazione che il vostro back-end riceverebbe.
 
 error-invalid-title = Questo link non funziona
 error-invalid-body = Il link è incompleto o è stato modificato. Richieda un nuovo link.

@@ -43,7 +43,8 @@ pub struct CreateLinkIn {
     /// Pre-selects a tool and skips the tool picker.
     #[schema(example = "personio")]
     pub integration_tool: Option<String>,
-    /// Language of the flow; `null` means `en`.
+    /// Language of the flow; `null` means the end user's browser language (among these five),
+    /// else `en`.
     pub language: Option<Language>,
     /// Scope config to attach; defaults to the environment's.
     pub scope_config_id: Option<String>,
@@ -138,12 +139,23 @@ pub fn check_scope_config(
     }
 }
 
+/// Whether `email` is an address as people type them: valid, at most 320 bytes, and without a
+/// quoted local part or the characters `<`, `>` and `"`. RFC 5321 allows `"<b>x</b>"@acme.example`,
+/// but no real mailbox needs it, and the address is echoed into pages, webhooks and the
+/// operator's own UI, where markup is a risk even when escaped once.
+pub(crate) fn is_plain_email(email: &str) -> bool {
+    email.len() <= 320
+        && !email.starts_with('"')
+        && !email.contains(['<', '>', '"'])
+        && EmailAddress::is_valid(email)
+}
+
 fn link_request(
     state: &AppState,
     environment: &Environment,
     body: CreateLinkIn,
 ) -> ApiResult<LinkRequest> {
-    if !EmailAddress::is_valid(&body.end_user_email) || body.end_user_email.len() > 320 {
+    if !is_plain_email(&body.end_user_email) {
         return Err(invalid("end_user_email: must be a valid email address"));
     }
     check_text(
@@ -174,7 +186,7 @@ fn link_request(
         category,
         tool: body.integration_tool,
         remote_environment: body.remote_environment,
-        language: body.language.unwrap_or_default(),
+        language: body.language,
         link_type: body.link_type.unwrap_or(LinkType::Embedded),
         end_user: EndUser {
             email: Some(body.end_user_email),
@@ -274,4 +286,24 @@ pub fn router() -> Router<AppState> {
             "/v1/connect/activate-integration",
             post(activate_integration),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_emails_exclude_quoted_local_parts_and_markup() {
+        // The RFC allows these, and so does the crate; Plugboard does not.
+        for email in [r#""<b>hi</b>"@acme.example"#, r#""admin"@acme.example"#] {
+            assert!(EmailAddress::is_valid(email), "{email}");
+            assert!(!is_plain_email(email), "{email}");
+        }
+        assert!(!is_plain_email("a>b@acme.example"));
+        assert!(!is_plain_email(&format!(
+            "{}@acme.example",
+            "a".repeat(320)
+        )));
+        assert!(is_plain_email("o'brien+hr@acme.example"));
+    }
 }

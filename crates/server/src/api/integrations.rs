@@ -244,7 +244,7 @@ pub struct EnabledIn {
 /// Body of `POST /v1/integrations/{id}/relink`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct RelinkIn {
-    /// Language of the flow; `null` means `en`.
+    /// Language of the flow; `null` means the end user's browser language, else `en`.
     pub language: Option<Language>,
     /// Scope config to switch to once the relink completes.
     pub scope_config_id: Option<String>,
@@ -401,7 +401,7 @@ async fn relink_request(
         category: integration.category,
         tool: Some(integration.tool),
         remote_environment: integration.remote_environment,
-        language: body.language.unwrap_or_default(),
+        language: body.language,
         link_type: body.link_type.unwrap_or(LinkType::Embedded),
         end_user: integration.end_user,
         scope_config_id: body.scope_config_id,

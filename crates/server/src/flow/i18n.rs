@@ -72,21 +72,43 @@ impl Tr {
         LOCALES.lookup_with_args(self.id(), key, &args)
     }
 
+    /// The link's language when it names one, else the browser's ([`Self::from_accept_language`]).
+    pub fn for_link(language: Option<Language>, accept_language: Option<&str>) -> Self {
+        language.map_or_else(|| Self::from_accept_language(accept_language), Self::new)
+    }
+
+    /// The message `key` whose argument `name` is the number `count`, so Fluent picks the
+    /// plural form (`1 second`, `5 seconds`) by the language's rules.
+    pub fn t_count(&self, key: &str, name: &'static str, count: u64) -> String {
+        let args = HashMap::from([(Cow::Borrowed(name), FluentValue::from(count))]);
+        LOCALES.lookup_with_args(self.id(), key, &args)
+    }
+
     /// The language the browser prefers among ours, from `Accept-Language`; English otherwise.
-    /// Used only when no link says which language to speak (a broken link).
+    /// Used whenever no link says which language to speak: a link created without `language`,
+    /// and every page of a broken link. The browser lists its languages most preferred first;
+    /// `de-CH` matches our `de`.
     pub fn from_accept_language(header: Option<&str>) -> Self {
-        let preferred = header.unwrap_or_default().split(',').find_map(|part| {
-            let tag = part.split(';').next()?.trim().to_ascii_lowercase();
-            match tag.get(..2)? {
-                "en" => Some(Language::En),
-                "de" => Some(Language::De),
-                "fr" => Some(Language::Fr),
-                "it" => Some(Language::It),
-                "es" => Some(Language::Es),
-                _ => None,
-            }
-        });
-        Self::new(preferred.unwrap_or_default())
+        static AVAILABLE: [(&LanguageIdentifier, Language); 5] = [
+            (&EN, Language::En),
+            (&DE, Language::De),
+            (&FR, Language::Fr),
+            (&IT, Language::It),
+            (&ES, Language::Es),
+        ];
+        let requested = fluent_langneg::parse_accepted_languages(header.unwrap_or_default());
+        let available: Vec<&LanguageIdentifier> = AVAILABLE.iter().map(|(id, _)| *id).collect();
+        let chosen = fluent_langneg::negotiate_languages(
+            &requested,
+            &available,
+            None,
+            fluent_langneg::NegotiationStrategy::Lookup,
+        );
+        let language = chosen
+            .first()
+            .and_then(|id| AVAILABLE.iter().find(|(ours, _)| ours == *id))
+            .map_or(Language::En, |(_, language)| *language);
+        Self::new(language)
     }
 }
 
@@ -134,6 +156,17 @@ mod tests {
     }
 
     #[test]
+    fn counts_take_the_plural_form_of_each_language() {
+        let count = |language, n| Tr::new(language).t_count("too-many-attempts", "seconds", n);
+        assert!(count(Language::En, 5).ends_with("Try again in 5 seconds."));
+        assert!(count(Language::En, 1).ends_with("Try again in 1 second."));
+        assert!(count(Language::De, 5).ends_with("in 5 Sekunden erneut."));
+        assert!(count(Language::Fr, 1).ends_with("dans 1 seconde."));
+        assert!(count(Language::It, 30).ends_with("tra 30 secondi."));
+        assert!(count(Language::Es, 1).ends_with("dentro de 1 segundo."));
+    }
+
+    #[test]
     fn accept_language_picks_a_supported_language() {
         assert_eq!(
             Tr::from_accept_language(Some("de-CH,de;q=0.9,en;q=0.8")).code(),
@@ -144,6 +177,10 @@ mod tests {
             "fr"
         );
         assert_eq!(Tr::from_accept_language(Some("nl")).code(), "en");
+        assert_eq!(Tr::from_accept_language(Some("*")).code(), "en");
+        assert_eq!(Tr::from_accept_language(Some("garbage;;,")).code(), "en");
         assert_eq!(Tr::from_accept_language(None).code(), "en");
+        assert_eq!(Tr::for_link(None, Some("it-IT,it")).code(), "it");
+        assert_eq!(Tr::for_link(Some(Language::Es), Some("it")).code(), "es");
     }
 }

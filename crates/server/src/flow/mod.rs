@@ -48,19 +48,23 @@ pub(crate) struct Link {
     pub tr: Tr,
 }
 
-/// Opens the link in `token`, or says why it cannot be used.
-async fn open_link(state: &AppState, token: &str) -> Result<Link, (Problem, Tr)> {
+/// Opens the link in `token`, or says why it cannot be used. Pages speak the link's language,
+/// else the browser's (`accept_language`), also when the link cannot be used.
+async fn open_link(
+    state: &AppState,
+    token: &str,
+    accept_language: Option<&str>,
+) -> Result<Link, (Problem, Tr)> {
     let claims = tokens::verify_link(&state.vault, token, Utc::now()).map_err(|error| {
         let problem = match error {
             LinkError::Invalid => Problem::Invalid,
             LinkError::Expired => Problem::Expired,
         };
         // An expired link is genuine: its language is known even though it cannot be used.
-        let tr =
-            expired_claims_language(state, token).unwrap_or_else(|| Tr::from_accept_language(None));
-        (problem, tr)
+        let language = expired_claims_language(state, token).flatten();
+        (problem, Tr::for_link(language, accept_language))
     })?;
-    let tr = Tr::new(claims.lang);
+    let tr = Tr::for_link(claims.lang, accept_language);
     let fail = |problem| (problem, tr);
     let environment = state
         .environments
@@ -108,12 +112,13 @@ async fn open_link(state: &AppState, token: &str) -> Result<Link, (Problem, Tr)>
     })
 }
 
-/// The language of a genuine but expired link (its signature still verifies at its own time).
-fn expired_claims_language(state: &AppState, token: &str) -> Option<Tr> {
+/// The language of a genuine but expired link (its signature still verifies at its own time):
+/// `None` when the token is not genuine, `Some(None)` when the link names no language.
+fn expired_claims_language(state: &AppState, token: &str) -> Option<Option<tokens::Language>> {
     let long_ago = chrono::DateTime::<Utc>::MIN_UTC;
     tokens::verify_link(&state.vault, token, long_ago)
         .ok()
-        .map(|claims| Tr::new(claims.lang))
+        .map(|claims| claims.lang)
 }
 
 /// The tool a link page is about: the one the link names, else the one chosen in the picker.
@@ -167,14 +172,20 @@ async fn page(
             None,
         ));
     }
-    let link = match open_link(&state, token).await {
+    let link = match open_link(&state, token, accept_language(&headers)).await {
         Ok(link) => link,
         Err((problem, tr)) => return pages::problem(&state, problem, tr, None),
     };
     if let Err(refused) = state.limits.pages.check(&link.claims.jti) {
-        return refused.page(pages::problem(&state, Problem::Server, link.tr, Some(&link)));
+        return refused.page(pages::problem(
+            &state,
+            Problem::Server,
+            link.tr,
+            Some(&link),
+        ));
     }
-    if query.step.is_none() && query.tool.is_none() {
+    if query.step.is_none() && query.tool.is_none() && state.flow.first_view(&link, "opened", None)
+    {
         let opened = step(audit::Action::LinkOpened, &link)
             .detail(
                 "kind",
@@ -193,7 +204,10 @@ async fn page(
     };
     // The page after the picker is the other step worth a trace; the guide and the empty form
     // are navigation.
-    if query.step.is_none() && link.claims.tool.is_none() {
+    if query.step.is_none()
+        && link.claims.tool.is_none()
+        && state.flow.first_view(&link, "tool-chosen", Some(&tool.id))
+    {
         let chosen = step(audit::Action::LinkToolChosen, &link).detail("tool", tool.id.clone());
         audit::record(&state, &link.environment.id, chosen, Some(&client)).await;
     }
@@ -207,22 +221,31 @@ async fn page(
     }
 }
 
+fn accept_language(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+}
+
 fn tr_for(headers: &HeaderMap) -> Tr {
-    Tr::from_accept_language(
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    )
+    Tr::from_accept_language(accept_language(headers))
 }
 
 /// Whether a form post came from one of our own pages. The link token in the form is already a
 /// capability an attacker lacks; this closes the remaining gap of a foreign page submitting a
 /// form with a token it obtained.
+///
+/// Every browser that runs the flow sends `Origin` on a form POST, so a missing or `null` one
+/// (a sandboxed frame, a `data:` page, a privacy-stripping proxy, a script outside a browser)
+/// is refused, as is `Sec-Fetch-Site: cross-site` whatever the `Origin` says.
 fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
-    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        None | Some("null") => true,
-        Some(origin) => origin == state.config.public_url.origin().ascii_serialization(),
-    }
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|site| site.as_bytes() == b"cross-site");
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    !cross_site
+        && origin
+            .is_some_and(|origin| origin == state.config.public_url.origin().ascii_serialization())
 }
 
 /// `POST /connect/verify`: checks the credentials with the tool and, if they work, creates the
@@ -243,7 +266,7 @@ async fn submit(
             .map(|(_, v)| v.as_str())
             .unwrap_or_default()
     };
-    let link = match open_link(&state, value("token")).await {
+    let link = match open_link(&state, value("token"), accept_language(&headers)).await {
         Ok(link) => link,
         Err((problem, tr)) => return pages::problem(&state, problem, tr, None),
     };
@@ -290,9 +313,10 @@ async fn submit(
                 .check(&link.environment.id)
         });
     if let Err(refused) = allowed {
-        form.summary = Some(link.tr.t("too-many-attempts"));
-        let response =
-            pages::credentials(&state, &link, tool, form, StatusCode::TOO_MANY_REQUESTS);
+        // The page says the same wait as `Retry-After`.
+        let wait = refused.retry_after;
+        form.summary = Some(link.tr.t_count("too-many-attempts", "seconds", wait));
+        let response = pages::credentials(&state, &link, tool, form, StatusCode::TOO_MANY_REQUESTS);
         return refused.page(response);
     }
     let submitted =
@@ -330,7 +354,10 @@ async fn submit(
                 entry = entry.target("integration", integration);
             }
             audit::record(&state, &link.environment.id, entry, Some(&client)).await;
-            pages::success(&state, &link, tool, &activation_token)
+            let framed = headers
+                .get("sec-fetch-dest")
+                .is_some_and(|dest| dest.as_bytes() == b"iframe");
+            pages::success(&state, &link, tool, &activation_token, framed)
         }
         Err(CompleteError::LinkAlreadyUsed) => {
             pages::problem(&state, Problem::Used, link.tr, Some(&link))
@@ -375,10 +402,18 @@ async fn record_failure(state: &AppState, link: &Link, tool: &Tool, outcome: ver
     }
 }
 
+/// How many (link, step) openings the flow remembers, so reloading a page does not write an
+/// audit row each time. About 100 bytes each; the oldest are forgotten first, and a forgotten
+/// one at worst writes its row again.
+const REMEMBERED_VIEWS: usize = 100_000;
+
 /// What the flow keeps for the life of the process.
 pub struct FlowState {
     /// Checks credentials against tools.
     pub verifier: verify::Verifier,
+    /// The (link id, step, tool) views already written to the audit trail: a link's opening is
+    /// recorded once, not on every GET (a reload loop would otherwise write without limit).
+    seen: quick_cache::sync::Cache<(String, &'static str, Option<String>), ()>,
 }
 
 impl FlowState {
@@ -386,6 +421,25 @@ impl FlowState {
     pub fn new(config: &crate::config::Config) -> Self {
         Self {
             verifier: verify::Verifier::new(config.tool_base_urls.clone()),
+            seen: quick_cache::sync::Cache::new(REMEMBERED_VIEWS),
+        }
+    }
+
+    /// Whether this is the first view of `step` (for `tool`) of `link` in this process; marks
+    /// it seen. Of concurrent first views exactly one gets `true`.
+    fn first_view(&self, link: &Link, step: &'static str, tool: Option<&str>) -> bool {
+        let key = (link.claims.jti.clone(), step, tool.map(str::to_owned));
+        match self
+            .seen
+            .get_value_or_guard(&key, Some(std::time::Duration::ZERO))
+        {
+            quick_cache::sync::GuardResult::Guard(guard) => {
+                let _ = guard.insert(());
+                true
+            }
+            quick_cache::sync::GuardResult::Value(()) | quick_cache::sync::GuardResult::Timeout => {
+                false
+            }
         }
     }
 }
@@ -406,9 +460,12 @@ pub(crate) fn secure(mut response: Response, frame_ancestors: &str) -> Response 
     if let Ok(value) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
+    // `same-origin`: nothing (not even the token in the URL) leaves for other sites, and a
+    // browser still sends the page's real `Origin` with the credentials form (with
+    // `no-referrer` it sends `Origin: null`, which `same_origin` refuses).
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
@@ -425,6 +482,38 @@ pub(crate) fn frame_ancestors<'a>(
         // A broken link's page shows only an apology, so any page may frame it: better than
         // a blank iframe.
         None => "*",
+    }
+}
+
+/// The parent origins `flow.js` may post its messages to, from the page's `frame-ancestors`:
+/// `'self'` spelled out as our origin, `'none'` left out, origins without a trailing slash;
+/// `*`, wildcard hosts (`https://*.example.com`) and schemes (`https:`) are matched by the
+/// script. Space-separated, for `<html data-parents>`.
+pub(crate) fn parent_origins(state: &AppState, environment: Option<&Environment>) -> String {
+    frame_ancestors(state, environment)
+        .split_whitespace()
+        .filter(|source| *source != "'none'")
+        .map(|source| match source {
+            "'self'" => state.config.public_url.origin().ascii_serialization(),
+            _ => source.trim_end_matches('/').to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Warns at start-up when any site may frame production links: a framing page receives the
+/// activation token, which the operator's production back end then redeems.
+pub fn warn_about_framing(config: &crate::config::Config) {
+    if config
+        .frame_ancestors_production
+        .split_whitespace()
+        .any(|source| source == "*")
+    {
+        tracing::warn!(
+            frame_ancestors = %config.frame_ancestors_production,
+            "PLUGBOARD_FRAME_ANCESTORS_PRODUCTION allows any site to frame production links; \
+             set it to your app's origin, e.g. https://app.example.com"
+        );
     }
 }
 

@@ -9,7 +9,9 @@ use axum::{
 use chrono::Utc;
 use plugboard_catalog::{AuthKind, FieldKind, Tool};
 
-use super::{FIELD_PREFIX, Link, assets, frame_ancestors, i18n::Tr, secure, verify::Outcome};
+use super::{
+    FIELD_PREFIX, Link, assets, frame_ancestors, i18n::Tr, parent_origins, secure, verify::Outcome,
+};
 use crate::{AppState, integrations::Credentials, tokens};
 
 /// Why a link or request cannot go on; each has its own page.
@@ -39,6 +41,9 @@ pub(crate) struct Chrome {
     step: Option<String>,
     close: String,
     back: Option<(String, String)>,
+    /// The origins allowed to frame the page (`data-parents`): `flow.js` posts its messages
+    /// only to a parent among them, never to `*` unless framing is open to all.
+    parents: String,
 }
 
 impl Chrome {
@@ -53,7 +58,17 @@ impl Chrome {
             step: None,
             close: tr.t("close"),
             back: None,
+            parents: String::new(),
         }
+    }
+
+    fn framed(
+        mut self,
+        state: &AppState,
+        environment: Option<&plugboard_store::Environment>,
+    ) -> Self {
+        self.parents = parent_origins(state, environment);
+        self
     }
 
     fn step(mut self, tr: &Tr, current: usize, total: usize) -> Self {
@@ -145,6 +160,10 @@ struct SuccessPage {
     /// The Done button and the activation token it posts; `None` for a magic link, which ends
     /// here in its own tab.
     done: Option<(String, String)>,
+    /// The activation token shown on the page, with its explanation: only for a development
+    /// link opened on its own (not in a frame), where no parent window can receive it and the
+    /// README's first steps need it. Never in production.
+    shown_token: Option<(String, String)>,
 }
 
 #[derive(Template)]
@@ -213,7 +232,9 @@ pub(crate) fn picker(state: &AppState, link: &Link) -> Response {
     tools.sort_by_key(|tool| tool.label.to_lowercase());
     let (_, total) = step_numbers(link);
     let page = PickerPage {
-        chrome: Chrome::new(tr, "picker", &heading).step(tr, 1, total),
+        chrome: Chrome::new(tr, "picker", &heading)
+            .framed(state, Some(&link.environment))
+            .step(tr, 1, total),
         intro: tr.t_with("picker-intro", &[("product", &product(state, tr))]),
         search: tr.t("picker-search"),
         empty: tr.t("picker-empty"),
@@ -248,6 +269,7 @@ pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool) -> Response {
     let back = (offset == 1).then(|| href(link, None, None));
     let page = ConsentPage {
         chrome: Chrome::new(tr, "consent", &heading)
+            .framed(state, Some(&link.environment))
             .tool(tool)
             .step(tr, offset + 1, total)
             .back(tr, back),
@@ -290,6 +312,7 @@ pub(crate) fn guide(state: &AppState, link: &Link, tool: &Tool) -> Response {
     let (offset, total) = step_numbers(link);
     let page = GuidePage {
         chrome: Chrome::new(tr, "guide", &heading)
+            .framed(state, Some(&link.environment))
             .tool(tool)
             .step(tr, offset + 2, total)
             .back(tr, Some(href(link, Some(&tool.id), None))),
@@ -445,7 +468,7 @@ fn field_error(
             (!ok).then(|| tr.t("field-url"))
         }
         FieldKind::Email => {
-            (!email_address::EmailAddress::is_valid(value)).then(|| tr.t("field-email"))
+            (!crate::api::connect::is_plain_email(value)).then(|| tr.t("field-email"))
         }
         FieldKind::Text | FieldKind::Secret => None,
     }
@@ -483,6 +506,7 @@ pub(crate) fn credentials(
     let (offset, total) = step_numbers(link);
     let page = CredentialsPage {
         chrome: Chrome::new(tr, "credentials", &heading)
+            .framed(state, Some(&link.environment))
             .tool(tool)
             .step(tr, offset + 3, total)
             .back(tr, Some(href(link, Some(&tool.id), Some("guide")))),
@@ -503,19 +527,25 @@ pub(crate) fn credentials(
     )
 }
 
-/// The end: connected.
+/// The end: connected. `framed`: the page is loaded in a frame (`Sec-Fetch-Dest: iframe`).
 pub(crate) fn success(
     state: &AppState,
     link: &Link,
     tool: &Tool,
     activation_token: &str,
+    framed: bool,
 ) -> Response {
     let tr = &link.tr;
     let heading = tr.t_with("success-title", &[("tool", &tool.label)]);
-    let done = (link.claims.typ == tokens::LinkType::Embedded)
-        .then(|| (tr.t("success-done"), activation_token.to_owned()));
+    let embedded = link.claims.typ == tokens::LinkType::Embedded;
+    let done = embedded.then(|| (tr.t("success-done"), activation_token.to_owned()));
+    let development = link.environment.name == plugboard_store::EnvironmentName::Development;
+    let shown_token = (embedded && development && !framed)
+        .then(|| (tr.t("success-token"), activation_token.to_owned()));
     let page = SuccessPage {
-        chrome: Chrome::new(tr, "success", &heading).tool(tool),
+        chrome: Chrome::new(tr, "success", &heading)
+            .framed(state, Some(&link.environment))
+            .tool(tool),
         body: tr.t_with(
             "success-body",
             &[
@@ -524,6 +554,7 @@ pub(crate) fn success(
             ],
         ),
         done,
+        shown_token,
         heading,
     };
     render(
@@ -592,7 +623,9 @@ pub(crate) fn problem(state: &AppState, problem: Problem, tr: Tr, link: Option<&
         _ => None,
     };
     let page = ProblemPage {
-        chrome: Chrome::new(&tr, "problem", &heading).back(&tr, back),
+        chrome: Chrome::new(&tr, "problem", &heading)
+            .framed(state, link.map(|link| &link.environment))
+            .back(&tr, back),
         heading,
         body,
     };

@@ -30,7 +30,7 @@ async fn create_link_applies_defaults(backend: Backend) {
     let claims = app.claims(&link);
     assert_eq!(claims.kind, LinkKind::Connect);
     assert_eq!(claims.cat, Category::Hris);
-    assert_eq!(claims.lang, Language::En);
+    assert_eq!(claims.lang, None, "no language: the browser's is used");
     assert_eq!(claims.typ, LinkType::Embedded);
     assert_eq!((claims.tool, claims.oid), (None, None));
     assert_eq!(claims.env, app.state.environments.development.id);
@@ -53,7 +53,8 @@ async fn create_link_applies_defaults(backend: Backend) {
 
 async fn create_link_accepts_every_field(backend: Backend) {
     let app = spawn_app(backend).await;
-    // Exactly what Kombo's SDK sends, with every optional field set; `language: null` is `en`.
+    // Exactly what Kombo's SDK sends, with every optional field set; `language: null` leaves the
+    // language to the end user's browser.
     let link = app
         .create_link(json!({
             "remote_environment": "sandbox-eu", "integration_category": "ATS",
@@ -68,10 +69,7 @@ async fn create_link_accepts_every_field(backend: Backend) {
         (claims.cat, claims.tool.as_deref(), claims.renv.as_deref()),
         (Category::Ats, Some("greenhouse"), Some("sandbox-eu"))
     );
-    assert_eq!(
-        (claims.lang, claims.typ),
-        (Language::En, LinkType::MagicLink)
-    );
+    assert_eq!((claims.lang, claims.typ), (None, LinkType::MagicLink));
     assert_eq!(claims.oid.as_deref(), Some("36123"));
     let lifetime = claims.exp - Utc::now().timestamp();
     assert!(
@@ -87,7 +85,7 @@ async fn create_link_accepts_every_field(backend: Backend) {
         .expect("magic links are recorded");
     assert_eq!(record.tool.as_deref(), Some("greenhouse"));
     let german = app.claims(&app.create_link(json!({"language": "de"})).await);
-    assert_eq!(german.lang, Language::De);
+    assert_eq!(german.lang, Some(Language::De));
 }
 
 async fn create_link_rejects_bad_input_naming_the_field(backend: Backend) {
@@ -391,3 +389,40 @@ both_backends!(
     a_link_completes_at_most_one_integration,
     integration_created_is_written_with_the_integration,
 );
+
+#[tokio::test]
+async fn create_link_refuses_e_mail_addresses_with_markup() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let create = |email: &str| {
+        json!({"end_user_email": email, "end_user_organization_name": "Acme"}).to_string()
+    };
+    // Valid by RFC 5321 (the e-mail crate accepts each), but not an address people type.
+    for email in [
+        r#""<script>alert(1)</script>"@acme.example"#,
+        r#""admin"@acme.example"#,
+        r#""a b"@acme.example"#,
+        "a<b>@acme.example",
+    ] {
+        let reply = app
+            .send(
+                Method::POST,
+                "/v1/connect/create-link",
+                Some(&app.dev_key),
+                Some(create(email)),
+            )
+            .await;
+        let message = reply.error(400, Some("PLATFORM.INPUT_INVALID"));
+        assert!(message.contains("end_user_email"), "{email}: {message}");
+    }
+    for email in ["o'brien+hr@acme.example", "first.last@sub.acme.example"] {
+        let reply = app
+            .send(
+                Method::POST,
+                "/v1/connect/create-link",
+                Some(&app.dev_key),
+                Some(create(email)),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{email}: {}", reply.text);
+    }
+}

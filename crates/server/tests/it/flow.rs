@@ -101,7 +101,7 @@ async fn every_page_of_the_sandbox_flow_leads_to_an_integration(backend: Backend
         csp.contains("frame-ancestors *") && csp.contains("script-src 'self'"),
         "{csp}"
     );
-    assert_eq!(picker.headers["referrer-policy"], "no-referrer");
+    assert_eq!(picker.headers["referrer-policy"], "same-origin");
     assert!(
         picker.headers.get("set-cookie").is_none(),
         "no cookies in a cross-site iframe"
@@ -274,7 +274,7 @@ async fn unusable_links_get_a_clear_localised_page(backend: Backend) {
         cat: Category::Hris,
         tool: None,
         renv: None,
-        lang: Language::De,
+        lang: Some(Language::De),
         typ: LinkType::Embedded,
         email: None,
         org: "Acme".into(),
@@ -671,6 +671,219 @@ async fn forms_are_checked_on_the_server_and_rate_limited() {
     assert!((1..=6).contains(&retry_after), "{retry_after}");
     let html = response.text().await.expect("body");
     assert!(html.contains("Trop de tentatives"), "{html}");
+    // The page names the same wait as `Retry-After`, in the plural form it needs.
+    let wait = if retry_after == 1 {
+        "Réessayez dans 1 seconde.".to_owned()
+    } else {
+        format!("Réessayez dans {retry_after} secondes.")
+    };
+    assert!(html.contains(&wait), "{wait}: {html}");
+    assert!(!html.contains("minute"), "{html}");
+}
+
+#[tokio::test]
+async fn production_links_cannot_be_framed_unless_the_operator_allows_it() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let prod = token_of(&app.create_link_as(&app.prod_key, json!({})).await);
+    let reply = app
+        .send(Method::GET, &format!("/connect?token={prod}"), None, None)
+        .await;
+    let csp = reply.headers["content-security-policy"]
+        .to_str()
+        .expect("csp");
+    assert!(csp.ends_with("frame-ancestors 'none'"), "{csp}");
+    assert!(reply.text.contains("data-parents=\"\""), "{}", reply.text);
+    // Development keeps its permissive default, and its pages may post to any parent.
+    let dev = token_of(&app.create_link(json!({})).await);
+    let reply = app
+        .send(Method::GET, &format!("/connect?token={dev}"), None, None)
+        .await;
+    assert!(reply.text.contains("data-parents=\"*\""), "{}", reply.text);
+}
+
+#[tokio::test]
+async fn pages_name_the_parents_allowed_to_receive_their_messages() {
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        config.frame_ancestors_production =
+            "https://app.example.com/ 'self' https://*.acme.example".into();
+    })
+    .await;
+    let prod = token_of(&app.create_link_as(&app.prod_key, json!({})).await);
+    let reply = app
+        .send(Method::GET, &format!("/connect?token={prod}"), None, None)
+        .await;
+    let expected = format!(
+        "data-parents=\"https://app.example.com {} https://*.acme.example\"",
+        app.base
+    );
+    assert!(reply.text.contains(&expected), "{expected}: {}", reply.text);
+}
+
+#[tokio::test]
+async fn opening_a_link_is_recorded_once_per_step() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let link = app.create_link(json!({})).await;
+    let token = token_of(&link);
+    let link_id = app.claims(&link).jti;
+    for path in [
+        format!("/connect?token={token}"),
+        format!("/connect?token={token}&tool=sandbox"),
+    ] {
+        let mut served = 0;
+        for _ in 0..50 {
+            let reply = app.send(Method::GET, &path, None, None).await;
+            // A flow-page rate limit may refuse some; those write nothing either.
+            assert!(matches!(reply.status.as_u16(), 200 | 429), "{}", reply.text);
+            served += usize::from(reply.status == 200);
+        }
+        assert!(served >= 2, "{path}: only {served} served");
+    }
+    let trail = app
+        .get(&format!("/v1/audit-events?link_id={link_id}"))
+        .await;
+    let actions: Vec<&str> = trail.data()["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|e| e["action"].as_str().expect("action"))
+        .collect();
+    assert_eq!(actions, ["link.tool_chosen", "link.opened"]);
+}
+
+#[tokio::test]
+async fn the_credentials_form_is_refused_without_our_origin() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let token = token_of(
+        &app.create_link(json!({"integration_tool": "sandbox"}))
+            .await,
+    );
+    let state = form_state(&app.base, &token, "sandbox").await;
+    let form = [
+        ("token", token.as_str()),
+        ("tool", "sandbox"),
+        ("state", state.as_str()),
+        ("field.api_key", "any"),
+    ];
+    let cases: [(Option<&str>, Option<&str>, &str); 4] = [
+        (None, None, "no Origin"),
+        (Some("null"), None, "Origin: null"),
+        (
+            Some(&app.base),
+            Some("cross-site"),
+            "Sec-Fetch-Site: cross-site",
+        ),
+        (
+            Some("https://attacker.example"),
+            Some("same-origin"),
+            "a foreign Origin",
+        ),
+    ];
+    for (origin, site, case) in cases {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/connect/verify", app.base))
+            .form(&form);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(site) = site {
+            request = request.header("sec-fetch-site", site);
+        }
+        let response = request.send().await.expect("post");
+        assert_eq!(response.status(), 403, "{case}");
+    }
+    // The page's own post: our Origin, same-origin.
+    let response = reqwest::Client::new()
+        .post(format!("{}/connect/verify", app.base))
+        .header("origin", &app.base)
+        .header("sec-fetch-site", "same-origin")
+        .form(&form)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_link_without_a_language_speaks_the_browsers() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let token = token_of(&app.create_link(json!({})).await);
+    let german = reqwest::Client::new()
+        .get(format!("{}/connect?token={token}", app.base))
+        .header("accept-language", "de-CH,de;q=0.9,en;q=0.8")
+        .send()
+        .await
+        .expect("get");
+    let html = german.text().await.expect("body");
+    assert!(html.contains("lang=\"de\""), "{html}");
+    // A link that names its language keeps it whatever the browser prefers.
+    let italian = token_of(&app.create_link(json!({"language": "it"})).await);
+    let html = reqwest::Client::new()
+        .get(format!("{}/connect?token={italian}", app.base))
+        .header("accept-language", "de")
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    assert!(html.contains("lang=\"it\""), "{html}");
+    // A broken link has no language of its own: the browser's.
+    let broken = reqwest::Client::new()
+        .get(format!("{}/connect?token=not-a-link", app.base))
+        .header("accept-language", "fr-FR,fr;q=0.9")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(broken.status(), 400);
+    let html = broken.text().await.expect("body");
+    assert!(
+        html.contains("lang=\"fr\"") && html.contains("Ce lien"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn the_development_token_is_shown_only_outside_a_frame() {
+    let (base, _) = fake_bamboohr().await;
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        config.tool_base_urls.insert("bamboohr".into(), base);
+    })
+    .await;
+    for (key, dest, shown) in [
+        (&app.dev_key, None, true),
+        (&app.dev_key, Some("document"), true),
+        (&app.dev_key, Some("iframe"), false),
+        (&app.prod_key, None, false),
+        (&app.prod_key, Some("document"), false),
+    ] {
+        let token = token_of(
+            &app.create_link_as(key, json!({"integration_tool": "bamboohr"}))
+                .await,
+        );
+        let state = form_state(&app.base, &token, "bamboohr").await;
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/connect/verify", app.base))
+            .header("origin", &app.base)
+            .form(&[
+                ("token", token.as_str()),
+                ("tool", "bamboohr"),
+                ("state", state.as_str()),
+                ("field.subdomain", "acme"),
+                ("field.api_key", "good-key"),
+            ]);
+        if let Some(dest) = dest {
+            request = request.header("sec-fetch-dest", dest);
+        }
+        let response = request.send().await.expect("post");
+        assert_eq!(response.status(), 200);
+        let html = response.text().await.expect("body");
+        let activation = activation_token(&html);
+        assert_eq!(
+            html.contains(&format!("data-token=\"{activation}\"")),
+            shown,
+            "{dest:?}: {html}"
+        );
+    }
 }
 
 #[tokio::test]
