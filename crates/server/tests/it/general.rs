@@ -200,7 +200,7 @@ async fn operational_endpoints_answer(backend: Backend) {
 async fn unknown_routes_and_methods_get_the_envelope(backend: Backend) {
     let app = spawn_app(backend).await;
     app.get("/v1/nope").await.error(404, None);
-    app.get("/").await.error(404, None);
+    app.get("/nope").await.error(404, None);
     let reply = app
         .send(
             Method::PATCH,
