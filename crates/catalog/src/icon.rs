@@ -1,5 +1,5 @@
-//! Plugboard's own tool icons: a monogram on a rounded square. Vendors' logos are trademarks,
-//! so the catalog ships a colour per tool instead and draws the icon itself.
+//! The fallback tool icon: a monogram on a rounded square, for tools that have no CC0 logo
+//! (`logo.rs`) and no operator image.
 
 /// The SVG monogram of `label`. `filled` draws white letters on a `color` square; otherwise
 /// `color` letters on an outlined square (the "black" variant of Kombo's asset set).
@@ -44,7 +44,7 @@ fn initials(label: &str) -> String {
         .collect()
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -10,9 +10,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 mod icon;
+mod logo;
 mod schema;
 mod template;
 
+pub use logo::{Image, Logo, LogoSource, MAX_OVERRIDE_BYTES, check_image};
 pub use schema::{Field, FieldKind, Localized, Method, Verify, VerifyAuth, placeholders};
 pub use template::{FillError, Slot, fill_url, host_placeholders, slots};
 
@@ -161,6 +163,9 @@ pub struct Tool {
     /// The request that proves the credentials work.
     #[serde(default)]
     pub verify: Option<Verify>,
+    /// The vendor's CC0 logo from `logos/`, when simple-icons has one; not part of the file.
+    #[serde(skip)]
+    pub logo: Option<Logo>,
 }
 
 impl Tool {
@@ -169,17 +174,48 @@ impl Tool {
         self.categories.contains(&category)
     }
 
-    /// A square SVG monogram in the tool's colour: Plugboard draws its own icons rather than
-    /// shipping vendors' trademarked logos.
+    /// A square SVG icon: the vendor's logo on its brand colour when the catalog has one,
+    /// else a monogram in the tool's colour.
     pub fn icon_svg(&self) -> String {
-        icon::monogram(&self.label, &self.color, true)
+        match &self.logo {
+            Some(logo) => logo.tile(&self.label),
+            None => icon::monogram(&self.label, &self.color, true),
+        }
     }
 
-    /// The same monogram in black and white, for Kombo's `icon_black_url`.
+    /// The guide's steps in `language`, with `{product}` replaced by the operator's product
+    /// name: the end user names the credential after the product they connect, and a
+    /// white-labelled flow never mentions Plugboard.
+    pub fn guide_steps(&self, language: &str, product: &str) -> Option<Vec<String>> {
+        let guide = self.guide.as_ref()?;
+        Some(
+            guide
+                .get(language)
+                .iter()
+                .map(|step| step.replace(PRODUCT_PLACEHOLDER, product))
+                .collect(),
+        )
+    }
+
+    /// The bare logo in its brand colour (Kombo's `logo_url`), or the monogram.
+    pub fn logo_svg(&self) -> String {
+        match &self.logo {
+            Some(logo) => logo.mark(&self.label, &logo.source.color),
+            None => icon::monogram(&self.label, &self.color, true),
+        }
+    }
+
+    /// The logo or monogram in black, for Kombo's `icon_black_url`.
     pub fn icon_black_svg(&self) -> String {
-        icon::monogram(&self.label, "#000000", false)
+        match &self.logo {
+            Some(logo) => logo.mark(&self.label, "#000000"),
+            None => icon::monogram(&self.label, "#000000", false),
+        }
     }
 }
+
+/// The one placeholder of guide texts: the operator's product name.
+pub const PRODUCT_PLACEHOLDER: &str = "{product}";
 
 /// Why a catalog could not be loaded: names the file and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
@@ -206,12 +242,51 @@ pub enum CatalogError {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     tools: BTreeMap<String, Tool>,
+    /// The operator's images by tool id, which replace the tool's own.
+    images: BTreeMap<String, Image>,
 }
 
 impl Catalog {
-    /// The catalog compiled into this binary.
+    /// The catalog compiled into this binary, with the imported logos.
     pub fn builtin() -> Result<Self, CatalogError> {
-        Self::from_files(TOOL_FILES.iter().map(|(name, text)| (*name, *text)))
+        let mut catalog = Self::from_files(TOOL_FILES.iter().map(|(name, text)| (*name, *text)))?;
+        let logos = logo::builtin().map_err(|message| invalid("crates/catalog/logos", message))?;
+        for (id, logo) in logos {
+            let tool = catalog.tools.get_mut(&id).ok_or_else(|| {
+                invalid(&format!("logos/{id}.svg"), "names no tool of the catalog")
+            })?;
+            tool.logo = Some(logo);
+        }
+        Ok(catalog)
+    }
+
+    /// Replaces tools' images with the operator's own: `dir` holds `<tool-id>.svg` or
+    /// `<tool-id>.png` files (`PLUGBOARD_TOOL_LOGOS_DIR`). Read once, at start-up; every file
+    /// is checked (see [`MAX_OVERRIDE_BYTES`]) and an error names the file.
+    pub fn load_logo_overrides(&mut self, dir: &std::path::Path) -> Result<(), CatalogError> {
+        let tools = &self.tools;
+        self.images = logo::read_overrides(dir, |id| tools.contains_key(id))
+            .map_err(|(file, message)| CatalogError::Invalid { file, message })?;
+        Ok(())
+    }
+
+    /// One of a tool's images by file name (`icon.svg`, `logo.svg`, `icon-black.svg`): the
+    /// operator's image for all three when there is one, else the logo or monogram.
+    pub fn image(&self, id: &str, file: &str) -> Option<Image> {
+        let tool = self.tools.get(id)?;
+        let svg = match file {
+            "icon.svg" => tool.icon_svg(),
+            "logo.svg" => tool.logo_svg(),
+            "icon-black.svg" => tool.icon_black_svg(),
+            _ => return None,
+        };
+        if let Some(image) = self.images.get(id) {
+            return Some(image.clone());
+        }
+        Some(Image {
+            content_type: "image/svg+xml",
+            body: svg.into_bytes(),
+        })
     }
 
     /// Parses and validates tool files given as `(file name, contents)`.
@@ -229,7 +304,10 @@ impl Catalog {
                 return Err(invalid(file, "another file already defines this tool id"));
             }
         }
-        Ok(Self { tools })
+        Ok(Self {
+            tools,
+            images: BTreeMap::new(),
+        })
     }
 
     /// The tool with this id, if the catalog has it.
@@ -337,6 +415,14 @@ fn validate_connection(tool: &Tool) -> Result<(), String> {
                     "guide.{language} must have {steps} non-empty steps, like guide.en"
                 ));
             }
+            for step in text {
+                let rest = step.replace(PRODUCT_PLACEHOLDER, "");
+                if rest.contains('{') || rest.contains('}') {
+                    return Err(format!(
+                        "guide.{language}: the only placeholder is {PRODUCT_PLACEHOLDER}: {step:?}"
+                    ));
+                }
+            }
         }
     }
     let mut templates: Vec<&str> = tool.base_url.iter().map(String::as_str).collect();
@@ -428,6 +514,153 @@ mod tests {
                 "{message} should say {expected}"
             );
         }
+    }
+
+    #[test]
+    fn tools_with_an_imported_logo_show_it_and_the_others_their_monogram() {
+        let catalog = Catalog::builtin().expect("builtin");
+        for id in ["greenhouse", "gusto", "hibob", "okta", "personio"] {
+            let tool = catalog.get(id).expect(id);
+            assert!(tool.logo.is_some(), "{id} has no logo");
+            for file in ["icon.svg", "logo.svg", "icon-black.svg"] {
+                let image = catalog.image(id, file).expect(file);
+                let svg = String::from_utf8(image.body).expect("UTF-8");
+                assert!(
+                    svg.contains("<path") && !svg.contains("<text"),
+                    "{id}: {svg}"
+                );
+            }
+        }
+        let monogram = catalog.image("bamboohr", "icon.svg").expect("bamboohr");
+        assert!(String::from_utf8_lossy(&monogram.body).contains("<text"));
+        assert_eq!(catalog.image("bamboohr", "other.svg"), None);
+        assert_eq!(catalog.image("nope", "icon.svg"), None);
+    }
+
+    /// A white-labelled flow must not tell the end user to name a credential "Plugboard".
+    #[test]
+    fn no_guide_text_names_plugboard_literally() {
+        for (file, text) in TOOL_FILES {
+            let tool: Tool = toml::from_str(text).expect("valid");
+            let Some(guide) = &tool.guide else { continue };
+            for (language, steps) in guide.all() {
+                for step in steps {
+                    assert!(
+                        !step.to_lowercase().contains("plugboard"),
+                        "{file} guide.{language}: {step}"
+                    );
+                }
+            }
+        }
+        let catalog = Catalog::builtin().expect("builtin");
+        let steps = catalog
+            .get("personio")
+            .and_then(|tool| tool.guide_steps("de", "Acme HR"))
+            .expect("personio has a guide");
+        assert!(
+            steps.iter().any(|step| step.contains("Acme HR")),
+            "{steps:?}"
+        );
+        assert!(steps.iter().all(|step| !step.contains('{')), "{steps:?}");
+    }
+
+    #[test]
+    fn guides_have_no_placeholder_but_product() {
+        let text = "id = \"acme\"\nlabel = \"Acme\"\ncategories = [\"ATS\"]\ncolor = \"#224488\"\nauth = \"api_key\"\ndevelopment_only = true\n[guide]\nen = [\"Name it {company}\"]\nde = [\"x\"]\nfr = [\"x\"]\nit = [\"x\"]\nes = [\"x\"]\n";
+        let err = Catalog::from_files([("acme.toml", text)]).expect_err("unknown placeholder");
+        assert!(err.to_string().contains("only placeholder"), "{err}");
+    }
+
+    /// A scratch directory of its own per test, removed when dropped.
+    struct Scratch(std::path::PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!(
+                "plugboard-catalog-{name}-{}-{:?}",
+                std::process::id(),
+                std::time::SystemTime::now()
+            ));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            Self(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn an_operator_directory_replaces_tool_images() {
+        let scratch = Scratch::new("override");
+        let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"><rect width="1" height="1" fill="#123"/></svg>"##;
+        std::fs::write(scratch.0.join("bamboohr.svg"), svg).expect("write");
+        std::fs::write(scratch.0.join("okta.png"), b"\x89PNG\r\n\x1a\nrest").expect("write");
+        std::fs::write(scratch.0.join(".gitkeep"), b"").expect("write");
+        let mut catalog = Catalog::builtin().expect("builtin");
+        catalog
+            .load_logo_overrides(&scratch.0)
+            .expect("valid overrides");
+        let image = catalog.image("bamboohr", "icon.svg").expect("bamboohr");
+        assert_eq!(
+            (image.content_type, image.body.as_slice()),
+            ("image/svg+xml", &svg[..])
+        );
+        let image = catalog.image("okta", "logo.svg").expect("okta");
+        assert_eq!(image.content_type, "image/png");
+        let untouched = catalog.image("personio", "icon.svg").expect("personio");
+        assert!(String::from_utf8_lossy(&untouched.body).contains("<path"));
+    }
+
+    #[test]
+    fn an_operator_directory_with_a_bad_file_fails_naming_it() {
+        let cases: [(&str, &[u8], &str); 5] = [
+            ("nosuchtool.svg", b"<svg/>", "names no tool"),
+            ("bamboohr.gif", b"GIF89a", "must be named"),
+            (
+                "bamboohr.svg",
+                b"<svg onload=\"alert(1)\"/>",
+                "event handler",
+            ),
+            ("bamboohr.png", b"<svg/>", "not a PNG"),
+            ("..svg", b"<svg/>", ""),
+        ];
+        for (name, body, message) in cases {
+            let scratch = Scratch::new("bad");
+            std::fs::write(scratch.0.join(name), body).expect("write");
+            let mut catalog = Catalog::builtin().expect("builtin");
+            let result = catalog.load_logo_overrides(&scratch.0);
+            if name.starts_with('.') {
+                assert!(result.is_ok(), "hidden files are skipped");
+                continue;
+            }
+            let err = result.expect_err(name).to_string();
+            assert!(err.contains(name) && err.contains(message), "{err}");
+        }
+        let scratch = Scratch::new("big");
+        let big = vec![b' '; usize::try_from(MAX_OVERRIDE_BYTES).expect("small") + 1];
+        std::fs::write(scratch.0.join("bamboohr.svg"), big).expect("write");
+        let err = Catalog::builtin()
+            .expect("builtin")
+            .load_logo_overrides(&scratch.0)
+            .expect_err("too big")
+            .to_string();
+        assert!(err.contains("256 KiB"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_operator_directory_refuses_links() {
+        let scratch = Scratch::new("link");
+        std::os::unix::fs::symlink("/etc/passwd", scratch.0.join("bamboohr.svg")).expect("link");
+        let err = Catalog::builtin()
+            .expect("builtin")
+            .load_logo_overrides(&scratch.0)
+            .expect_err("a link")
+            .to_string();
+        assert!(err.contains("regular file"), "{err}");
     }
 
     #[test]

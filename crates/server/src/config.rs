@@ -11,6 +11,7 @@ use figment::{
     Figment,
     providers::{Env, Format, Toml},
 };
+use plugboard_store::EnvironmentName;
 use serde::Deserialize;
 use url::Url;
 
@@ -51,6 +52,15 @@ struct RawConfig {
     rate_limit_auth: Option<Scalar>,
     previous_master_keys: Option<TextOrList>,
     trusted_proxies: Option<TextOrList>,
+    product_name_production: Option<String>,
+    product_name_development: Option<String>,
+    logo: Option<String>,
+    logo_production: Option<String>,
+    logo_development: Option<String>,
+    accent_color: Option<String>,
+    accent_color_production: Option<String>,
+    accent_color_development: Option<String>,
+    tool_logos_dir: Option<PathBuf>,
 }
 
 /// A value that the environment gives as text and a TOML file may give as a number.
@@ -196,6 +206,10 @@ pub struct Config {
     /// `X-Forwarded-For` is believed when recording the end user's IP address in the audit
     /// trail. Empty by default: the peer address is recorded.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The flow's branding per environment (`PLUGBOARD_PRODUCT_NAME_*`, `PLUGBOARD_LOGO*`,
+    /// `PLUGBOARD_ACCENT_COLOR*`) and the operator's tool images (`PLUGBOARD_TOOL_LOGOS_DIR`).
+    /// Pages read it through [`Config::branding`].
+    pub brand: crate::branding::BrandingConfig,
 }
 
 /// How webhooks are delivered.
@@ -252,7 +266,7 @@ impl Default for WebhookConfig {
 /// A configuration problem, naming the variable (and file) to fix.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct ConfigError(String);
+pub struct ConfigError(pub(crate) String);
 
 fn error(variable: &str, message: impl std::fmt::Display) -> ConfigError {
     ConfigError(format!("{variable}: {message}"))
@@ -300,6 +314,15 @@ impl Config {
             "RATE_LIMIT_AUTH",
             "PREVIOUS_MASTER_KEYS",
             "TRUSTED_PROXIES",
+            "PRODUCT_NAME_PRODUCTION",
+            "PRODUCT_NAME_DEVELOPMENT",
+            "LOGO",
+            "LOGO_PRODUCTION",
+            "LOGO_DEVELOPMENT",
+            "ACCENT_COLOR",
+            "ACCENT_COLOR_PRODUCTION",
+            "ACCENT_COLOR_DEVELOPMENT",
+            "TOOL_LOGOS_DIR",
         ];
         figment = figment.merge(Env::prefixed("PLUGBOARD_").only(&keys));
         let raw: RawConfig = figment
@@ -358,6 +381,17 @@ impl Config {
             return Err(error("PLUGBOARD_LOG", e));
         }
         let product_name = non_empty(raw.product_name).map(|name| name.trim().to_owned());
+        let brand = crate::branding::BrandingConfig::parse(crate::branding::RawBranding {
+            product_name_production: raw.product_name_production.take(),
+            product_name_development: raw.product_name_development.take(),
+            logo: raw.logo.take(),
+            logo_production: raw.logo_production.take(),
+            logo_development: raw.logo_development.take(),
+            accent_color: raw.accent_color.take(),
+            accent_color_production: raw.accent_color_production.take(),
+            accent_color_development: raw.accent_color_development.take(),
+            tool_logos_dir: raw.tool_logos_dir.take(),
+        })?;
         let tool_base_urls = parse_tool_base_urls(raw.tool_base_urls)?;
         let frame_ancestors_production = parse_frame_ancestors(
             "PLUGBOARD_FRAME_ANCESTORS_PRODUCTION",
@@ -446,6 +480,7 @@ impl Config {
             rate_limit_auth,
             previous_master_keys,
             trusted_proxies,
+            brand,
         })
     }
 }
@@ -703,6 +738,18 @@ impl Config {
     pub fn defaults() -> Self {
         Self::from_raw(RawConfig::default())
             .unwrap_or_else(|e| unreachable!("the defaults are valid: {e}"))
+    }
+
+    /// The flow's branding in `environment`: the one place pages ask, so that branding can
+    /// move to the database without touching them.
+    pub fn branding(&self, environment: EnvironmentName) -> crate::branding::Branding {
+        let mut product_name = self.brand.product_name.clone();
+        product_name.default = self.product_name.clone();
+        crate::branding::Branding {
+            product_name: product_name.get(environment),
+            logo: self.brand.logo.get(environment),
+            accent: self.brand.accent.get(environment),
+        }
     }
 
     /// The absolute URL of `path` (which starts with `/`) under the public URL.

@@ -28,6 +28,7 @@ use tower_http::{
 
 pub mod api;
 pub mod audit;
+pub mod branding;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -243,7 +244,12 @@ impl AppState {
             development: development
                 .context("the development environment is missing; run `plugboard migrate`")?,
         };
-        let catalog = Catalog::builtin().context("loading the tool catalog")?;
+        let mut catalog = Catalog::builtin().context("loading the tool catalog")?;
+        if let Some(dir) = &config.brand.tool_logos_dir {
+            catalog
+                .load_logo_overrides(dir)
+                .context("PLUGBOARD_TOOL_LOGOS_DIR")?;
+        }
         let flow = flow::FlowState::new(&config);
         let limits = Arc::new(ratelimit::RateLimits::new(&config));
         ratelimit::spawn_pruning(&limits, ratelimit::PRUNE_EVERY);

@@ -36,36 +36,35 @@ pub async fn openapi_json() -> Json<serde_json::Value> {
     Json(openapi::document())
 }
 
-/// `/assets/tools/{tool}/{file}`: Plugboard's monogram images of each tool.
+/// `/assets/tools/{tool}/{file}`: each tool's images: the operator's own
+/// (`PLUGBOARD_TOOL_LOGOS_DIR`), else its CC0 logo, else Plugboard's monogram.
 pub async fn tool_asset(
     State(state): State<AppState>,
     Path((tool, file)): Path<(String, String)>,
 ) -> Response {
-    let Some(tool) = state.catalog.get(&tool) else {
+    if state.catalog.get(&tool).is_none() {
         return ApiError::NotFound(format!("There is no tool {tool:?}.")).into_response();
+    }
+    let Some(image) = state.catalog.image(&tool, &file) else {
+        return ApiError::NotFound(format!("There is no image {file:?}.")).into_response();
     };
-    let svg = match file.as_str() {
-        "icon.svg" | "logo.svg" => tool.icon_svg(),
-        "icon-black.svg" => tool.icon_black_svg(),
-        _ => {
-            return ApiError::NotFound(format!("There is no image {file:?}.")).into_response();
-        }
-    };
-    let mut response = (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "image/svg+xml")],
-        svg,
-    )
-        .into_response();
+    image_response(image.content_type, image.body)
+}
+
+/// An image with the headers every served image gets: cacheable for a day, and a policy under
+/// which an SVG opened directly can neither run script nor load anything, even if an
+/// operator's file were hostile.
+pub(crate) fn image_response(content_type: &'static str, body: Vec<u8>) -> Response {
+    let mut response =
+        (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=86400"),
     );
-    // An SVG opened directly must not run script, even if a catalog file were hostile.
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
     );
     response
 }
@@ -78,6 +77,7 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi_json))
         .route("/assets/tools/{tool}/{file}", get(tool_asset))
+        .route("/assets/brand/{file}", get(crate::branding::brand_asset))
 }
 
 /// The page at `/` of a server without the demo: says what is running here and where its

@@ -44,6 +44,19 @@ pub(crate) struct Chrome {
     /// The origins allowed to frame the page (`data-parents`): `flow.js` posts its messages
     /// only to a parent among them, never to `*` unless framing is open to all.
     parents: String,
+    /// The operator's branding in the link's environment (production's when there is no link).
+    brand: BrandView,
+}
+
+/// What the header and the stylesheet show of the operator's branding.
+#[derive(Default)]
+struct BrandView {
+    /// The product name, shown next to the logo.
+    name: Option<String>,
+    /// The logo's URL path.
+    logo: Option<String>,
+    /// The accent stylesheet's URL path.
+    css: Option<String>,
 }
 
 impl Chrome {
@@ -59,6 +72,7 @@ impl Chrome {
             close: tr.t("close"),
             back: None,
             parents: String::new(),
+            brand: BrandView::default(),
         }
     }
 
@@ -84,6 +98,22 @@ impl Chrome {
 
     fn tool(mut self, tool: &Tool) -> Self {
         self.tool = Some(tool.id.clone());
+        self
+    }
+
+    /// The operator's branding in the link's environment (production's when there is none).
+    fn branded(
+        mut self,
+        state: &AppState,
+        environment: Option<&plugboard_store::Environment>,
+    ) -> Self {
+        let name = environment.map_or(plugboard_store::EnvironmentName::Production, |e| e.name);
+        let branding = state.config.branding(name);
+        self.brand = BrandView {
+            name: branding.product_name,
+            logo: branding.logo.map(|logo| logo.path()),
+            css: branding.accent.map(|accent| accent.stylesheet_path()),
+        };
         self
     }
 
@@ -203,12 +233,24 @@ fn step_numbers(link: &Link) -> (usize, usize) {
     (offset, offset + 3)
 }
 
-fn product(state: &AppState, tr: &Tr) -> String {
+/// The operator's product name in the link's environment, else a generic phrase.
+fn product(state: &AppState, link: &Link) -> String {
     state
         .config
+        .branding(link.environment.name)
         .product_name
-        .clone()
-        .unwrap_or_else(|| tr.t("product-generic"))
+        .unwrap_or_else(|| link.tr.t("product-generic"))
+}
+
+/// The name guides suggest for the credential: the product name, else the host of the public
+/// URL ("a name such as this app" would not read).
+fn guide_product(state: &AppState, link: &Link) -> String {
+    state
+        .config
+        .branding(link.environment.name)
+        .product_name
+        .or_else(|| state.config.public_url.host_str().map(str::to_owned))
+        .unwrap_or_else(|| link.tr.t("product-generic"))
 }
 
 /// Step 1: choose a tool.
@@ -229,13 +271,15 @@ pub(crate) fn picker(state: &AppState, link: &Link) -> Response {
             note: (tool.auth == AuthKind::Oauth2).then(|| tr.t("picker-oauth")),
         })
         .collect();
-    tools.sort_by_key(|tool| tool.label.to_lowercase());
+    // The sandbox (development only) first: it is what an operator trying the flow looks for.
+    tools.sort_by_key(|tool| (tool.id != "sandbox", tool.label.to_lowercase()));
     let (_, total) = step_numbers(link);
     let page = PickerPage {
         chrome: Chrome::new(tr, "picker", &heading)
+            .branded(state, Some(&link.environment))
             .framed(state, Some(&link.environment))
             .step(tr, 1, total),
-        intro: tr.t_with("picker-intro", &[("product", &product(state, tr))]),
+        intro: tr.t_with("picker-intro", &[("product", &product(state, link))]),
         search: tr.t("picker-search"),
         empty: tr.t("picker-empty"),
         heading,
@@ -251,7 +295,7 @@ pub(crate) fn picker(state: &AppState, link: &Link) -> Response {
 /// Step 2: what the operator will be able to read.
 pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool) -> Response {
     let tr = &link.tr;
-    let product = product(state, tr);
+    let product = product(state, link);
     let heading = tr.t_with("consent-title", &[("product", &product)]);
     let models = link
         .claims
@@ -269,6 +313,7 @@ pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool) -> Response {
     let back = (offset == 1).then(|| href(link, None, None));
     let page = ConsentPage {
         chrome: Chrome::new(tr, "consent", &heading)
+            .branded(state, Some(&link.environment))
             .framed(state, Some(&link.environment))
             .tool(tool)
             .step(tr, offset + 1, total)
@@ -299,10 +344,9 @@ pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool) -> Response {
 pub(crate) fn guide(state: &AppState, link: &Link, tool: &Tool) -> Response {
     let tr = &link.tr;
     let heading = tr.t_with("guide-title", &[("tool", &tool.label)]);
-    let steps = match &tool.guide {
-        Some(guide) => guide.get(tr.code()).clone(),
-        None => vec![tr.t("guide-sandbox-1"), tr.t("guide-sandbox-2")],
-    };
+    let steps = tool
+        .guide_steps(tr.code(), &guide_product(state, link))
+        .unwrap_or_else(|| vec![tr.t("guide-sandbox-1"), tr.t("guide-sandbox-2")]);
     let docs = tool.docs_url.as_ref().map(|url| {
         (
             url.to_string(),
@@ -312,6 +356,7 @@ pub(crate) fn guide(state: &AppState, link: &Link, tool: &Tool) -> Response {
     let (offset, total) = step_numbers(link);
     let page = GuidePage {
         chrome: Chrome::new(tr, "guide", &heading)
+            .branded(state, Some(&link.environment))
             .framed(state, Some(&link.environment))
             .tool(tool)
             .step(tr, offset + 2, total)
@@ -506,6 +551,7 @@ pub(crate) fn credentials(
     let (offset, total) = step_numbers(link);
     let page = CredentialsPage {
         chrome: Chrome::new(tr, "credentials", &heading)
+            .branded(state, Some(&link.environment))
             .framed(state, Some(&link.environment))
             .tool(tool)
             .step(tr, offset + 3, total)
@@ -544,13 +590,14 @@ pub(crate) fn success(
         .then(|| (tr.t("success-token"), activation_token.to_owned()));
     let page = SuccessPage {
         chrome: Chrome::new(tr, "success", &heading)
+            .branded(state, Some(&link.environment))
             .framed(state, Some(&link.environment))
             .tool(tool),
         body: tr.t_with(
             "success-body",
             &[
                 ("organization", &link.claims.org),
-                ("product", &product(state, tr)),
+                ("product", &product(state, link)),
             ],
         ),
         done,
@@ -624,6 +671,7 @@ pub(crate) fn problem(state: &AppState, problem: Problem, tr: Tr, link: Option<&
     };
     let page = ProblemPage {
         chrome: Chrome::new(&tr, "problem", &heading)
+            .branded(state, link.map(|link| &link.environment))
             .framed(state, link.map(|link| &link.environment))
             .back(&tr, back),
         heading,

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod binary;
+mod branding;
 mod cli;
 mod compression;
 mod connect;
