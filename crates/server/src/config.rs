@@ -43,6 +43,7 @@ struct RawConfig {
     webhook_endpoint_concurrency: Option<Scalar>,
     webhook_disable_after: Option<Scalar>,
     webhook_allowed_networks: Option<TextOrList>,
+    webhook_allow_loopback: Option<Flag>,
     rate_limit_api: Option<Scalar>,
     rate_limit_credentials: Option<Scalar>,
     rate_limit_credentials_per_client: Option<Scalar>,
@@ -52,6 +53,12 @@ struct RawConfig {
     rate_limit_auth: Option<Scalar>,
     previous_master_keys: Option<TextOrList>,
     trusted_proxies: Option<TextOrList>,
+    http_max_connections: Option<Scalar>,
+    http_max_connections_per_client: Option<Scalar>,
+    http_header_timeout: Option<Scalar>,
+    http_body_timeout: Option<Scalar>,
+    metrics_listen: Option<String>,
+    metrics_token: Option<String>,
     product_name_production: Option<String>,
     product_name_development: Option<String>,
     logo: Option<String>,
@@ -206,10 +213,79 @@ pub struct Config {
     /// `X-Forwarded-For` is believed when recording the end user's IP address in the audit
     /// trail. Empty by default: the peer address is recorded.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How the HTTP listener treats connections (`PLUGBOARD_HTTP_*`).
+    pub http: HttpConfig,
+    /// `PLUGBOARD_METRICS_LISTEN`: a second address that serves only `/metrics` (and
+    /// `/healthz`), for a scraper on an internal network. `/metrics` is not on the public
+    /// listener unless `PLUGBOARD_METRICS_TOKEN` is set.
+    pub metrics_listen: Option<SocketAddr>,
+    /// `PLUGBOARD_METRICS_TOKEN`: when set, `/metrics` on the public listener answers requests
+    /// that carry `Authorization: Bearer <token>`; without it `/metrics` there is a 404, since
+    /// the listener that serves the flow to the internet should not publish the service's
+    /// internals.
+    pub metrics_token: Option<Secret>,
     /// The flow's branding per environment (`PLUGBOARD_PRODUCT_NAME_*`, `PLUGBOARD_LOGO*`,
     /// `PLUGBOARD_ACCENT_COLOR*`) and the operator's tool images (`PLUGBOARD_TOOL_LOGOS_DIR`).
     /// Pages read it through [`Config::branding`].
     pub brand: crate::branding::BrandingConfig,
+}
+
+/// A configured secret: never printed, compared in constant time.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl From<String> for Secret {
+    fn from(secret: String) -> Self {
+        Self(secret)
+    }
+}
+
+impl Secret {
+    /// Whether `candidate` is this secret, in time independent of where they differ.
+    pub fn matches(&self, candidate: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// How the HTTP listener bounds what clients may hold. The defaults keep a flood of idle or
+/// half-sent connections from one address from exhausting the process's file descriptors.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// `PLUGBOARD_HTTP_MAX_CONNECTIONS`: open connections in all; past it new connections get
+    /// a 503 and are closed. Default: three quarters of the process's file limit (raised at
+    /// start-up where allowed), at most 10,000, so files remain for the database, webhooks
+    /// and logs.
+    pub max_connections: Option<usize>,
+    /// `PLUGBOARD_HTTP_MAX_CONNECTIONS_PER_CLIENT`: open connections from one client address
+    /// (an IPv6 client by its /64); past it a 429. Trusted proxies are exempt. Default: a
+    /// quarter of the total, at most 256.
+    pub max_connections_per_client: Option<usize>,
+    /// `PLUGBOARD_HTTP_HEADER_TIMEOUT`: how long a client may take to send a request's
+    /// headers, which is also how long an idle keep-alive connection stays open. Default
+    /// `65s`: longer than the 60 s idle timeout of common load balancers, so that the
+    /// balancer, not Plugboard, closes idle pooled connections (the other way round races).
+    pub header_timeout: std::time::Duration,
+    /// `PLUGBOARD_HTTP_BODY_TIMEOUT`: how long a client may take to send a request's body.
+    /// Default `30s`.
+    pub body_timeout: std::time::Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            max_connections_per_client: None,
+            header_timeout: std::time::Duration::from_secs(65),
+            body_timeout: std::time::Duration::from_secs(30),
+        }
+    }
 }
 
 /// How webhooks are delivered.
@@ -232,9 +308,15 @@ pub struct WebhookConfig {
     /// long is disabled. Default `5d`.
     pub disable_after: std::time::Duration,
     /// `PLUGBOARD_WEBHOOK_ALLOWED_NETWORKS`: networks (CIDR, e.g. `10.0.0.0/8`) that webhook
-    /// URLs may reach although they are not public. Empty by default: production webhooks go
-    /// to public addresses only; development webhooks may also go to loopback.
+    /// URLs may reach although they are not public. Empty by default: webhooks go to public
+    /// addresses only.
     pub allowed_networks: Vec<ipnet::IpNet>,
+    /// `PLUGBOARD_WEBHOOK_ALLOW_LOOPBACK`: whether development webhooks may reach loopback
+    /// (`127.0.0.0/8`, `::1`), for a receiver on the developer's own machine. Default `false`,
+    /// so a development API key on a deployed server cannot reach the services listening on
+    /// its loopback; `serve --demo` turns it on. Production webhooks reach loopback only
+    /// through `PLUGBOARD_WEBHOOK_ALLOWED_NETWORKS`.
+    pub allow_loopback: bool,
 }
 
 impl Default for WebhookConfig {
@@ -259,6 +341,7 @@ impl Default for WebhookConfig {
             endpoint_concurrency: 8,
             disable_after: hours(24 * 5),
             allowed_networks: Vec::new(),
+            allow_loopback: false,
         }
     }
 }
@@ -305,6 +388,7 @@ impl Config {
             "WEBHOOK_ENDPOINT_CONCURRENCY",
             "WEBHOOK_DISABLE_AFTER",
             "WEBHOOK_ALLOWED_NETWORKS",
+            "WEBHOOK_ALLOW_LOOPBACK",
             "RATE_LIMIT_API",
             "RATE_LIMIT_CREDENTIALS",
             "RATE_LIMIT_CREDENTIALS_PER_CLIENT",
@@ -314,6 +398,12 @@ impl Config {
             "RATE_LIMIT_AUTH",
             "PREVIOUS_MASTER_KEYS",
             "TRUSTED_PROXIES",
+            "HTTP_MAX_CONNECTIONS",
+            "HTTP_MAX_CONNECTIONS_PER_CLIENT",
+            "HTTP_HEADER_TIMEOUT",
+            "HTTP_BODY_TIMEOUT",
+            "METRICS_LISTEN",
+            "METRICS_TOKEN",
             "PRODUCT_NAME_PRODUCTION",
             "PRODUCT_NAME_DEVELOPMENT",
             "LOGO",
@@ -339,7 +429,10 @@ impl Config {
             endpoint_concurrency: raw.webhook_endpoint_concurrency.take(),
             disable_after: raw.webhook_disable_after.take(),
             allowed_networks: raw.webhook_allowed_networks.take(),
+            allow_loopback: raw.webhook_allow_loopback.take(),
         };
+        // Before any field is moved out of `raw`.
+        let http = parse_http(&raw)?;
         let listen_text = non_empty(raw.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen: SocketAddr = listen_text.parse().map_err(|_| {
             error(
@@ -458,6 +551,24 @@ impl Config {
             .collect::<Result<Vec<_>, _>>()?;
         let trusted_proxies =
             parse_networks("PLUGBOARD_TRUSTED_PROXIES", raw.trusted_proxies.as_ref())?;
+        let metrics_listen = match non_empty(raw.metrics_listen.take()) {
+            None => None,
+            Some(text) => Some(text.parse().map_err(|_| {
+                error(
+                    "PLUGBOARD_METRICS_LISTEN",
+                    format!("{text:?} is not an address like 127.0.0.1:9090"),
+                )
+            })?),
+        };
+        let metrics_token = match non_empty(raw.metrics_token.take()) {
+            Some(token) if token.len() < 16 => {
+                return Err(error(
+                    "PLUGBOARD_METRICS_TOKEN",
+                    "must be at least 16 characters; generate one with `openssl rand -hex 32`",
+                ));
+            }
+            token => token.map(Secret),
+        };
         Ok(Self {
             listen,
             data_dir,
@@ -480,9 +591,56 @@ impl Config {
             rate_limit_auth,
             previous_master_keys,
             trusted_proxies,
+            http,
+            metrics_listen,
+            metrics_token,
             brand,
         })
     }
+}
+
+fn parse_http(raw: &RawConfig) -> Result<HttpConfig, ConfigError> {
+    let defaults = HttpConfig::default();
+    let connections = |variable: &str, value: Option<&Scalar>| {
+        value
+            .map(|value| {
+                let text = value.text();
+                text.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&n| (1..=1_000_000).contains(&n))
+                    .ok_or_else(|| {
+                        error(
+                            variable,
+                            format!("{text:?} is not a number from 1 to 1000000"),
+                        )
+                    })
+            })
+            .transpose()
+    };
+    let duration = |variable: &str, value: Option<&Scalar>, default| {
+        value.map_or(Ok(default), |value| parse_duration(variable, &value.text()))
+    };
+    Ok(HttpConfig {
+        max_connections: connections(
+            "PLUGBOARD_HTTP_MAX_CONNECTIONS",
+            raw.http_max_connections.as_ref(),
+        )?,
+        max_connections_per_client: connections(
+            "PLUGBOARD_HTTP_MAX_CONNECTIONS_PER_CLIENT",
+            raw.http_max_connections_per_client.as_ref(),
+        )?,
+        header_timeout: duration(
+            "PLUGBOARD_HTTP_HEADER_TIMEOUT",
+            raw.http_header_timeout.as_ref(),
+            defaults.header_timeout,
+        )?,
+        body_timeout: duration(
+            "PLUGBOARD_HTTP_BODY_TIMEOUT",
+            raw.http_body_timeout.as_ref(),
+            defaults.body_timeout,
+        )?,
+    })
 }
 
 /// The webhook keys of [`RawConfig`], taken out before the rest is consumed.
@@ -493,6 +651,26 @@ struct RawWebhooks {
     endpoint_concurrency: Option<Scalar>,
     disable_after: Option<Scalar>,
     allowed_networks: Option<TextOrList>,
+    allow_loopback: Option<Flag>,
+}
+
+/// A yes/no setting: a TOML boolean, or `true`/`false` (also `1`/`0`, `yes`/`no`) as text.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Flag {
+    Bool(bool),
+    Text(String),
+}
+
+fn parse_flag(variable: &str, value: &Flag) -> Result<bool, ConfigError> {
+    match value {
+        Flag::Bool(value) => Ok(*value),
+        Flag::Text(text) => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" | "" => Ok(false),
+            _ => Err(error(variable, format!("{text:?} is not true or false"))),
+        },
+    }
 }
 
 fn parse_duration(variable: &str, text: &str) -> Result<std::time::Duration, ConfigError> {
@@ -555,6 +733,9 @@ fn parse_webhooks(raw: &RawWebhooks) -> Result<WebhookConfig, ConfigError> {
         "PLUGBOARD_WEBHOOK_ALLOWED_NETWORKS",
         raw.allowed_networks.as_ref(),
     )?;
+    if let Some(value) = &raw.allow_loopback {
+        config.allow_loopback = parse_flag("PLUGBOARD_WEBHOOK_ALLOW_LOOPBACK", value)?;
+    }
     Ok(config)
 }
 
@@ -773,6 +954,7 @@ mod tests {
             webhook_timeout: Some(Scalar::Text("3s".into())),
             webhook_concurrency: Some(Scalar::Text("12".into())),
             webhook_allowed_networks: Some(TextOrList::Text("10.0.0.0/8 192.168.1.7".into())),
+            webhook_allow_loopback: Some(Flag::Text("TRUE".into())),
             ..Default::default()
         })
         .expect("valid");
@@ -788,6 +970,8 @@ mod tests {
         assert_eq!(webhooks.timeout, std::time::Duration::from_secs(3));
         assert_eq!(webhooks.concurrency, 12);
         assert_eq!(webhooks.allowed_networks.len(), 2);
+        assert!(webhooks.allow_loopback);
+        assert!(!WebhookConfig::default().allow_loopback, "opt-in");
         let from_toml = parse(RawConfig {
             webhook_retry_schedule: Some(TextOrList::List(vec!["5s".into(), "5m".into()])),
             webhook_endpoint_concurrency: Some(Scalar::Number(3)),

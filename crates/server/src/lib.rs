@@ -23,6 +23,7 @@ use tower_http::{
         predicate::{DefaultPredicate, NotForContentType, Predicate},
     },
     set_header::SetResponseHeaderLayer,
+    timeout::RequestBodyTimeoutLayer,
     trace::TraceLayer,
 };
 
@@ -40,6 +41,7 @@ pub mod flow;
 pub mod health;
 pub mod integrations;
 pub mod keys;
+pub mod listener;
 pub mod metrics;
 pub mod net;
 pub mod openapi;
@@ -487,6 +489,9 @@ pub fn app_with(state: AppState, demo: Option<Arc<demo::Demo>>) -> Router {
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+        // A client that stalls mid-body is cut off instead of holding its connection.
+        .layer(RequestBodyTimeoutLayer::new(state.config.http.body_timeout))
+        .layer(middleware::from_fn(listener::close_if_body_unread))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -510,22 +515,11 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    serve_app(app(state), listener, shutdown).await
-}
-
-async fn serve_app(
-    app: Router,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    // The peer address reaches handlers for the audit trail.
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("serving HTTP")
+    let http = state.config.http.clone();
+    let trusted = state.config.trusted_proxies.clone();
+    listener::serve(app(state), listener, &http, trusted, shutdown)
+        .await
+        .context("serving HTTP")
 }
 
 /// Builds the application from `config` and serves it on `listener`, with the webhook worker
@@ -541,11 +535,15 @@ pub async fn run(
 
 /// [`run`], with the demo customer app (`plugboard serve --demo`) when `demo` is set.
 pub async fn run_with(
-    config: Config,
+    mut config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     demo: bool,
 ) -> anyhow::Result<()> {
+    if demo {
+        // The demo's own webhook inbox is on loopback; `--demo` is for a developer's machine.
+        config.webhooks.allow_loopback = true;
+    }
     let state = AppState::new(config).await?;
     flow::warn_about_framing(&state.config);
     let demo = if demo {
@@ -562,7 +560,44 @@ pub async fn run_with(
     let worker = tokio::spawn(webhooks::worker::run(state.clone(), async move {
         let _ = stopped.wait_for(|stop| *stop).await;
     }));
-    let served = serve_app(app_with(state, demo), listener, shutdown).await;
+    // One shutdown signal for the public listener and, when configured, the metrics one.
+    let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    });
+    let until_stopped = move || {
+        let mut stopping = stopping_rx.clone();
+        async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        }
+    };
+    let http = state.config.http.clone();
+    let trusted = state.config.trusted_proxies.clone();
+    let metrics = match state.config.metrics_listen {
+        Some(address) => {
+            let metrics_listener = listener::bind(address).await?;
+            tracing::info!(address = %address, "metrics are served at /metrics");
+            let router = ops::metrics_router(state.clone());
+            let (http, trusted, stopped) = (http.clone(), trusted.clone(), until_stopped());
+            Some(tokio::spawn(async move {
+                listener::serve(router, metrics_listener, &http, trusted, stopped).await
+            }))
+        }
+        None => None,
+    };
+    let served = listener::serve(
+        app_with(state, demo),
+        listener,
+        &http,
+        trusted,
+        until_stopped(),
+    )
+    .await
+    .context("serving HTTP");
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     let _ = stop.send(true);
     let _ = worker.await;
     served

@@ -3,7 +3,7 @@
 use axum::{
     Json, Router,
     extract::{Path, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -15,10 +15,34 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `/readyz`: the database answers; load balancers should route traffic here only then.
+/// `/readyz`: the database answered the health watch's last probe (at most 250 ms ago); load
+/// balancers should route traffic here only then. The answer comes from the watch, not a new
+/// query, so during an outage a probe learns it at once instead of after a connect timeout.
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state.store.ping().await?;
-    Ok("ready")
+    if *state.database_up.borrow() {
+        Ok("ready")
+    } else {
+        Err(ApiError::Unavailable)
+    }
+}
+
+/// `/metrics` on the public listener: only with `PLUGBOARD_METRICS_TOKEN`, and then only for
+/// requests bearing it. Otherwise a 404, as if there were no such route: the listener that
+/// serves the flow to the internet does not publish the service's internals.
+pub async fn public_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let authorized = state.config.metrics_token.as_ref().is_some_and(|token| {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .is_some_and(|candidate| token.matches(candidate.trim()))
+    });
+    if authorized {
+        metrics(State(state)).await
+    } else {
+        ApiError::NotFound("There is no endpoint at /metrics. The API lives under /v1.".into())
+            .into_response()
+    }
 }
 
 /// `/metrics`: Prometheus text format.
@@ -74,10 +98,19 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(public_metrics))
         .route("/openapi.json", get(openapi_json))
         .route("/assets/tools/{tool}/{file}", get(tool_asset))
         .route("/assets/brand/{file}", get(crate::branding::brand_asset))
+}
+
+/// The router of `PLUGBOARD_METRICS_LISTEN`: `/metrics` without a token (that address is meant
+/// for an internal network) and `/healthz`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .with_state(state)
 }
 
 /// The page at `/` of a server without the demo: says what is running here and where its

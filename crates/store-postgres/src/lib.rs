@@ -798,6 +798,10 @@ impl Store for PostgresStore {
         self.claim(claim).await
     }
 
+    async fn release_lease(&self, lease_id: &str, now: DateTime<Utc>) -> Result<u64> {
+        self.release(lease_id, now).await
+    }
+
     async fn finish_attempts(&self, outcomes: &[AttemptOutcome], now: DateTime<Utc>) -> Result<()> {
         self.finish(outcomes, now).await
     }

@@ -300,6 +300,21 @@ impl SqliteStore {
             .collect()
     }
 
+    pub(crate) async fn release(&self, lease_id: &str, now: DateTime<Utc>) -> Result<u64> {
+        // No index on lease_id: this runs only after a failed claim, and only pending rows
+        // (a small set) can match.
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET attempts = attempts - 1, next_attempt_at = ?1, \
+             lease_id = NULL, updated_at = ?1 WHERE lease_id = ?2 AND status = 'PENDING'",
+        )
+        .bind(to_millis(now))
+        .bind(lease_id)
+        .execute(&self.write)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(done.rows_affected())
+    }
+
     pub(crate) async fn finish(
         &self,
         outcomes: &[AttemptOutcome],

@@ -973,6 +973,29 @@ pub async fn deliveries_are_leased_retried_and_logged(store: Arc<dyn Store>) {
     let to_other = claimed.iter().filter(|c| c.endpoint_id == other.id).count();
     assert_eq!((to_hook, to_other), (1, 4));
 
+    // A claim whose reply was lost (the database restarted as it committed) is given back by
+    // its lease id: its deliveries are due at once, as the same attempt, not after the lease.
+    assert_eq!(
+        store
+            .release_lease("no-such-lease", Utc::now())
+            .await
+            .expect("release"),
+        0
+    );
+    assert_eq!(
+        store
+            .release_lease("lease-a", Utc::now())
+            .await
+            .expect("release"),
+        5
+    );
+    let again = store.claim_deliveries(&capped).await.expect("claim");
+    assert_eq!(again.len(), 5, "the released deliveries are due again");
+    assert!(
+        again.iter().all(|c| c.attempt == 1),
+        "the attempt is undone"
+    );
+
     // Concurrent claims take disjoint deliveries, 35 in all.
     let none = HashMap::new();
     let mut tasks = Vec::new();

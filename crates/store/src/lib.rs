@@ -270,6 +270,12 @@ pub trait Store: Send + Sync + 'static {
     /// and, on PostgreSQL, other processes: a due delivery is claimed by one worker.
     async fn claim_deliveries(&self, claim: &Claim<'_>) -> Result<Vec<ClaimedDelivery>>;
 
+    /// Gives back the deliveries claimed under `lease_id` that are still pending under it:
+    /// due at `now`, their attempt not counted. A worker calls this when a claim failed
+    /// without an answer (the commit may have happened as the connection dropped), so those
+    /// deliveries need not wait out the lease. Returns how many were given back.
+    async fn release_lease(&self, lease_id: &str, now: DateTime<Utc>) -> Result<u64>;
+
     /// Records attempts, reschedules or closes their deliveries (only under the lease they
     /// were claimed with; a success always counts) and updates endpoint health, in one
     /// transaction.

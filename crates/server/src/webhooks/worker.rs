@@ -101,6 +101,24 @@ struct Shared {
     freed: Notify,
 }
 
+/// How many failed claims' leases a worker remembers to give back.
+const MAX_LOST_LEASES: usize = 64;
+
+/// Gives back the leases of failed claims, keeping those the database did not answer for.
+async fn release_lost(store: &dyn plugboard_store::Store, leases: &mut Vec<String>) {
+    let mut kept = Vec::new();
+    for lease_id in leases.drain(..) {
+        match store.release_lease(&lease_id, Utc::now()).await {
+            Ok(0) => {}
+            Ok(released) => {
+                tracing::info!(released, "deliveries of a failed claim are due again");
+            }
+            Err(_) => kept.push(lease_id),
+        }
+    }
+    *leases = kept;
+}
+
 /// Runs the worker until `shutdown` completes, then drains. Errors of the database are
 /// logged and retried; this only returns once shut down.
 pub async fn run(state: AppState, shutdown: impl Future<Output = ()> + Send) {
@@ -117,6 +135,10 @@ pub async fn run(state: AppState, shutdown: impl Future<Output = ()> + Send) {
     let slots = Arc::new(Semaphore::new(config.concurrency as usize));
     let mut tasks = JoinSet::new();
     let mut failures = 0u32;
+    // Leases of claims that failed without an answer: the claim may have committed as the
+    // connection dropped. They are given back once the database answers again, so their
+    // deliveries go at once instead of after the lease (about 35 s by default).
+    let mut lost_leases: Vec<String> = Vec::new();
     tokio::pin!(shutdown);
     tracing::info!(
         concurrency = config.concurrency,
@@ -127,6 +149,9 @@ pub async fn run(state: AppState, shutdown: impl Future<Output = ()> + Send) {
         while tasks.try_join_next().is_some() {}
         let free = slots.available_permits();
         let mut claimed = 0;
+        if !lost_leases.is_empty() {
+            release_lost(&*store, &mut lost_leases).await;
+        }
         if free > 0 {
             let in_flight = lock(&shared.in_flight).clone();
             let lease_id = ids::new_id();
@@ -162,6 +187,11 @@ pub async fn run(state: AppState, shutdown: impl Future<Output = ()> + Send) {
                 Err(error) => {
                     failures += 1;
                     tracing::warn!(%error, "claiming webhook deliveries failed; retrying");
+                    if lost_leases.len() >= MAX_LOST_LEASES {
+                        // An outage this long: the oldest leases expire by themselves.
+                        lost_leases.remove(0);
+                    }
+                    lost_leases.push(lease_id);
                 }
             }
         }
@@ -339,7 +369,7 @@ async fn send(shared: &Shared, delivery: &ClaimedDelivery) -> Result<Answer, Str
         url::Url::parse(&delivery.url).map_err(|_| "the endpoint URL is invalid".to_owned())?;
     allowed
         .check_literal_host(&url)
-        .map_err(|blocked| format!("refused: {} is not a public address", blocked.0))?;
+        .map_err(|blocked| unreachable_host(&blocked.0))?;
     let secret = open_secret(&state.vault, &delivery.endpoint_id, &delivery.secret)
         .map_err(|_| "the endpoint's secret cannot be opened with this master key".to_owned())?;
     let previous: Option<Zeroizing<String>> =
@@ -352,13 +382,15 @@ async fn send(shared: &Shared, delivery: &ClaimedDelivery) -> Result<Answer, Str
         previous.as_deref().map(String::as_str),
         Utc::now().timestamp(),
     );
+    let url_host = url.host_str().unwrap_or_default().to_owned();
+    let url_host = url_host.as_str();
     let response = client
         .post(url)
         .headers(headers)
         .body(delivery.payload.clone())
         .send()
         .await
-        .map_err(|error| describe(error, state.config.webhooks.timeout))?;
+        .map_err(|error| describe(&error, url_host, state.config.webhooks.timeout))?;
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -425,29 +457,25 @@ async fn excerpt(mut response: reqwest::Response) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// A transport failure in words, without the URL.
-fn describe(error: reqwest::Error, timeout: Duration) -> String {
-    if error.is_timeout() {
-        return format!("timed out after {}", humantime::format_duration(timeout));
-    }
-    // One walk down the causes: a refusal by the guard anywhere wins; otherwise the innermost
-    // cause says best why a connection failed.
-    let mut innermost = String::new();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        if let Some(blocked) = cause.downcast_ref::<net::Blocked>() {
-            return format!(
-                "refused: {} resolves only to non-public addresses",
-                blocked.0
-            );
+/// The one error for a host that may not be reached and one that does not resolve: the delivery
+/// log must not tell a development key which internal names exist.
+fn unreachable_host(host: &str) -> String {
+    format!("refused: {host} does not resolve to an address webhooks may reach")
+}
+
+/// A transport failure in words, without the URL, by its cause as [`net::classify`] tells it.
+fn describe(error: &reqwest::Error, host: &str, timeout: Duration) -> String {
+    let failure = net::classify(error);
+    match failure.cause {
+        net::Cause::Dns | net::Cause::Blocked => unreachable_host(host),
+        net::Cause::Timeout => {
+            format!("timed out after {}", humantime::format_duration(timeout))
         }
-        innermost = cause.to_string();
-        source = cause.source();
+        net::Cause::Refused => "could not connect: connection refused".to_owned(),
+        net::Cause::Tls => format!("TLS handshake failed: {}", failure.detail),
+        net::Cause::Connect => format!("could not connect: {}", failure.detail),
+        net::Cause::Other => format!("request failed: {}", failure.detail),
     }
-    if error.is_connect() {
-        return format!("could not connect: {innermost}");
-    }
-    format!("request failed: {}", error.without_url())
 }
 
 /// Writes outcomes in batches until every sender is gone. A failed write is retried: the

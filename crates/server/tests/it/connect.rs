@@ -48,7 +48,7 @@ async fn create_link_applies_defaults(backend: Backend) {
         None,
         "embedded links leave no row"
     );
-    assert_eq!(app.get("/metrics").await.status, 200);
+    assert_eq!(app.metrics().await.status, 200);
 }
 
 async fn create_link_accepts_every_field(backend: Backend) {

@@ -169,7 +169,10 @@ async fn operational_endpoints_answer(backend: Backend) {
     app.get(&format!("/v1/connect/integration-by-token/{token}"))
         .await
         .data();
-    let (status, metrics) = text("/metrics").await;
+    // Not on the public listener without the token, as if there were no such route.
+    assert_eq!(text("/metrics").await.0, 404);
+    let reply = app.metrics().await;
+    let (status, metrics) = (reply.status.as_u16(), reply.text);
     assert_eq!(status, 200);
     assert!(
         metrics.contains(r#"route="/v1/connect/integration-by-token/{token}""#),

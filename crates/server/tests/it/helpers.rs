@@ -134,9 +134,14 @@ pub fn test_config(dir: &std::path::Path, address: SocketAddr, database: Databas
         database,
         public_url: format!("http://{address}").parse().expect("url"),
         master_key: MasterKeySource::Configured(MasterKey::generate()),
+        metrics_token: Some(METRICS_TOKEN.to_owned().into()),
         ..Config::defaults()
     }
 }
+
+/// The `PLUGBOARD_METRICS_TOKEN` of test servers: `/metrics` on the public listener answers
+/// only requests bearing it.
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 
 /// Starts a server on `backend`.
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -172,6 +177,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     };
     store.migrate().await.expect("migrate");
     let mut config = test_config(data_dir.path(), address, database);
+    // The tests' webhook receivers listen on loopback.
+    config.webhooks.allow_loopback = true;
     configure(&mut config);
     let MasterKeySource::Configured(master) = &config.master_key else {
         unreachable!()
@@ -246,6 +253,12 @@ impl TestApp {
             json,
             text,
         }
+    }
+
+    /// GET `/metrics` with the metrics token.
+    pub async fn metrics(&self) -> Reply {
+        self.send(Method::GET, "/metrics", Some(METRICS_TOKEN), None)
+            .await
     }
 
     /// GET with the development key.

@@ -135,7 +135,13 @@ async fn pg_dump_holds_no_plaintext_secret() {
 async fn trace_logs_responses_and_webhooks_never_carry_a_secret() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log_path = dir.path().join("trace.log");
-    let binary = Binary::new(dir.path(), &[("PLUGBOARD_LOG", "trace")]);
+    let binary = Binary::new(
+        dir.path(),
+        &[
+            ("PLUGBOARD_LOG", "trace"),
+            ("PLUGBOARD_METRICS_TOKEN", crate::helpers::METRICS_TOKEN),
+        ],
+    );
     let created = binary.run(&[
         "api-keys",
         "create",
@@ -224,9 +230,14 @@ async fn trace_logs_responses_and_webhooks_never_carry_a_secret() {
         paths.push(format!("/v1/webhooks/{endpoint_id}/deliveries/{id}"));
     }
     for path in &paths {
+        let bearer = if path == "/metrics" {
+            crate::helpers::METRICS_TOKEN
+        } else {
+            &api_key
+        };
         let response = client
             .get(format!("{base}{path}"))
-            .bearer_auth(&api_key)
+            .bearer_auth(bearer)
             .send()
             .await
             .expect("get");

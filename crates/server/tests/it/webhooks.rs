@@ -476,7 +476,7 @@ async fn failures_are_retried_on_schedule_and_logged(backend: Backend) {
     app.get("/v1/webhooks/deliveries/missing")
         .await
         .error(404, None);
-    let metrics = app.send(Method::GET, "/metrics", None, None).await;
+    let metrics = app.metrics().await;
     assert!(
         metrics
             .text
