@@ -165,24 +165,16 @@ async fn page(
     // Each page reads the database, so pages are limited per client before the link is opened
     // and per link once it is known.
     if let Err(refused) = state.limits.pages_per_client.check_client(client.ip) {
-        return refused.page(pages::problem(
-            &state,
-            Problem::Server,
-            tr_for(&headers),
-            None,
-        ));
+        let wait = Problem::RateLimited(refused.retry_after);
+        return refused.page(pages::problem(&state, wait, tr_for(&headers), None));
     }
     let link = match open_link(&state, token, accept_language(&headers)).await {
         Ok(link) => link,
         Err((problem, tr)) => return pages::problem(&state, problem, tr, None),
     };
     if let Err(refused) = state.limits.pages.check(&link.claims.jti) {
-        return refused.page(pages::problem(
-            &state,
-            Problem::Server,
-            link.tr,
-            Some(&link),
-        ));
+        let wait = Problem::RateLimited(refused.retry_after);
+        return refused.page(pages::problem(&state, wait, link.tr, Some(&link)));
     }
     if query.step.is_none() && query.tool.is_none() && state.flow.first_view(&link, "opened", None)
     {

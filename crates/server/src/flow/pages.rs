@@ -26,6 +26,8 @@ pub(crate) enum Problem {
     OauthUnavailable(String),
     Forbidden,
     Server,
+    /// Too many requests: the page names the wait, in seconds as `Retry-After` says.
+    RateLimited(u64),
 }
 
 /// What every page shares: language, title, assets, step and the close button.
@@ -658,6 +660,11 @@ pub(crate) fn problem(state: &AppState, problem: Problem, tr: Tr, link: Option<&
             "error-server-title",
             tr.t("error-server-body"),
             StatusCode::SERVICE_UNAVAILABLE,
+        ),
+        Problem::RateLimited(seconds) => (
+            "error-server-title",
+            tr.t_count("too-many-attempts", "seconds", *seconds),
+            StatusCode::TOO_MANY_REQUESTS,
         ),
     };
     let heading = tr.t(title);

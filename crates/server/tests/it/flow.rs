@@ -958,3 +958,33 @@ async fn the_first_screen_is_small_and_self_contained() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_rate_limited_page_names_the_wait() {
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        config.rate_limit_pages = std::num::NonZeroU32::new(1);
+    })
+    .await;
+    let token = token_of(&app.create_link(json!({})).await);
+    let open = || {
+        reqwest::Client::new()
+            .get(format!("{}/connect?token={token}", app.base))
+            .header("accept-language", "de")
+            .send()
+    };
+    assert_eq!(open().await.expect("get").status(), 200);
+    let refused = open().await.expect("get");
+    assert_eq!(refused.status(), 429);
+    let seconds: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    let html = refused.text().await.expect("body");
+    let wait = if seconds == 1 {
+        "in 1 Sekunde erneut".to_owned()
+    } else {
+        format!("in {seconds} Sekunden erneut")
+    };
+    assert!(html.contains(&wait), "{wait}: {html}");
+}
