@@ -1,15 +1,19 @@
 //! Checking credentials against the tool's real API before an integration exists.
 //!
 //! Each catalog tool declares one cheap request that succeeds only with working credentials.
-//! The end user's values are filled into it, it is sent through the guarded client (a subdomain
-//! field cannot point the request at an internal address), and the answer is mapped to an
-//! outcome the end user can act on. Operator-configured base URLs (on-premise instances, the
+//! The end user's values are filled into it (each checked against its field's pattern and
+//! kept to its own path segment or host label by [`plugboard_catalog::fill_url`]), it is sent
+//! through the guarded client (a subdomain field cannot point the request at an internal
+//! address), and the answer, or the failure's cause as [`net::classify`] tells it, is mapped
+//! to an outcome the end user can act on. Operator-configured base URLs (on-premise instances, the
 //! tests' fake vendors) are trusted and may be private addresses.
 
 use std::{collections::BTreeMap, time::Duration};
 
 use base64::Engine;
-use plugboard_catalog::{FieldKind, Method, Tool, Verify, VerifyAuth, placeholders};
+use plugboard_catalog::{
+    Method, Tool, Verify, VerifyAuth, fill_url, host_placeholders, placeholders,
+};
 use reqwest::StatusCode;
 
 use crate::{integrations::Credentials, net};
@@ -90,24 +94,36 @@ impl Verifier {
             Some(url) => (url.as_str(), true),
             None => (tool.base_url.as_deref().unwrap_or_default(), false),
         };
-        // When the URL depends on what the user typed, a missing host or account is the user's
-        // typo; otherwise it is the tool's problem.
+        // When the URL depends on what the user typed, a 404 means the user's account or
+        // instance does not exist; otherwise it is the tool's problem. Only when the user's
+        // values build the host does a name that does not resolve mean a typo (the guard's
+        // refusals look the same, so the flow cannot be used to probe internal names).
         let user_addressed = !placeholders(base).is_empty();
+        let user_host = !host_placeholders(base).is_empty();
         let not_found = if user_addressed {
             Outcome::WrongInstance
         } else {
             Outcome::Unreachable
         };
-        let url = format!(
-            "{}{}",
-            fill_url(base, tool, credentials).trim_end_matches('/'),
-            fill_url(&spec.path, tool, credentials)
-        );
-        let Ok(url) = reqwest::Url::parse(&url) else {
-            return not_found;
+        let template = format!("{}{}", base.trim_end_matches('/'), spec.path);
+        let url = match fill_url(&template, &tool.fields, |name| {
+            credentials.get(name).map(String::as_str)
+        }) {
+            Ok(url) => url,
+            Err(error) => {
+                tracing::info!(tool = %tool.id, %error, "verification URL refused");
+                return Outcome::WrongInstance;
+            }
         };
-        if !trusted && (url.scheme() != "https" || net::check_literal_host(&url).is_err()) {
-            return not_found;
+        if !trusted && url.scheme() != "https" {
+            return Outcome::WrongInstance;
+        }
+        if !trusted && let Err(blocked) = net::check_literal_host(&url) {
+            let failure = net::Failure {
+                cause: net::Cause::Blocked,
+                detail: blocked.to_string(),
+            };
+            return failed(tool, &failure, user_host);
         }
         let client = if trusted {
             &self.trusted
@@ -116,13 +132,36 @@ impl Verifier {
         };
         match build(client, url, spec, credentials).send().await {
             Ok(response) => classify(response.status(), not_found),
-            Err(error) if error.is_timeout() => Outcome::Unreachable,
-            Err(error) => {
-                tracing::info!(tool = %tool.id, error = %error.without_url(), "verification request failed");
-                not_found
-            }
+            Err(error) => failed(tool, &net::classify(&error), user_host),
         }
     }
+}
+
+/// The outcome of a request that got no answer, logged with its cause: only a host the user's
+/// values built that does not resolve (or is refused) is the user's to fix.
+fn failed(tool: &Tool, failure: &net::Failure, user_host: bool) -> Outcome {
+    let outcome = match failure.cause {
+        net::Cause::Dns | net::Cause::Blocked if user_host => Outcome::WrongInstance,
+        _ => Outcome::Unreachable,
+    };
+    if outcome == Outcome::Unreachable {
+        tracing::warn!(
+            tool = %tool.id,
+            cause = failure.cause.as_str(),
+            error = %failure.detail,
+            outcome = outcome.as_str(),
+            "verification request failed: the vendor could not be reached"
+        );
+    } else {
+        tracing::info!(
+            tool = %tool.id,
+            cause = failure.cause.as_str(),
+            error = %failure.detail,
+            outcome = outcome.as_str(),
+            "verification request failed: the host built from the user's values does not resolve"
+        );
+    }
+    outcome
 }
 
 fn classify(status: StatusCode, not_found: Outcome) -> Outcome {
@@ -185,29 +224,6 @@ fn fill(template: &str, mut value_of: impl FnMut(&str) -> String) -> String {
         .fold(template.to_owned(), |text, name| {
             text.replacen(&format!("{{{name}}}"), &value_of(name), 1)
         })
-}
-
-/// Fills a URL template: URL fields are inserted as they are (they are whole base URLs), every
-/// other value percent-encoded so it cannot change the URL's structure.
-fn fill_url(template: &str, tool: &Tool, credentials: &Credentials) -> String {
-    fill(template, |name| {
-        let value = credentials
-            .get(name)
-            .map(String::as_str)
-            .unwrap_or_default()
-            .trim();
-        let is_url = tool
-            .fields
-            .iter()
-            .any(|field| field.id == name && field.kind == FieldKind::Url);
-        if is_url {
-            value.trim_end_matches('/').to_owned()
-        } else {
-            url::form_urlencoded::byte_serialize(value.as_bytes())
-                .collect::<String>()
-                .replace('+', "%20")
-        }
-    })
 }
 
 fn fill_raw(template: &str, credentials: &Credentials) -> String {
@@ -286,14 +302,11 @@ json = '{"key":"{api_key}"}'
 
     #[test]
     fn values_are_escaped_for_where_they_go() {
-        let acme = tool(ACME);
         let credentials: Credentials = [
             ("subdomain".into(), "a b/../x".into()),
             ("api_key".into(), "k\"ey".into()),
         ]
         .into();
-        let base = fill_url(acme.base_url.as_deref().expect("base"), &acme, &credentials);
-        assert_eq!(base, "https://a%20b%2F..%2Fx.acme.example/api");
         assert_eq!(
             fill_json(r#"{"key":"{api_key}"}"#, &credentials),
             r#"{"key":"k\"ey"}"#
@@ -348,6 +361,61 @@ json = '{"key":"{api_key}"}'
                 verifier.verify(&acme, &credentials).await,
                 Outcome::WrongInstance,
                 "{host}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn only_a_user_built_host_that_does_not_resolve_is_a_wrong_instance() {
+        let verifier = Verifier::new(BTreeMap::new());
+        let credentials: Credentials = [
+            ("subdomain".into(), "acme".into()),
+            ("api_key".into(), "k".into()),
+        ]
+        .into();
+        // `.invalid` never resolves (RFC 6761).
+        let user_host = tool(&ACME.replace(
+            "https://{subdomain}.acme.example/api",
+            "https://{subdomain}.plugboard-test.invalid/api",
+        ));
+        assert_eq!(
+            verifier.verify(&user_host, &credentials).await,
+            Outcome::WrongInstance
+        );
+        let vendor_host = tool(&ACME.replace(
+            "https://{subdomain}.acme.example/api",
+            "https://api.plugboard-test.invalid/gateway/{subdomain}",
+        ));
+        assert_eq!(
+            verifier.verify(&vendor_host, &credentials).await,
+            Outcome::Unreachable,
+            "the vendor's own host not resolving is not the user's typo"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_value_that_would_move_the_request_is_refused() {
+        let acme = tool(&ACME.replace(
+            "https://{subdomain}.acme.example/api",
+            "https://api.plugboard-test.invalid/c/{subdomain}",
+        ));
+        let verifier = Verifier::new(BTreeMap::new());
+        for value in ["..", ".", "evil.example/x", "a.b"] {
+            let credentials: Credentials = [
+                ("subdomain".into(), value.into()),
+                ("api_key".into(), "k".into()),
+            ]
+            .into();
+            let expected = if value.contains('/') || value.contains("a.b") {
+                // Encoded into one segment; the (unresolvable) vendor is then unreachable.
+                Outcome::Unreachable
+            } else {
+                Outcome::WrongInstance
+            };
+            assert_eq!(
+                verifier.verify(&acme, &credentials).await,
+                expected,
+                "{value}"
             );
         }
     }

@@ -32,10 +32,13 @@ pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
 const MAX_URL_LEN: usize = 2048;
 
 /// The addresses webhook requests of `environment` may reach: public ones, the operator's
-/// allow-listed networks and, in development, loopback (a receiver on the developer's machine).
+/// allow-listed networks and, in development when the deployment opts in
+/// (`PLUGBOARD_WEBHOOK_ALLOW_LOOPBACK`, on in `serve --demo`), loopback: a receiver on the
+/// developer's machine. Off by default, so a development key cannot reach the services on a
+/// deployed server's loopback.
 pub fn allowed_addresses(config: &WebhookConfig, environment: EnvironmentName) -> Allowed {
     Allowed {
-        loopback: environment == EnvironmentName::Development,
+        loopback: config.allow_loopback && environment == EnvironmentName::Development,
         networks: config.allowed_networks.clone(),
     }
 }
@@ -62,7 +65,8 @@ pub fn check_url(text: &str, allowed: &Allowed) -> Result<Url, String> {
     allowed.check_literal_host(&url).map_err(|blocked| {
         format!(
             "points at {}, which is not a public address; allow its network with \
-             PLUGBOARD_WEBHOOK_ALLOWED_NETWORKS if that is intended",
+             PLUGBOARD_WEBHOOK_ALLOWED_NETWORKS (or, for development webhooks, loopback with \
+             PLUGBOARD_WEBHOOK_ALLOW_LOOPBACK) if that is intended",
             blocked.0
         )
     })?;
@@ -215,6 +219,21 @@ mod tests {
             assert!(error.contains(why), "{url}: {error}");
         }
         assert!(check_url("http://10.0.0.1/", &development).is_err());
+    }
+
+    #[test]
+    fn loopback_is_opt_in_and_for_development_only() {
+        let mut config = WebhookConfig::default();
+        for environment in [EnvironmentName::Development, EnvironmentName::Production] {
+            let allowed = allowed_addresses(&config, environment);
+            assert!(check_url("http://127.0.0.1:9000/hook", &allowed).is_err());
+            assert!(check_url("http://[::1]:9000/hook", &allowed).is_err());
+        }
+        config.allow_loopback = true;
+        let development = allowed_addresses(&config, EnvironmentName::Development);
+        assert!(check_url("http://127.0.0.1:9000/hook", &development).is_ok());
+        let production = allowed_addresses(&config, EnvironmentName::Production);
+        assert!(check_url("http://127.0.0.1:9000/hook", &production).is_err());
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
         assert!(check_url(&long, &production).is_err());
     }

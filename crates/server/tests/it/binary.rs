@@ -31,6 +31,11 @@ impl Binary {
             ("PLUGBOARD_DATA_DIR".to_owned(), dir.display().to_string()),
             ("PLUGBOARD_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
             ("PLUGBOARD_LOG".to_owned(), "warn".to_owned()),
+            // The tests' webhook receivers listen on loopback.
+            (
+                "PLUGBOARD_WEBHOOK_ALLOW_LOOPBACK".to_owned(),
+                "true".to_owned(),
+            ),
         ];
         env.extend(
             extra
