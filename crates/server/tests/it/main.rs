@@ -19,6 +19,7 @@ mod link_tokens;
 mod outage;
 mod outbound;
 mod receiver;
+mod sandbox;
 mod sdk_compat;
 mod secrets;
 mod webhook_durability;
