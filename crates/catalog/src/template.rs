@@ -241,6 +241,49 @@ mod tests {
         .map(String::from)
     }
 
+    /// Every shipped tool's verification URL fills with its fields' example values, and a
+    /// `..` in any of its URL fields is refused.
+    #[test]
+    fn every_builtin_verification_url_fills_and_refuses_dot_dot() {
+        let catalog = crate::Catalog::builtin().expect("catalog");
+        let mut checked = 0;
+        for tool in catalog.tools() {
+            let (Some(base), Some(verify)) = (&tool.base_url, &tool.verify) else {
+                continue;
+            };
+            let template = format!("{}{}", base.trim_end_matches('/'), verify.path);
+            let example = |name: &str| {
+                tool.fields
+                    .iter()
+                    .find(|field| field.id == name)
+                    .and_then(|field| field.placeholder.as_deref())
+                    .or(Some("example"))
+            };
+            let url = fill_url(&template, &tool.fields, example)
+                .unwrap_or_else(|e| panic!("{}: {e}", tool.id));
+            assert_eq!(url.scheme(), "https", "{}", tool.id);
+            for (_, name, slot) in slots(&template) {
+                if slot == Slot::Query {
+                    continue;
+                }
+                let dot_dot = |field: &str| {
+                    if field == name {
+                        Some("..")
+                    } else {
+                        example(field)
+                    }
+                };
+                assert!(
+                    fill_url(&template, &tool.fields, dot_dot).is_err(),
+                    "{}: {name} = ..",
+                    tool.id
+                );
+            }
+            checked += 1;
+        }
+        assert!(checked >= 20, "{checked}");
+    }
+
     #[test]
     fn placeholders_are_placed_by_where_they_sit() {
         let slots: Vec<(&str, Slot)> = slots("https://{sub}.x.com/c/{company}/u?q={key}&r=1")
