@@ -603,6 +603,8 @@ fn parse_http(raw: &RawConfig) -> Result<HttpConfig, ConfigError> {
     let defaults = HttpConfig::default();
     let connections = |variable: &str, value: Option<&Scalar>| {
         value
+            // An empty value (as in .env.sample) means the default.
+            .filter(|value| !value.text().trim().is_empty())
             .map(|value| {
                 let text = value.text();
                 text.trim()
@@ -619,7 +621,9 @@ fn parse_http(raw: &RawConfig) -> Result<HttpConfig, ConfigError> {
             .transpose()
     };
     let duration = |variable: &str, value: Option<&Scalar>, default| {
-        value.map_or(Ok(default), |value| parse_duration(variable, &value.text()))
+        value
+            .filter(|value| !value.text().trim().is_empty())
+            .map_or(Ok(default), |value| parse_duration(variable, &value.text()))
     };
     Ok(HttpConfig {
         max_connections: connections(

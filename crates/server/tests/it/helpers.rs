@@ -135,6 +135,12 @@ pub fn test_config(dir: &std::path::Path, address: SocketAddr, database: Databas
         public_url: format!("http://{address}").parse().expect("url"),
         master_key: MasterKeySource::Configured(MasterKey::generate()),
         metrics_token: Some(METRICS_TOKEN.to_owned().into()),
+        // Every test client is 127.0.0.1, and some open a thousand connections at once; the
+        // per-client cap has tests of its own (connections.rs).
+        http: plugboard::config::HttpConfig {
+            max_connections_per_client: Some(4096),
+            ..plugboard::config::HttpConfig::default()
+        },
         ..Config::defaults()
     }
 }
