@@ -296,3 +296,69 @@ async fn an_unreachable_vendor_is_not_a_wrong_instance() {
         assert_eq!(failure_detail(&app).await, "unreachable");
     }
 }
+
+/// Item 17, the operator's side: the log line of a failed verification names its cause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_verification_is_logged_with_its_cause() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let closed_port = closed.local_addr().expect("address").port();
+    drop(closed);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let vendor = format!("bamboohr=http://127.0.0.1:{closed_port}/api/gateway.php/{{subdomain}}");
+    let server = Binary::new(
+        dir.path(),
+        &[
+            ("PLUGBOARD_TOOL_BASE_URLS", &vendor),
+            ("PLUGBOARD_LOG_FORMAT", "json"),
+        ],
+    );
+    let key = server.api_key();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let _running = server.serve(log.into()).await;
+    let base = server.base();
+    let client = reqwest::Client::new();
+    let created = binary::post(
+        &client,
+        &format!("{base}/v1/connect/create-link"),
+        &key,
+        Some(json!({
+            "end_user_email": "admin@acme.example",
+            "end_user_organization_name": "Acme",
+            "integration_tool": "bamboohr",
+        })),
+    )
+    .await;
+    let token = token_of(created["data"]["link"].as_str().expect("link"));
+    let state = form_state(&base, &token, "bamboohr").await;
+    let (status, html) = submit(
+        &base,
+        &token,
+        "bamboohr",
+        &state,
+        &[("subdomain", "acme"), ("api_key", "good-key")],
+    )
+    .await;
+    assert_eq!(status, 422, "{html}");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let text = std::fs::read_to_string(&log_path).expect("log");
+        let line = text
+            .lines()
+            .find(|line| line.contains("verification request failed"));
+        if let Some(line) = line {
+            let entry: Value = serde_json::from_str(line).expect("a JSON log line");
+            let fields = if entry["fields"].is_object() {
+                &entry["fields"]
+            } else {
+                &entry
+            };
+            assert_eq!(fields["cause"], "refused", "{line}");
+            assert_eq!(fields["outcome"], "unreachable", "{line}");
+            assert_eq!(fields["tool"], "bamboohr", "{line}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no log line: {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
