@@ -157,6 +157,12 @@ pub struct Tool {
     /// The credential fields of the form, in order.
     #[serde(default)]
     pub fields: Vec<Field>,
+    /// What the guide asks the end user to grant, in the vendor's words (`people:read`,
+    /// `Employees`): the one list the guide's `{scopes}` placeholder and the consent step show,
+    /// so the two cannot disagree. Empty when the credential carries the account's own access;
+    /// the consent step then lists the category's data models.
+    #[serde(default)]
+    pub scopes: Vec<String>,
     /// Step-by-step instructions for obtaining the credentials.
     #[serde(default)]
     pub guide: Option<Localized<Vec<String>>>,
@@ -192,7 +198,10 @@ impl Tool {
             guide
                 .get(language)
                 .iter()
-                .map(|step| step.replace(PRODUCT_PLACEHOLDER, product))
+                .map(|step| {
+                    step.replace(PRODUCT_PLACEHOLDER, product)
+                        .replace(SCOPES_PLACEHOLDER, &self.scopes.join(", "))
+                })
                 .collect(),
         )
     }
@@ -214,8 +223,10 @@ impl Tool {
     }
 }
 
-/// The one placeholder of guide texts: the operator's product name.
+/// The placeholder of guide texts for the operator's product name.
 pub const PRODUCT_PLACEHOLDER: &str = "{product}";
+/// The placeholder of guide texts for the tool's `scopes`.
+pub const SCOPES_PLACEHOLDER: &str = "{scopes}";
 
 /// Why a catalog could not be loaded: names the file and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
@@ -416,12 +427,25 @@ fn validate_connection(tool: &Tool) -> Result<(), String> {
                 ));
             }
             for step in text {
-                let rest = step.replace(PRODUCT_PLACEHOLDER, "");
+                let rest = step
+                    .replace(PRODUCT_PLACEHOLDER, "")
+                    .replace(SCOPES_PLACEHOLDER, "");
                 if rest.contains('{') || rest.contains('}') {
                     return Err(format!(
-                        "guide.{language}: the only placeholder is {PRODUCT_PLACEHOLDER}: {step:?}"
+                        "guide.{language}: the only placeholders are {PRODUCT_PLACEHOLDER} and \
+                         {SCOPES_PLACEHOLDER}: {step:?}"
                     ));
                 }
+            }
+            let named = text
+                .iter()
+                .filter(|step| step.contains(SCOPES_PLACEHOLDER))
+                .count();
+            if named != usize::from(!tool.scopes.is_empty()) {
+                return Err(format!(
+                    "guide.{language} must name {SCOPES_PLACEHOLDER} in exactly one step when \
+                     the tool lists scopes, and never otherwise"
+                ));
             }
         }
     }
@@ -568,7 +592,41 @@ mod tests {
     fn guides_have_no_placeholder_but_product() {
         let text = "id = \"acme\"\nlabel = \"Acme\"\ncategories = [\"ATS\"]\ncolor = \"#224488\"\nauth = \"api_key\"\ndevelopment_only = true\n[guide]\nen = [\"Name it {company}\"]\nde = [\"x\"]\nfr = [\"x\"]\nit = [\"x\"]\nes = [\"x\"]\n";
         let err = Catalog::from_files([("acme.toml", text)]).expect_err("unknown placeholder");
-        assert!(err.to_string().contains("only placeholder"), "{err}");
+        assert!(err.to_string().contains("only placeholders"), "{err}");
+        let scoped = text.replace("{company}", "{scopes}").replace(
+            "development_only = true\n",
+            "development_only = true\nscopes = []\n",
+        );
+        let err = Catalog::from_files([("acme.toml", scoped.as_str())]).expect_err("no scopes");
+        assert!(err.to_string().contains("exactly one step"), "{err}");
+    }
+
+    /// The consent step and the guide read the same list: a guide that enumerates what to
+    /// grant does so through `{scopes}`.
+    #[test]
+    fn guides_that_list_grants_take_them_from_the_scopes() {
+        let catalog = Catalog::builtin().expect("builtin");
+        let personio = catalog.get("personio").expect("personio");
+        assert_eq!(personio.scopes, ["Employees", "Absences", "Attendances"]);
+        for language in ["en", "de", "fr", "it", "es"] {
+            let steps = personio.guide_steps(language, "Acme").expect("guide");
+            assert!(
+                steps
+                    .iter()
+                    .any(|s| s.contains("Employees, Absences, Attendances")),
+                "{language}: {steps:?}"
+            );
+        }
+        for tool in catalog.tools() {
+            for scope in &tool.scopes {
+                let guide = tool.guide.as_ref().expect("a tool with scopes has a guide");
+                assert!(
+                    guide.en.iter().all(|step| !step.contains(scope.as_str())),
+                    "{}: {scope:?} is written out in the guide instead of {{scopes}}",
+                    tool.id
+                );
+            }
+        }
     }
 
     /// A scratch directory of its own per test, removed when dropped.

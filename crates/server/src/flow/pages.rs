@@ -299,18 +299,26 @@ pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool) -> Response {
     let tr = &link.tr;
     let product = product(state, link);
     let heading = tr.t_with("consent-title", &[("product", &product)]);
-    let models = link
-        .claims
-        .cat
-        .default_models()
-        .iter()
-        .map(|(id, _)| {
-            (
-                tr.t(&format!("model-{id}")),
-                tr.t(&format!("model-{id}-desc")),
-            )
-        })
-        .collect();
+    // What the guide asks the end user to grant (the catalog's one list), else, when the
+    // credential carries the account's own access, the category's data models.
+    let models = if tool.scopes.is_empty() {
+        link.claims
+            .cat
+            .default_models()
+            .iter()
+            .map(|(id, _)| {
+                (
+                    tr.t(&format!("model-{id}")),
+                    tr.t(&format!("model-{id}-desc")),
+                )
+            })
+            .collect()
+    } else {
+        tool.scopes
+            .iter()
+            .map(|scope| (scope.clone(), String::new()))
+            .collect()
+    };
     let (offset, total) = step_numbers(link);
     let back = (offset == 1).then(|| href(link, None, None));
     let page = ConsentPage {

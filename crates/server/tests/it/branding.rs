@@ -170,3 +170,27 @@ async fn the_sandbox_comes_first_in_development() {
     let first = url_in(&picker, "data-tool=\"");
     assert_eq!(first, "data-tool=\"sandbox", "{picker}");
 }
+
+#[tokio::test]
+async fn the_consent_step_lists_what_the_guide_asks_to_grant() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let consent = page(&app, &app.dev_key.clone(), "&tool=personio").await;
+    let listed: Vec<&str> = consent
+        .split("<li><strong>")
+        .skip(1)
+        .map(|item| &item[..item.find("</strong>").expect("closing tag")])
+        .collect();
+    assert_eq!(
+        listed,
+        ["Employees", "Absences", "Attendances"],
+        "{consent}"
+    );
+    let guide = page(&app, &app.dev_key.clone(), "&tool=personio&step=guide").await;
+    assert!(
+        guide.contains("Grant Read access to Employees, Absences, Attendances,"),
+        "{guide}"
+    );
+    // A key with the account's own access: the consent lists the category's data models.
+    let consent = page(&app, &app.dev_key.clone(), "&tool=bamboohr").await;
+    assert_eq!(consent.matches("<li><strong>").count(), 8, "{consent}");
+}
