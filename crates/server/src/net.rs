@@ -294,6 +294,11 @@ impl Resolve for GuardedResolver {
         let allowed = self.allowed.clone();
         Box::pin(async move {
             let host = name.as_str().to_owned();
+            // RFC 6761 §6.4: `.invalid` never resolves; answer at once, without asking DNS.
+            let special = host.trim_end_matches('.').to_ascii_lowercase();
+            if special == "invalid" || special.ends_with(".invalid") {
+                return Err(Box::new(Unresolved(host)) as Box<dyn std::error::Error + Send + Sync>);
+            }
             let resolved: Vec<SocketAddr> = match tokio::net::lookup_host((host.as_str(), 0)).await
             {
                 Ok(addresses) => addresses.collect(),
