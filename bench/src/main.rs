@@ -117,13 +117,12 @@ async fn prefill(
             cat: Category::Hris,
             tool: None,
             renv: None,
-            lang: Language::En,
+            lang: Some(Language::En),
             typ: LinkType::Embedded,
             email: Some(format!("admin{n}@customer.example")),
             org: format!("Customer {n}"),
             oid: Some(n.to_string()),
             scope: None,
-            iat: now,
             exp: now + 3600,
         };
         let tool = ["personio", "bamboohr", "hibob", "factorial"][n % 4];

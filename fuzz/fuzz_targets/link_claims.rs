@@ -1,23 +1,27 @@
-//! Link tokens built from arbitrary claims: `tokens::sign_link`, then `verify_link`.
+//! Link tokens built from arbitrary claims: `tokens::seal_link`, then `verify_link`.
 //!
 //! Properties, for any claims (any strings, any times) and any "now":
-//! - the token is three base64url parts joined by dots, so it fits a URL unescaped;
-//! - it verifies to exactly the claims signed while `exp` lies after "now", and is refused as
-//!   expired from `exp` on;
-//! - it is invalid under another master key, and verifies the same after a master key change
-//!   (the fuzz key kept as a previous key); a token signed after that change is invalid for a
+//! - the token is sealed (`v4.local.`, then the sealed body and the footer in base64url), so it
+//!   fits a URL unescaped, and the body does not show the e-mail or the organisation;
+//! - it opens to exactly the claims sealed while `exp` lies after "now", and is refused as
+//!   expired from `exp` on; the same nonce seals the same claims to the same token;
+//! - it is invalid under another master key, and opens the same after a master key change
+//!   (the fuzz key kept as a previous key); a token sealed after that change is invalid for a
 //!   vault that has only the old key;
 //! - changed in any one byte, cut short, or extended by one byte, it is invalid (never
-//!   accepted, never reported as merely expired): there is no second spelling of a signature.
+//!   accepted, never reported as merely expired): there is no second spelling of a token;
+//! - the same claims signed the way links were before sealing (JWS) still open alike.
 #![no_main]
 
 use arbitrary::Arbitrary;
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use libfuzzer_sys::fuzz_target;
 use plugboard::tokens::{
-    Language, LinkClaims, LinkError, LinkKind, LinkType, sign_link, verify_link,
+    Language, LinkClaims, LinkError, LinkKind, LinkType, seal_link, seal_link_with_nonce,
+    sign_legacy_link, verify_link,
 };
 use plugboard_catalog::Category;
-use plugboard_fuzz::{at, other_vault, rotated_vault, vault};
+use plugboard_fuzz::{at, other_vault, remake, rotated_vault, vault};
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -34,13 +38,12 @@ struct Input {
     org: String,
     oid: Option<String>,
     scope: Option<String>,
-    iat: i64,
     exp: i64,
     now: i64,
     tamper: Tamper,
 }
 
-/// How to damage the signed token.
+/// How to damage the sealed token.
 #[derive(Arbitrary, Debug)]
 enum Tamper {
     /// XOR the byte at this position (modulo the length) with a non-zero mask.
@@ -71,7 +74,10 @@ fn claims(input: &Input) -> LinkClaims {
         cat: Category::ALL[usize::from(input.category) % Category::ALL.len()],
         tool: input.tool.clone(),
         renv: input.renv.clone(),
-        lang: LANGUAGES[usize::from(input.language) % LANGUAGES.len()],
+        // One value in six names no language (the browser's is used).
+        lang: LANGUAGES
+            .get(usize::from(input.language) % (LANGUAGES.len() + 1))
+            .copied(),
         typ: if input.magic_link {
             LinkType::MagicLink
         } else {
@@ -81,7 +87,6 @@ fn claims(input: &Input) -> LinkClaims {
         org: input.org.clone(),
         oid: input.oid.clone(),
         scope: input.scope.clone(),
-        iat: input.iat,
         exp: input.exp,
     }
 }
@@ -96,18 +101,37 @@ fn tampered(token: &str, tamper: &Tamper) -> Vec<u8> {
     bytes
 }
 
+/// Whether `needle` (at least 8 bytes, so chance cannot produce it) occurs in `haystack`.
+fn shows(haystack: &[u8], needle: &str) -> bool {
+    needle.len() >= 8
+        && haystack
+            .windows(needle.len())
+            .any(|window| window == needle.as_bytes())
+}
+
 fuzz_target!(|input: Input| {
     let vault = vault();
     let claims = claims(&input);
-    let token = sign_link(vault, &claims);
+    let token = seal_link(vault, &claims);
     let parts: Vec<&str> = token.split('.').collect();
-    assert_eq!(parts.len(), 3, "{token}");
+    assert_eq!(parts.len(), 4, "{token}");
+    assert_eq!((parts[0], parts[1]), ("v4", "local"), "{token}");
     assert!(
-        parts.iter().all(|part| !part.is_empty()
+        parts[2..].iter().all(|part| !part.is_empty()
             && part
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')),
         "not URL-safe: {token}"
+    );
+    let body = URL_SAFE_NO_PAD.decode(parts[2]).expect("base64url");
+    for secret in [&claims.org, claims.email.as_deref().unwrap_or_default()] {
+        assert!(!shows(&body, secret), "{secret:?} readable in {token}");
+    }
+    assert_eq!(remake(vault, &token, &claims), token, "not deterministic");
+    assert_ne!(
+        seal_link_with_nonce(vault, &claims, [0; 32]),
+        seal_link_with_nonce(vault, &claims, [1; 32]),
+        "the nonce is not used"
     );
 
     let now = at(input.now);
@@ -122,12 +146,15 @@ fuzz_target!(|input: Input| {
         Err(LinkError::Invalid)
     );
     assert_eq!(verify_link(rotated_vault(), &token, now), expected);
-    let after_rotation = sign_link(rotated_vault(), &claims);
+    let after_rotation = seal_link(rotated_vault(), &claims);
     assert_eq!(verify_link(rotated_vault(), &after_rotation, now), expected);
     assert_eq!(
         verify_link(vault, &after_rotation, now),
         Err(LinkError::Invalid)
     );
+    let legacy = sign_legacy_link(vault, &claims);
+    assert_eq!(verify_link(vault, &legacy, now), expected, "{legacy}");
+    assert_eq!(verify_link(rotated_vault(), &legacy, now), expected);
 
     if let Ok(damaged) = String::from_utf8(tampered(&token, &input.tamper)) {
         assert_eq!(

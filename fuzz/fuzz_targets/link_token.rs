@@ -1,21 +1,25 @@
-//! The link-token parser, `tokens::verify_link`, on arbitrary bytes.
+//! The link-token parser, `tokens::verify_link`, on arbitrary bytes: sealed links (PASETO
+//! v4.local, what Plugboard issues) and links signed before sealing (JWS, still accepted until
+//! they expire).
 //!
 //! Properties, for every input:
 //! - it never panics, with the fuzz key or any other;
 //! - after a master key change (a vault whose current key is another, with the fuzz key as a
 //!   previous one) every token gets exactly the answer it got before;
-//! - a token that verifies is genuine: it is exactly the token `sign_link` makes from the claims
-//!   it returned (so no second spelling of a token verifies), its expiry lies after "now", it
-//!   is invalid under another master key, and it is expired from its `exp` on;
-//! - a token refused as expired is genuine too: at the earliest instant it verifies, and again
-//!   re-signs to itself (unless its `exp` lies before the earliest representable instant).
+//! - a token that opens is genuine: it is exactly the token its claims make under the fuzz key
+//!   (sealed with the nonce it carries, or signed), so no second spelling of a token opens;
+//!   its expiry lies after "now", it is invalid under another master key, and it is expired
+//!   from its expiry on;
+//! - a token refused as expired is genuine too: at the earliest instant it opens, and again
+//!   remakes to itself (unless its expiry lies before the earliest representable instant).
 //!
-//! The seeds are tokens signed with the fuzz key, so mutations start past the signature check.
+//! The seeds are tokens sealed and signed with the fuzz key, so mutations start past the
+//! authentication check.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use plugboard::tokens::{LinkError, sign_link, verify_link};
-use plugboard_fuzz::{NOW, at, other_vault, rotated_vault, vault};
+use plugboard::tokens::{LinkError, verify_link};
+use plugboard_fuzz::{NOW, at, other_vault, remake, rotated_vault, vault};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(token) = std::str::from_utf8(data) else {
@@ -32,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(claims) => {
             assert!(claims.exp > NOW, "verified after its expiry: {claims:?}");
             assert_eq!(
-                sign_link(vault, &claims),
+                remake(vault, token, &claims),
                 token,
                 "not the token of its claims"
             );
@@ -54,7 +58,7 @@ fuzz_target!(|data: &[u8]| {
                 "genuine under another master key"
             );
             match verify_link(vault, token, at(i64::MIN)) {
-                Ok(claims) => assert_eq!(sign_link(vault, &claims), token),
+                Ok(claims) => assert_eq!(remake(vault, token, &claims), token),
                 Err(LinkError::Expired) => {}
                 Err(LinkError::Invalid) => panic!("expired at one time, invalid at another"),
             }

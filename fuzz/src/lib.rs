@@ -4,13 +4,15 @@
 
 use std::sync::LazyLock;
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
+use plugboard::tokens::{LinkClaims, seal_link_with_nonce, sign_legacy_link};
 use plugboard::vault::{MasterKey, Vault};
 use sha2::{Digest, Sha256};
 
-/// The master key of the fuzz targets. The link tokens in `fuzz/seeds/link_token/` are signed
-/// with it (`fuzz/seeds/make_link_tokens.py`), so they verify and reach the code after the
-/// signature check.
+/// The master key of the fuzz targets. The link tokens in `fuzz/seeds/link_token/` are sealed
+/// or signed with it (`fuzz/seeds/make_link_tokens.py`), so they open and reach the code after
+/// the authentication check.
 pub const MASTER_KEY: [u8; 32] = [0x42; 32];
 
 /// The vault of [`MASTER_KEY`].
@@ -35,6 +37,23 @@ pub fn rotated_vault() -> &'static Vault {
         Vault::with_previous(&MasterKey::new(OTHER_KEY), &[MasterKey::new(MASTER_KEY)])
     });
     &VAULT
+}
+
+/// The token `vault` makes of `claims` in the format of `token`: sealed with the nonce `token`
+/// carries, or signed the way links were signed before sealing. A token that opens must be
+/// exactly this one, so no second spelling of a token opens.
+pub fn remake(vault: &Vault, token: &str, claims: &LinkClaims) -> String {
+    if token.starts_with("v4.local.") {
+        let sealed = token
+            .split('.')
+            .nth(2)
+            .expect("a sealed token that opened has a body");
+        let bytes = URL_SAFE_NO_PAD.decode(sealed).expect("canonical base64");
+        let nonce: [u8; 32] = bytes[..32].try_into().expect("a 32-byte nonce");
+        seal_link_with_nonce(vault, claims, nonce)
+    } else {
+        sign_legacy_link(vault, claims)
+    }
 }
 
 /// The fixed "now" of the fuzz targets: 2026-11-25T00:00:00Z.

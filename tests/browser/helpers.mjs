@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
-import { createHmac, hkdfSync } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
 
 import { chromium } from 'playwright-core';
+import { decrypt, encrypt } from 'paseto-ts/v4';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -205,22 +206,24 @@ export async function startPlugboard({ bamboohrBase, configFile = false, demo = 
       return json.data;
     },
     /**
-     * `link` as it would be once its time is up: the claims' `exp` moved into the past and the
-     * token signed again with the server's link key (derived from the generated master key in
-     * the data dir, as `vault.rs` derives it), so only the expiry differs from a genuine link.
+     * `link` as it would be once its time is up: the link is opened with the server's
+     * link-sealing key (derived from the generated master key in the data dir, as `vault.rs`
+     * derives it), its expiry (`x`) moved into the past, and it is sealed again (PASETO
+     * v4.local, same footer and implicit assertion), so only the expiry differs from a genuine
+     * link.
      */
     expire(link) {
       const master = Buffer.from(readFileSync(path.join(dataDir, 'master.key'), 'utf8').trim(), 'base64');
-      const key = Buffer.from(hkdfSync('sha256', master, 'plugboard', 'link-token v1', 32));
+      const key = `k4.local.${Buffer.from(hkdfSync('sha256', master, 'plugboard', 'link-seal v1', 32)).toString('base64url')}`;
       const url = new URL(link);
-      const [header, payload] = url.searchParams.get('token').split('.');
-      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-      const now = Math.floor(Date.now() / 1000);
-      claims.iat = now - 7200;
-      claims.exp = now - 3600;
-      const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-      const signature = createHmac('sha256', key).update(input).digest('base64url');
-      url.searchParams.set('token', `${input}.${signature}`);
+      const token = url.searchParams.get('token');
+      const footer = Buffer.from(token.split('.')[3], 'base64url').toString('utf8');
+      const options = { assertion: 'plugboard link v1', validatePayload: false };
+      const { payload } = decrypt(key, token, options);
+      payload.x = Math.floor(Date.now() / 1000) - 3600;
+      const expired = encrypt(key, payload, { ...options, footer, addIat: false, addExp: false });
+      assert.equal(expired.split('.')[3], token.split('.')[3], 'the same footer (key id)');
+      url.searchParams.set('token', expired);
       return url.toString();
     },
     /** A relink link of integration `id`. */
@@ -366,12 +369,12 @@ export function pickerTitle(lang = 'en') {
   });
 }
 
-/** The link with one character of its token's signature (the JWT's last part) changed. */
+/** The link with one character of its sealed token's body (`v4.local.<body>.<footer>`) changed. */
 export function tamper(link) {
   const url = new URL(link);
   const token = url.searchParams.get('token');
   const parts = token.split('.');
-  assert.equal(parts.length, 3, 'the link token is a JWT');
+  assert.equal(parts.length, 4, 'the link token is sealed (PASETO v4.local)');
   const signature = parts[2];
   // Change a character in the middle: the last one may carry only padding bits.
   const i = Math.floor(signature.length / 2);

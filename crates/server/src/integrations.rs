@@ -51,7 +51,7 @@ pub struct LinkRequest {
     pub scope_config_id: Option<String>,
 }
 
-/// Signs a link for `request` and returns its absolute URL. Magic links are also recorded, so
+/// Seals a link for `request` and returns its absolute URL. Magic links are also recorded, so
 /// they can be listed and revoked; embedded links leave no trace until they complete.
 pub async fn mint_link(
     state: &AppState,
@@ -74,7 +74,6 @@ pub async fn mint_link(
         org: request.end_user.organization_name.clone(),
         oid: request.end_user.origin_id.clone(),
         scope: request.scope_config_id,
-        iat: now.timestamp(),
         exp: expires_at.timestamp(),
     };
     if request.link_type == LinkType::MagicLink {
@@ -94,7 +93,9 @@ pub async fn mint_link(
     state
         .metrics
         .link_created(environment.name, request.link_type);
-    let token = tokens::sign_link(&state.vault, &claims);
+    // Sealed, not only signed: the URL travels through histories and logs, and the claims
+    // hold the end user's e-mail and organisation.
+    let token = tokens::seal_link(&state.vault, &claims);
     Ok(state.config.public(&format!("/connect?token={token}")))
 }
 

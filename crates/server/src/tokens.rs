@@ -4,9 +4,14 @@
 //!   and lets secret scanners recognise a leaked key. Stored only as SHA-256: a key this long
 //!   needs no slow hash, and lookups stay one indexed read.
 //! - **Activation tokens** (`pbat_…`): 256 random bits, stored only as SHA-256.
-//! - **Link tokens**: the stateless connection links. A compact JWS (HS256, like Kombo's
-//!   links) over [`LinkClaims`], signed with a key derived from the master key, so an embedded
-//!   link needs no database row and an abandoned flow leaves nothing behind.
+//! - **Link tokens**: the stateless connection links, so an embedded link needs no database
+//!   row and an abandoned flow leaves nothing behind. A link carries the end user's e-mail and
+//!   organisation and travels through browser histories and proxy logs, so its [`LinkClaims`]
+//!   are sealed, not only signed: PASETO v4.local (XChaCha20 and a BLAKE2b MAC, through the
+//!   `rusty_paseto` crate) under a key derived from the master key, with the key id in the
+//!   footer (`{"kid":…}`) so links sealed before a master key change still open. Links issued
+//!   before sealing (a compact JWS, HS256, whose payload anyone can read) are still verified
+//!   until they expire; none are issued any more.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
@@ -14,6 +19,9 @@ use hmac::{Hmac, Mac};
 use plugboard_catalog::Category;
 use plugboard_store::EnvironmentName;
 use rand::RngCore;
+use rusty_paseto::core::{
+    Footer, ImplicitAssertion, Key, Local, Paseto, PasetoNonce, PasetoSymmetricKey, Payload, V4,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -71,10 +79,11 @@ pub fn new_activation_token() -> String {
 }
 
 /// What a link opens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkKind {
     /// A new connection.
+    #[default]
     Connect,
     /// New credentials for an existing integration.
     Relink,
@@ -117,46 +126,102 @@ pub enum Language {
     Es,
 }
 
-/// Everything a link carries. Short keys keep links short.
+/// Everything a link carries, and nothing the flow does not need: it is sealed into every
+/// link, so each byte costs on every `create-link` and in every URL. One-letter keys keep links
+/// short; the aliases are the names of links signed before sealing (JWS), which stay readable
+/// until they expire. No key is one of PASETO's registered claims (`exp` there is an ISO 8601
+/// string; `x` here is Unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkClaims {
     /// Link id: consumed on completion, and the key of recorded magic links.
+    #[serde(rename = "j", alias = "jti")]
     pub jti: String,
     /// Environment id.
+    #[serde(rename = "e", alias = "env")]
     pub env: String,
-    /// Connect or relink.
+    /// Connect or relink (omitted for connect, the usual case).
+    #[serde(
+        rename = "k",
+        alias = "kind",
+        default,
+        skip_serializing_if = "LinkKind::is_connect"
+    )]
     pub kind: LinkKind,
     /// The integration a relink link is for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "i",
+        alias = "iid",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub iid: Option<String>,
     /// Category of the flow.
+    #[serde(rename = "c", alias = "cat")]
     pub cat: Category,
     /// Pre-selected tool.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "t",
+        alias = "tool",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tool: Option<String>,
     /// The tool's own environment to connect.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "r",
+        alias = "renv",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub renv: Option<String>,
     /// UI language; `None` lets the end user's browser choose (`Accept-Language`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "l",
+        alias = "lang",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub lang: Option<Language>,
     /// Embedded or magic link.
+    #[serde(rename = "y", alias = "typ")]
     pub typ: LinkType,
     /// End user's email.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "m",
+        alias = "email",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub email: Option<String>,
     /// End user's organisation.
+    #[serde(rename = "o", alias = "org")]
     pub org: String,
     /// Operator's id of the end user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "u",
+        alias = "oid",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub oid: Option<String>,
     /// Scope config to apply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "s",
+        alias = "scope",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub scope: Option<String>,
-    /// Issued at (Unix seconds).
-    pub iat: i64,
-    /// Expires at (Unix seconds).
+    /// Expires at (Unix seconds). There is no issue time: nothing reads it, a magic link's is
+    /// recorded in the database, and an embedded link's is its expiry less one hour.
+    #[serde(rename = "x", alias = "exp")]
     pub exp: i64,
+}
+
+impl LinkKind {
+    fn is_connect(&self) -> bool {
+        *self == Self::Connect
+    }
 }
 
 impl LinkClaims {
@@ -178,6 +243,111 @@ pub enum LinkError {
     Expired,
 }
 
+/// How every sealed link begins (PASETO's version and purpose).
+const SEALED_HEADER: &str = "v4.local.";
+
+/// PASETO's implicit assertion: authenticated but not carried. It binds a sealed token to its
+/// use, so nothing else sealed under a link key could ever pass for a link.
+const LINK_ASSERTION: &str = "plugboard link v1";
+
+/// The footer of a sealed link: the id of the master key whose subkey sealed it. Public, and
+/// authenticated with the rest of the token.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SealedFooter<'a> {
+    #[serde(borrow)]
+    kid: std::borrow::Cow<'a, str>,
+}
+
+fn sealed_footer(key_id: &str) -> String {
+    // Key ids are base58 (`vault.rs`): nothing in them needs escaping in JSON.
+    format!(r#"{{"kid":"{key_id}"}}"#)
+}
+
+fn paseto_key(bytes: &[u8; 32]) -> PasetoSymmetricKey<V4, Local> {
+    PasetoSymmetricKey::from(Key::from(*bytes))
+}
+
+/// Seals `claims` into a link token (PASETO v4.local, footer `{"kid":…}`) with the current key.
+pub fn seal_link(vault: &Vault, claims: &LinkClaims) -> String {
+    // ThreadRng is a CSPRNG seeded from the OS (what PASETO asks of a nonce), without a system
+    // call per link.
+    let mut nonce = [0u8; 32];
+    rand::rng().fill_bytes(&mut nonce);
+    seal_link_with_nonce(vault, claims, nonce)
+}
+
+/// [`seal_link`] with a given nonce. Only for tests and the fuzzer, which check that a token
+/// that opens is exactly the one its claims and nonce make (no second spelling opens).
+#[doc(hidden)]
+pub fn seal_link_with_nonce(vault: &Vault, claims: &LinkClaims, nonce: [u8; 32]) -> String {
+    // Claims are strings, integers and unit enums: serialising cannot fail.
+    let mut payload = Vec::with_capacity(256);
+    serde_json::to_writer(&mut payload, claims)
+        .unwrap_or_else(|_| unreachable!("link claims always serialise"));
+    let payload =
+        std::str::from_utf8(&payload).unwrap_or_else(|_| unreachable!("serde_json writes UTF-8"));
+    let key = vault
+        .link_seal_key(None)
+        .unwrap_or_else(|| unreachable!("the current key always exists"));
+    let footer = sealed_footer(vault.key_id());
+    Paseto::<V4, Local>::builder()
+        .set_payload(Payload::from(payload))
+        .set_footer(Footer::from(footer.as_str()))
+        .set_implicit_assertion(ImplicitAssertion::from(LINK_ASSERTION))
+        .try_encrypt(&paseto_key(key), &PasetoNonce::from(&Key::from(nonce)))
+        .unwrap_or_else(|_| unreachable!("v4.local encryption with a 32-byte key cannot fail"))
+}
+
+/// Opens a link token, sealed or (until the last of them expires) signed, checks its expiry
+/// and returns its claims.
+pub fn verify_link(
+    vault: &Vault,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<LinkClaims, LinkError> {
+    let claims = if token.starts_with(SEALED_HEADER) {
+        open_sealed(vault, token)?
+    } else {
+        verify_legacy(vault, token)?
+    };
+    if claims.exp <= now.timestamp() {
+        return Err(LinkError::Expired);
+    }
+    Ok(claims)
+}
+
+fn open_sealed(vault: &Vault, token: &str) -> Result<LinkClaims, LinkError> {
+    // v4.local.<nonce ‖ ciphertext ‖ tag>.<footer>: the footer is required, it names the key.
+    if token.split('.').count() != 4 {
+        return Err(LinkError::Invalid);
+    }
+    let (_, footer) = token.rsplit_once('.').ok_or(LinkError::Invalid)?;
+    // A footer is a few dozen characters; a long one is refused before decoding it.
+    if footer.len() > 128 {
+        return Err(LinkError::Invalid);
+    }
+    let footer = URL_SAFE_NO_PAD
+        .decode(footer)
+        .map_err(|_| LinkError::Invalid)?;
+    let parsed: SealedFooter<'_> =
+        serde_json::from_slice(&footer).map_err(|_| LinkError::Invalid)?;
+    let key = vault
+        .link_seal_key(Some(&parsed.kid))
+        .ok_or(LinkError::Invalid)?;
+    // The footer must be spelled exactly as this server writes it: rusty_paseto compares the
+    // token's footer with this one, and the MAC covers it.
+    let expected = sealed_footer(&parsed.kid);
+    let payload = Paseto::<V4, Local>::try_decrypt(
+        token,
+        &paseto_key(key),
+        Footer::from(expected.as_str()),
+        ImplicitAssertion::from(LINK_ASSERTION),
+    )
+    .map_err(|_| LinkError::Invalid)?;
+    serde_json::from_str(&payload).map_err(|_| LinkError::Invalid)
+}
+
 #[derive(Serialize, Deserialize)]
 struct Header {
     alg: String,
@@ -185,14 +355,61 @@ struct Header {
     kid: String,
 }
 
-/// Signs `claims` into a compact JWS.
-pub fn sign_link(vault: &Vault, claims: &LinkClaims) -> String {
+/// Signs `claims` into a compact JWS, the format of links issued before links were sealed.
+/// Only for tests and the fuzzer, which check that such links still open: Plugboard no longer
+/// issues them.
+#[doc(hidden)]
+pub fn sign_legacy_link(vault: &Vault, claims: &LinkClaims) -> String {
+    #[derive(Serialize)]
+    struct Legacy<'a> {
+        jti: &'a str,
+        env: &'a str,
+        kind: LinkKind,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        iid: &'a Option<String>,
+        cat: Category,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tool: &'a Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        renv: &'a Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        lang: Option<Language>,
+        typ: LinkType,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        email: &'a Option<String>,
+        org: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        oid: &'a Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scope: &'a Option<String>,
+        iat: i64,
+        exp: i64,
+    }
     let header = Header {
         alg: "HS256".into(),
         typ: "JWT".into(),
         kid: vault.key_id().into(),
     };
-    let signing_input = format!("{}.{}", encode_json(&header), encode_json(claims));
+    let legacy = Legacy {
+        jti: &claims.jti,
+        env: &claims.env,
+        kind: claims.kind,
+        iid: &claims.iid,
+        cat: claims.cat,
+        tool: &claims.tool,
+        renv: &claims.renv,
+        lang: claims.lang,
+        typ: claims.typ,
+        email: &claims.email,
+        org: &claims.org,
+        oid: &claims.oid,
+        scope: &claims.scope,
+        iat: claims
+            .exp
+            .saturating_sub(claims.typ.lifetime().num_seconds()),
+        exp: claims.exp,
+    };
+    let signing_input = format!("{}.{}", encode_json(&header), encode_json(&legacy));
     let key = vault
         .link_key(None)
         .unwrap_or_else(|| unreachable!("the current key always exists"));
@@ -203,12 +420,8 @@ pub fn sign_link(vault: &Vault, claims: &LinkClaims) -> String {
     format!("{signing_input}.{signature}")
 }
 
-/// Verifies a link token's signature and expiry and returns its claims.
-pub fn verify_link(
-    vault: &Vault,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<LinkClaims, LinkError> {
+/// Verifies a link signed before links were sealed (compact JWS, HS256).
+fn verify_legacy(vault: &Vault, token: &str) -> Result<LinkClaims, LinkError> {
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -231,12 +444,7 @@ pub fn verify_link(
     // verify_slice compares in constant time.
     mac.verify_slice(&decode(signature)?)
         .map_err(|_| LinkError::Invalid)?;
-    let claims: LinkClaims =
-        serde_json::from_slice(&decode(payload)?).map_err(|_| LinkError::Invalid)?;
-    if claims.exp <= now.timestamp() {
-        return Err(LinkError::Expired);
-    }
-    Ok(claims)
+    serde_json::from_slice(&decode(payload)?).map_err(|_| LinkError::Invalid)
 }
 
 /// How long a rendered credentials form stays submittable.
@@ -304,6 +512,9 @@ mod tests {
     use super::*;
     use crate::vault::MasterKey;
 
+    const EMAIL: &str = "jane.doe@acme-industries.example";
+    const ORG: &str = "Acme Industries";
+
     fn claims(exp: i64) -> LinkClaims {
         LinkClaims {
             jti: plugboard_store::ids::new_id(),
@@ -315,32 +526,246 @@ mod tests {
             renv: None,
             lang: Some(Language::De),
             typ: LinkType::Embedded,
-            email: Some("a@b.example".into()),
-            org: "Acme".into(),
-            oid: None,
+            email: Some(EMAIL.into()),
+            org: ORG.into(),
+            oid: Some("customer-1".into()),
             scope: None,
-            iat: 0,
             exp,
         }
     }
 
-    #[test]
-    fn links_round_trip_and_expire() {
-        let vault = Vault::new(&MasterKey::generate());
-        let now = Utc::now();
-        let original = claims(now.timestamp() + 60);
-        let token = sign_link(&vault, &original);
-        assert!(token.starts_with("eyJ"), "a JWS like Kombo's: {token}");
-        assert_eq!(verify_link(&vault, &token, now), Ok(original));
-        let later = now + chrono::Duration::seconds(61);
-        assert_eq!(verify_link(&vault, &token, later), Err(LinkError::Expired));
+    /// Every base64 decoding of every part of `token` (both alphabets, every alignment), and
+    /// the token itself.
+    fn decodings(token: &str) -> Vec<Vec<u8>> {
+        use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD as URL};
+        let mut out = vec![token.as_bytes().to_vec()];
+        for part in token.split(['.', '?', '=', '&']) {
+            for skip in 0..4.min(part.len()) {
+                let part = &part[skip..];
+                let part = &part[..part.len() - part.len() % 4];
+                for engine in [&URL, &STANDARD_NO_PAD] {
+                    // Decode what decodes: characters of the other alphabet end a run.
+                    for run in
+                        part.split(|c: char| !(c.is_ascii_alphanumeric() || "-_+/".contains(c)))
+                    {
+                        let run = &run[..run.len() - run.len() % 4];
+                        if let Ok(bytes) = engine.decode(run) {
+                            out.push(bytes);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn contains(haystack: &[u8], needle: &str) -> bool {
+        haystack
+            .windows(needle.len())
+            .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
     }
 
     #[test]
-    fn tampered_or_foreign_links_are_invalid() {
+    fn links_are_sealed_round_trip_and_expire() {
         let vault = Vault::new(&MasterKey::generate());
         let now = Utc::now();
-        let token = sign_link(&vault, &claims(now.timestamp() + 60));
+        let original = claims(now.timestamp() + 60);
+        let token = seal_link(&vault, &original);
+        assert!(token.starts_with("v4.local."), "PASETO v4.local: {token}");
+        assert_eq!(verify_link(&vault, &token, now), Ok(original.clone()));
+        assert_ne!(
+            seal_link(&vault, &original),
+            token,
+            "a fresh nonce per link"
+        );
+        let later = now + chrono::Duration::seconds(61);
+        assert_eq!(verify_link(&vault, &token, later), Err(LinkError::Expired));
+        let at_expiry = DateTime::from_timestamp(original.exp, 0).expect("time");
+        assert_eq!(
+            verify_link(&vault, &token, at_expiry),
+            Err(LinkError::Expired)
+        );
+        // A relink link with every optional claim round-trips too.
+        let relink = LinkClaims {
+            kind: LinkKind::Relink,
+            iid: Some("integration".into()),
+            renv: Some("sandbox".into()),
+            lang: None,
+            typ: LinkType::MagicLink,
+            email: None,
+            scope: Some("scope".into()),
+            ..claims(now.timestamp() + 60)
+        };
+        assert_eq!(
+            verify_link(&vault, &seal_link(&vault, &relink), now),
+            Ok(relink)
+        );
+    }
+
+    #[test]
+    fn sealed_links_show_neither_email_nor_organisation_nor_ids() {
+        let vault = Vault::new(&MasterKey::generate());
+        let original = claims(Utc::now().timestamp() + 60);
+        let token = seal_link(&vault, &original);
+        let decoded = decodings(&token);
+        assert!(decoded.len() > 8, "the decodings were tried");
+        for secret in [
+            EMAIL,
+            ORG,
+            "jane.doe",
+            "acme",
+            "customer-1",
+            "personio",
+            &original.jti,
+        ] {
+            assert!(
+                !decoded.iter().any(|bytes| contains(bytes, secret)),
+                "{secret} readable in {token}"
+            );
+        }
+        // The footer names the key and nothing else.
+        let footer = token.rsplit('.').next().expect("footer");
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(footer).expect("b64"),
+            format!(r#"{{"kid":"{}"}}"#, vault.key_id()).as_bytes()
+        );
+        // The detector works: the JWS links issued before sealing fail it.
+        let legacy = sign_legacy_link(&vault, &original);
+        assert!(
+            decodings(&legacy)
+                .iter()
+                .any(|bytes| contains(bytes, EMAIL))
+        );
+        assert!(decodings(&legacy).iter().any(|bytes| contains(bytes, ORG)));
+    }
+
+    #[test]
+    fn tampered_or_foreign_sealed_links_are_invalid() {
+        let vault = Vault::new(&MasterKey::generate());
+        let now = Utc::now();
+        let original = claims(now.timestamp() + 60);
+        let token = seal_link(&vault, &original);
+        let other = Vault::new(&MasterKey::generate());
+        assert_eq!(verify_link(&other, &token, now), Err(LinkError::Invalid));
+        assert_eq!(
+            verify_link(&vault, &seal_link(&other, &original), now),
+            Err(LinkError::Invalid)
+        );
+        // Every single-character change anywhere in the token is refused.
+        for i in 0..token.len() {
+            let mut bytes = token.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let changed = String::from_utf8(bytes).expect("ascii");
+            assert_eq!(
+                verify_link(&vault, &changed, now),
+                Err(LinkError::Invalid),
+                "changed at {i}: {changed}"
+            );
+        }
+        let parts: Vec<&str> = token.split('.').collect();
+        let (payload, footer) = (parts[2], parts[3]);
+        let footer_of = |json: &str| URL_SAFE_NO_PAD.encode(json);
+        for forged in [
+            // No footer, an empty one, another key's id, another spelling of the same id.
+            format!("v4.local.{payload}"),
+            format!("v4.local.{payload}."),
+            format!("v4.local.{payload}.{}", footer_of(r#"{"kid":"x"}"#)),
+            format!(
+                "v4.local.{payload}.{}",
+                footer_of(&format!(r#"{{ "kid": "{}" }}"#, vault.key_id()))
+            ),
+            format!(
+                "v4.local.{payload}.{}",
+                footer_of(&format!(r#"{{"kid":"{}","x":1}}"#, vault.key_id()))
+            ),
+            // Other versions and purposes, extra parts, cut short.
+            format!("v4.public.{payload}.{footer}"),
+            format!("v3.local.{payload}.{footer}"),
+            format!("v4.local.{payload}.{footer}.{footer}"),
+            format!("v4.local.{}.{footer}", &payload[..payload.len() - 4]),
+            format!("v4.local.{}.{footer}", &payload[..40]),
+            format!("v4.local..{footer}"),
+            "v4.local.".to_owned(),
+        ] {
+            assert_eq!(
+                verify_link(&vault, &forged, now),
+                Err(LinkError::Invalid),
+                "{forged}"
+            );
+        }
+        // The implicit assertion binds a token to links: the same key sealing the same claims
+        // for another use does not open.
+        let key = paseto_key(vault.link_seal_key(None).expect("key"));
+        let json = serde_json::to_string(&original).expect("json");
+        let footer = sealed_footer(vault.key_id());
+        let other_use = Paseto::<V4, Local>::builder()
+            .set_payload(Payload::from(json.as_str()))
+            .set_footer(Footer::from(footer.as_str()))
+            .set_implicit_assertion(ImplicitAssertion::from("something else"))
+            .try_encrypt(&key, &PasetoNonce::from(&Key::from([7; 32])))
+            .expect("seal");
+        assert_eq!(
+            verify_link(&vault, &other_use, now),
+            Err(LinkError::Invalid)
+        );
+    }
+
+    #[test]
+    fn links_sealed_under_a_previous_master_key_still_open() {
+        let old = MasterKey::generate();
+        let new = MasterKey::generate();
+        let before = Vault::new(&old);
+        let after = Vault::with_previous(&new, &[old]);
+        let now = Utc::now();
+        let original = claims(now.timestamp() + 60);
+        let old_link = seal_link(&before, &original);
+        assert_eq!(verify_link(&after, &old_link, now), Ok(original.clone()));
+        let new_link = seal_link(&after, &original);
+        assert!(new_link.ends_with(&URL_SAFE_NO_PAD.encode(sealed_footer(after.key_id()))));
+        assert_eq!(verify_link(&after, &new_link, now), Ok(original));
+        assert_eq!(
+            verify_link(&before, &new_link, now),
+            Err(LinkError::Invalid)
+        );
+    }
+
+    #[test]
+    fn links_signed_before_sealing_still_open_until_they_expire() {
+        let old = MasterKey::generate();
+        let vault = Vault::new(&old);
+        let now = Utc::now();
+        let original = claims(now.timestamp() + 60);
+        let token = sign_legacy_link(&vault, &original);
+        assert!(token.starts_with("eyJ"), "a JWS: {token}");
+        assert_eq!(verify_link(&vault, &token, now), Ok(original.clone()));
+        let later = now + chrono::Duration::seconds(61);
+        assert_eq!(verify_link(&vault, &token, later), Err(LinkError::Expired));
+        // After a master key change too.
+        let rotated = Vault::with_previous(&MasterKey::generate(), &[old]);
+        assert_eq!(verify_link(&rotated, &token, now), Ok(original.clone()));
+        // A JWS exactly as the previous version wrote it (long claim names, `lang` always
+        // present, an `iat`) opens.
+        let header =
+            encode_json(&serde_json::json!({"alg": "HS256", "typ": "JWT", "kid": vault.key_id()}));
+        let payload = encode_json(&serde_json::json!({
+            "jti": original.jti, "env": "env", "kind": "connect", "cat": "HRIS",
+            "tool": "personio", "lang": "de", "typ": "EMBEDDED", "email": EMAIL, "org": ORG,
+            "oid": "customer-1", "iat": original.exp - 3600, "exp": original.exp,
+        }));
+        let mut mac = HmacSha256::new_from_slice(vault.link_key(None).expect("key")).expect("mac");
+        mac.update(format!("{header}.{payload}").as_bytes());
+        let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        assert_eq!(
+            verify_link(&vault, &format!("{header}.{payload}.{signature}"), now),
+            Ok(original)
+        );
+    }
+
+    #[test]
+    fn tampered_or_foreign_legacy_links_are_invalid() {
+        let vault = Vault::new(&MasterKey::generate());
+        let now = Utc::now();
+        let token = sign_legacy_link(&vault, &claims(now.timestamp() + 60));
         let other = Vault::new(&MasterKey::generate());
         assert_eq!(verify_link(&other, &token, now), Err(LinkError::Invalid));
         let (head, rest) = token.split_once('.').expect("three parts");

@@ -1,8 +1,9 @@
 //! The vault: everything Plugboard keeps secret is sealed with a key derived from the master key.
 //!
 //! From the 32-byte master key, HKDF-SHA256 derives independent subkeys: one for sealing
-//! records (XChaCha20-Poly1305: random 192-bit nonces are safe at any volume), one for signing
-//! link tokens, and a short public key id. Every sealed record carries that key id, so a later
+//! records (XChaCha20-Poly1305: random 192-bit nonces are safe at any volume), one for sealing
+//! link tokens (PASETO v4.local), one for signing form states and the links issued before
+//! links were sealed (HMAC-SHA256), and a short public key id. Every sealed record carries that key id, so a later
 //! master key can be introduced and old records re-sealed in the background, and start-up can
 //! refuse a master key that cannot open the existing data. The associated data binds each
 //! ciphertext to its purpose and record: a credential copied onto another integration's row
@@ -125,6 +126,7 @@ struct Generation {
     id: String,
     cipher: XChaCha20Poly1305,
     link_key: Zeroizing<[u8; 32]>,
+    link_seal_key: Zeroizing<[u8; 32]>,
 }
 
 /// Seals and opens records, and holds the link-signing keys. It seals and signs with the
@@ -165,6 +167,7 @@ impl Generation {
             id: bs58::encode(&id_bytes[..9]).into_string(),
             cipher: XChaCha20Poly1305::new(seal_key.as_ref().into()),
             link_key: derive(master, "link-token v1"),
+            link_seal_key: derive(master, "link-seal v1"),
         }
     }
 }
@@ -217,6 +220,15 @@ impl Vault {
         match key_id {
             None => Some(&self.current.link_key),
             Some(id) => self.generation(id).map(|g| &*g.link_key),
+        }
+    }
+
+    /// The key that seals link tokens (PASETO v4.local): the current one for `None`, else the
+    /// one with that id. Separate from the signing key, so no key serves two algorithms.
+    pub fn link_seal_key(&self, key_id: Option<&str>) -> Option<&[u8; 32]> {
+        match key_id {
+            None => Some(&self.current.link_seal_key),
+            Some(id) => self.generation(id).map(|g| &*g.link_seal_key),
         }
     }
 
@@ -374,6 +386,12 @@ mod tests {
         ));
         assert_eq!(after.link_key(Some(before.key_id())), before.link_key(None));
         assert_eq!(after.link_keys().count(), 2);
+        assert_eq!(
+            after.link_seal_key(Some(before.key_id())),
+            before.link_seal_key(None)
+        );
+        assert_ne!(after.link_seal_key(None), before.link_seal_key(None));
+        assert_ne!(before.link_seal_key(None), before.link_key(None));
         assert!(
             after.reseal(Purpose::WebhookSecret, "r", &sealed).is_err(),
             "purpose still bound"

@@ -280,12 +280,11 @@ async fn unusable_links_get_a_clear_localised_page(backend: Backend) {
         org: "Acme".into(),
         oid: None,
         scope: None,
-        iat: now - 7200,
         exp: now - 3600,
     };
     let reply = page(format!(
         "/connect?token={}",
-        tokens::sign_link(&app.state.vault, &expired)
+        tokens::seal_link(&app.state.vault, &expired)
     ))
     .await;
     assert_eq!(reply.status, 410);

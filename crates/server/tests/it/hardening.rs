@@ -205,11 +205,21 @@ async fn bad_tokens_are_refused_alike(backend: Backend) {
     use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
     let app = spawn_app(backend).await;
     let link = app.create_link(json!({})).await;
-    let token = link.split_once("token=").expect("token").1.to_owned();
+    let sealed = link.split_once("token=").expect("token").1.to_owned();
     let mut claims = app.claims(&link);
+    let foreign = plugboard::vault::Vault::new(&plugboard::vault::MasterKey::generate());
+    // Sealed links (PASETO v4.local): another key, a flipped byte, parts missing or added.
+    let sealed_parts: Vec<&str> = sealed.split('.').collect();
+    let (ciphertext, footer) = (sealed_parts[2], sealed_parts[3]);
+    let flipped_ciphertext = {
+        let mut bytes = URL_SAFE_NO_PAD.decode(ciphertext).expect("b64");
+        bytes[40] ^= 1;
+        format!("v4.local.{}.{footer}", URL_SAFE_NO_PAD.encode(bytes))
+    };
+    // Links signed before sealing (JWS) are still verified: forge those too.
+    let token = plugboard::tokens::sign_legacy_link(&app.state.vault, &claims);
     let parts: Vec<&str> = token.split('.').collect();
     let (header, payload, signature) = (parts[0], parts[1], parts[2]);
-    let foreign = plugboard::vault::Vault::new(&plugboard::vault::MasterKey::generate());
     claims.env = app.state.environments.production.id.clone();
     let cross_environment = format!(
         "{header}.{}.{signature}",
@@ -225,10 +235,15 @@ async fn bad_tokens_are_refused_alike(backend: Backend) {
         format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode(bytes))
     };
     let forged = [
+        plugboard::tokens::seal_link(&foreign, &claims),
+        flipped_ciphertext,
+        format!("v4.local.{ciphertext}"),
+        format!("v4.local.{ciphertext}.{footer}.{footer}"),
+        format!("v4.public.{ciphertext}.{footer}"),
         cross_environment,
         unsigned,
         flipped_signature,
-        plugboard::tokens::sign_link(&foreign, &claims),
+        plugboard::tokens::sign_legacy_link(&foreign, &claims),
         format!("{header}.{payload}"),
         format!("{header}.{payload}.{signature}.{signature}"),
         format!("{}.{payload}.{signature}", URL_SAFE_NO_PAD.encode(b"[]")),

@@ -91,7 +91,7 @@ async fn rotation_reseals_everything_while_the_server_serves(backend: Backend) {
         .expect("exists");
     let secret = secret.as_str().to_owned();
     let old_link_claims = app.claims(&app.create_link(serde_json::json!({})).await);
-    let old_link = tokens::sign_link(&before.vault, &old_link_claims);
+    let old_link = tokens::seal_link(&before.vault, &old_link_claims);
 
     // Without the old key the server would refuse to start, naming what to do.
     let refused = AppState::from_parts(
