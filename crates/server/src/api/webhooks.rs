@@ -110,7 +110,8 @@ pub struct WebhookWithSecretOut {
 pub struct WebhookIn {
     /// Where to post events: an absolute http(s) URL. Production endpoints must resolve to
     /// public addresses (or to networks in `PLUGBOARD_WEBHOOK_ALLOWED_NETWORKS`); development
-    /// endpoints may also be on loopback.
+    /// endpoints may also be on loopback where the deployment allows it
+    /// (`PLUGBOARD_WEBHOOK_ALLOW_LOOPBACK`, on in `serve --demo`).
     pub url: String,
     /// Event types to receive; all of them when left out.
     #[schema(min_items = 1)]
