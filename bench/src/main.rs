@@ -9,6 +9,9 @@
 //! 3. Loads `/healthz`, `create-link` and `integration-by-token` in three alternating rounds
 //!    with `wrk` (the best round of each counts), each token
 //!    redeemed exactly once, and prints throughput, p99 latency, ratios and idle memory.
+//! 4. Refusals: the same `create-link` request refused (a key over its limit, made-up keys
+//!    with and without the limit on failed authentications), each against a server with small
+//!    limits, next to the served `create-link` of step 3.
 
 use std::{
     io::Write,
@@ -503,6 +506,203 @@ async fn api(options: &Options, root: &Path, binary: &Path) -> anyhow::Result<()
         println!(
             "note: a round used up its {tokens_per_round} tokens before its second ended, so \
              integration-by-token is a lower bound; prefill more with --integrations"
+        );
+    }
+    refusals(
+        options,
+        binary,
+        dir.path(),
+        &master,
+        &key,
+        &scripts,
+        &results[1],
+    )
+}
+
+/// The path of the create-link endpoint.
+const CREATE_LINK: &str = "/v1/connect/create-link";
+
+/// The body `create-link.lua` and `made-up-keys.lua` send.
+const CREATE_LINK_BODY: &str = r#"{"end_user_email":"admin@acme.example","end_user_organization_name":"Acme, Inc.","end_user_origin_id":"36123","integration_category":"HRIS","language":"en","enable_filtering":false,"enable_field_mapping":false,"link_type":"EMBEDDED"}"#;
+
+/// The status of one `create-link` with `key`.
+fn create_link_status(port: u16, key: &str) -> anyhow::Result<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    write!(
+        stream,
+        "POST /v1/connect/create-link HTTP/1.0\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{CREATE_LINK_BODY}",
+        CREATE_LINK_BODY.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .context("an HTTP status line")
+}
+
+/// Loads `/healthz` and each of `runs` (name, script, path, API key) against `server` in
+/// alternating rounds; returns the best `/healthz` and the best of each run.
+fn refusal_rounds(
+    options: &Options,
+    server: &Server,
+    scripts: &Path,
+    runs: &[(&'static str, &str, &str, &str)],
+) -> anyhow::Result<(Result, Vec<Result>)> {
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let mut healthz: Option<Result> = None;
+    let mut best: Vec<Option<Result>> = runs.iter().map(|_| None).collect();
+    let better = |slot: &Option<Result>, run: &Result| {
+        slot.as_ref()
+            .is_none_or(|b| run.requests_per_second > b.requests_per_second)
+    };
+    for _ in 0..ROUNDS {
+        let run = wrk(
+            "/healthz",
+            &scripts.join("healthz.lua"),
+            &format!("{base}/healthz"),
+            options.seconds,
+            &[],
+        )?;
+        if better(&healthz, &run) {
+            healthz = Some(run);
+        }
+        for ((name, script, path, key), slot) in runs.iter().zip(best.iter_mut()) {
+            let run = wrk(
+                name,
+                &scripts.join(script),
+                &format!("{base}{path}"),
+                options.seconds,
+                &[("API_KEY", (*key).to_owned())],
+            )?;
+            if better(slot, &run) {
+                *slot = Some(run);
+            }
+        }
+    }
+    let healthz = healthz.unwrap_or_else(|| unreachable!("ROUNDS > 0"));
+    Ok((healthz, best.into_iter().flatten().collect()))
+}
+
+/// What a refused request costs next to a served `create-link`: an API key over its limit, a
+/// flood of made-up keys with the failed-authentication limit off (each a hash and a database
+/// read) and on (refused by address before the key is read). Each kind runs against a server
+/// of its own with small limits, alternating with `/healthz` on that server.
+fn refusals(
+    options: &Options,
+    binary: &Path,
+    dir: &Path,
+    master: &MasterKey,
+    key: &str,
+    scripts: &Path,
+    served: &Result,
+) -> anyhow::Result<()> {
+    eprintln!("Refusals: the same create-link request, refused…");
+    let made_up = "pb_dev_madeupmadeupmadeupmadeupmadeupmadeup0";
+    let mut rows = Vec::new();
+    {
+        // One request a minute per key, no limit on failed authentications: the key's second
+        // request is refused, and made-up keys are answered 401 after a lookup.
+        let server = start_server_with(
+            binary,
+            dir,
+            master,
+            &[
+                ("PLUGBOARD_RATE_LIMIT_API", "1".into()),
+                ("PLUGBOARD_RATE_LIMIT_AUTH", "off".into()),
+            ],
+        )?;
+        let first = create_link_status(server.port, key)?;
+        let second = create_link_status(server.port, key)?;
+        let unknown = create_link_status(server.port, made_up)?;
+        if (first, second, unknown) != (200, 429, 401) {
+            bail!(
+                "expected 200, 429, 401 before the refusal rounds, got {first}, {second}, {unknown}"
+            );
+        }
+        let (healthz, runs) = refusal_rounds(
+            options,
+            &server,
+            scripts,
+            &[
+                (
+                    "429 key over its limit",
+                    "create-link.lua",
+                    CREATE_LINK,
+                    key,
+                ),
+                // The same refusal without a body: a POST refused before its body is read
+                // closes the connection (`listener::close_if_body_unread`), a GET does not.
+                (
+                    "429 key over limit, GET",
+                    "check-api-key.lua",
+                    "/v1/check-api-key",
+                    key,
+                ),
+                (
+                    "401 made-up keys, no limit",
+                    "made-up-keys.lua",
+                    CREATE_LINK,
+                    "",
+                ),
+            ],
+        )?;
+        rows.extend(
+            runs.into_iter()
+                .map(|run| (run, healthz.requests_per_second)),
+        );
+    }
+    {
+        // One failed authentication a minute per address: after one made-up key, this client's
+        // address is refused before any key is read.
+        let server = start_server_with(
+            binary,
+            dir,
+            master,
+            &[("PLUGBOARD_RATE_LIMIT_AUTH", "1".into())],
+        )?;
+        let first = create_link_status(server.port, made_up)?;
+        let second = create_link_status(server.port, made_up)?;
+        if (first, second) != (401, 429) {
+            bail!("expected 401, 429 before the refusal rounds, got {first}, {second}");
+        }
+        let (healthz, runs) = refusal_rounds(
+            options,
+            &server,
+            scripts,
+            &[(
+                "429 made-up keys, limited",
+                "made-up-keys.lua",
+                CREATE_LINK,
+                "",
+            )],
+        )?;
+        rows.extend(
+            runs.into_iter()
+                .map(|run| (run, healthz.requests_per_second)),
+        );
+    }
+    println!(
+        "\nRefusals: the create-link request refused, best of {ROUNDS} rounds against a server of \
+         their own ({}s each); served create-link above: {:.0} requests/s",
+        options.seconds, served.requests_per_second
+    );
+    println!(
+        "{:<28} {:>12} {:>10} {:>16} {:>12} {:>10}",
+        "refusal", "requests/s", "p99 (ms)", "vs create-link", "vs /healthz", "non-2xx"
+    );
+    for (run, healthz) in &rows {
+        println!(
+            "{:<28} {:>12.0} {:>10.2} {:>15.0}% {:>11.0}% {:>10}",
+            run.name,
+            run.requests_per_second,
+            run.p99_ms,
+            100.0 * run.requests_per_second / served.requests_per_second,
+            100.0 * run.requests_per_second / healthz,
+            run.errors
         );
     }
     Ok(())
