@@ -16,9 +16,6 @@ use crate::{AppState, error::ApiError};
 
 /// How often the database is probed.
 const PROBE_EVERY: Duration = Duration::from_millis(250);
-/// How long a refused request's body may take to arrive before the connection is closed
-/// instead (`listener::close_if_body_unread` then says so).
-const DRAIN_FOR: Duration = Duration::from_secs(2);
 /// How long a probe may take before the database counts as unreachable. With
 /// [`PROBE_EVERY`], an outage is noticed within 750 ms.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -59,13 +56,9 @@ pub fn watch(store: Arc<dyn Store>) -> watch::Receiver<bool> {
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut up = state.database_up.clone();
     if !*up.borrow_and_update() {
-        // Read the body first (briefly, within the usual limit) so that the connection stays
-        // usable: the client's next request on it then gets its own answer.
-        let _ = tokio::time::timeout(
-            DRAIN_FOR,
-            axum::body::to_bytes(request.into_body(), crate::extract::BODY_LIMIT),
-        )
-        .await;
+        // The unread body is drained by `listener::close_if_body_unread`, which keeps the
+        // connection usable or says `Connection: close`.
+        drop(request);
         return ApiError::Unavailable.into_response();
     }
     tokio::select! {

@@ -489,9 +489,10 @@ pub fn app_with(state: AppState, demo: Option<Arc<demo::Demo>>) -> Router {
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
-        // A client that stalls mid-body is cut off instead of holding its connection.
-        .layer(RequestBodyTimeoutLayer::new(state.config.http.body_timeout))
         .layer(middleware::from_fn(listener::close_if_body_unread))
+        // A client that stalls mid-body is cut off instead of holding its connection (outside
+        // the layer above, so its draining is bounded too).
+        .layer(RequestBodyTimeoutLayer::new(state.config.http.body_timeout))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

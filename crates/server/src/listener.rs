@@ -318,11 +318,16 @@ pub async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("binding {address}"))
 }
 
-/// Middleware: a response sent before its request's body was read to the end says
-/// `Connection: close`. hyper cannot reuse such a connection (the rest of the body is still
-/// on the wire) and closes it; without the header a client would send its next request on
-/// a connection that is about to close and get no answer at all. Any early refusal (a 401,
-/// a 429, a 503 from the health guard) is covered, whichever part of the code refused.
+/// How long a refused request's unread body may take to arrive before the connection is
+/// closed instead of kept.
+const DRAIN_FOR: Duration = Duration::from_secs(1);
+
+/// Middleware: when a response is ready before its request's body was read (an early
+/// refusal: a 401, a 429, a 503 from the health guard), the rest of the body is read and
+/// discarded, briefly and within the body limit, so the connection stays usable; if it does
+/// not arrive in time the response says `Connection: close`. hyper itself would close such a
+/// connection silently, and the client would send its next request on a connection about to
+/// close and get no answer at all. Whichever part of the code refused, this covers it.
 pub async fn close_if_body_unread(
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -331,27 +336,46 @@ pub async fn close_if_body_unread(
     if request.body().is_end_stream() {
         return next.run(request).await;
     }
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let slot = Arc::new(Mutex::new(BodySlot::default()));
     let request = request.map(|inner| {
+        lock(&slot).body = Some(inner);
         axum::body::Body::new(Tracked {
-            inner,
-            done: Arc::clone(&done),
+            slot: Arc::clone(&slot),
         })
     });
     let mut response = next.run(request).await;
-    if !done.load(std::sync::atomic::Ordering::Relaxed) {
-        response.headers_mut().insert(
-            axum::http::header::CONNECTION,
-            axum::http::HeaderValue::from_static("close"),
-        );
+    let unread = {
+        let mut slot = lock(&slot);
+        if slot.done { None } else { slot.body.take() }
+    };
+    if let Some(body) = unread {
+        let drained = tokio::time::timeout(
+            DRAIN_FOR,
+            axum::body::to_bytes(body, crate::extract::BODY_LIMIT),
+        )
+        .await;
+        if !matches!(drained, Ok(Ok(_))) {
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
     }
     response
 }
 
-/// A request body that notes when it has been read to the end.
+/// A request's body, kept here rather than in the request so that it outlives a handler
+/// that refused without reading it.
+#[derive(Default)]
+struct BodySlot {
+    body: Option<axum::body::Body>,
+    /// Read to the end.
+    done: bool,
+}
+
+/// The body a handler sees: reads through the [`BodySlot`] and notes the end.
 struct Tracked {
-    inner: axum::body::Body,
-    done: Arc<std::sync::atomic::AtomicBool>,
+    slot: Arc<Mutex<BodySlot>>,
 }
 
 impl http_body::Body for Tracked {
@@ -359,22 +383,34 @@ impl http_body::Body for Tracked {
     type Error = axum::Error;
 
     fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
+        self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
-        if matches!(polled, std::task::Poll::Ready(None)) || self.inner.is_end_stream() {
-            self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut slot = lock(&self.slot);
+        let Some(body) = slot.body.as_mut() else {
+            return std::task::Poll::Ready(None);
+        };
+        let polled = std::pin::Pin::new(&mut *body).poll_frame(cx);
+        if matches!(polled, std::task::Poll::Ready(None)) || body.is_end_stream() {
+            slot.done = true;
         }
         polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        let slot = lock(&self.slot);
+        slot.done
+            || slot
+                .body
+                .as_ref()
+                .is_none_or(http_body::Body::is_end_stream)
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
+        lock(&self.slot).body.as_ref().map_or_else(
+            || http_body::SizeHint::with_exact(0),
+            http_body::Body::size_hint,
+        )
     }
 }
 

@@ -207,6 +207,25 @@ async fn an_answer_given_before_the_body_was_read_closes_the_connection_openly()
         "the client is told not to reuse the connection: {answer}"
     );
 
+    // A refused request whose small body has arrived: the body is read and discarded, and
+    // the connection serves the next request (refusals stay cheaper than service).
+    let mut stream = connect_from("127.0.0.1", address).await;
+    let body = "{\"end_user_email\":\"a@acme.example\"}";
+    let refused = format!(
+        "POST /v1/connect/create-link HTTP/1.1\r\nHost: plugboard\r\n\
+         Authorization: Bearer nobody\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(format!("{refused}{HEALTHZ}").as_bytes())
+        .await
+        .expect("write");
+    let answers = read_until_closed(&mut stream, Duration::from_secs(20)).await;
+    assert!(answers.starts_with("HTTP/1.1 401"), "{answers}");
+    assert_eq!(answers.matches("HTTP/1.1 ").count(), 2, "{answers}");
+    assert!(answers.contains("HTTP/1.1 200"), "{answers}");
+
     // A request whose body was read keeps its connection.
     let reply = reqwest::Client::new()
         .post(format!("{}/v1/connect/create-link", app.base))
