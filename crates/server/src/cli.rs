@@ -15,12 +15,9 @@ use crate::{AppState, audit, config::Config, events::format_time, open_store};
 #[derive(Debug, Parser)]
 #[command(name = "plugboard", version, about)]
 pub struct Cli {
-    /// A TOML file with configuration keys (listen, data_dir, database_url, public_url,
-    /// master_key, log, log_format, product_name, tool_base_urls, frame_ancestors_production,
-    /// frame_ancestors_development, webhook_retry_schedule, webhook_timeout,
-    /// webhook_concurrency, webhook_endpoint_concurrency, webhook_disable_after,
-    /// webhook_allowed_networks, rate_limit_api, rate_limit_credentials, previous_master_keys,
-    /// trusted_proxies); PLUGBOARD_* environment variables override it.
+    /// A TOML file of configuration keys: each PLUGBOARD_* variable in lower case without the
+    /// prefix (`listen`, `database_url`, `rate_limit_api`, …; the README's table lists them
+    /// all). PLUGBOARD_* environment variables override it.
     #[arg(long, global = true, env = "PLUGBOARD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// What to do.
