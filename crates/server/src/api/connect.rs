@@ -63,7 +63,7 @@ pub struct LinkOut {
     /// The absolute URL to open with the SDK (`showConnect(link)`) or to send to the end user.
     #[schema(
         format = "uri",
-        example = "https://plugboard.example.com/connect?token=eyJhbGciOiJIUzI1NiIs..."
+        example = "https://plugboard.example.com/connect?token=v4.local.DqTmOrD3lIq_LqLxEAn4k0G..."
     )]
     pub link: String,
 }
