@@ -15,7 +15,7 @@ use tokio::{
 
 use crate::{
     binary::{Binary, Running},
-    helpers::{Backend, spawn_app_with},
+    helpers::{Backend, TestApp, spawn_app_with},
 };
 
 /// A connection to `to` from the loopback address `source`.
@@ -42,6 +42,26 @@ async fn request_from(source: &str, to: SocketAddr, request: &str) -> String {
     let mut stream = connect_from(source, to).await;
     stream.write_all(request.as_bytes()).await.expect("write");
     read_until_closed(&mut stream, Duration::from_secs(10)).await
+}
+
+/// The test server's socket address.
+fn address_of(app: &TestApp) -> SocketAddr {
+    app.base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the test server's address")
+}
+
+/// Asserts that `answer` is a refusal with `status` that tells the client to back off and
+/// not to reuse the connection.
+fn assert_refused(answer: &str, status: u16) {
+    assert!(
+        answer.starts_with(&format!("HTTP/1.1 {status}")),
+        "{answer}"
+    );
+    let lower = answer.to_ascii_lowercase();
+    assert!(lower.contains("connection: close"), "{answer}");
+    assert!(lower.contains("retry-after: 1"), "{answer}");
 }
 
 const HEALTHZ: &str = "GET /healthz HTTP/1.1\r\nHost: plugboard\r\nConnection: close\r\n\r\n";
@@ -79,19 +99,12 @@ async fn a_client_holding_its_connections_does_not_lock_out_others() {
         config.http.max_connections_per_client = Some(5);
     })
     .await;
-    let address: SocketAddr = app
-        .base
-        .trim_start_matches("http://")
-        .parse()
-        .expect("addr");
+    let address = address_of(&app);
     let held = idle_connections("127.0.0.1", address, 5).await;
 
     // The greedy client's next connection is refused with an answer, not silence.
     let refused = request_from("127.0.0.1", address, HEALTHZ).await;
-    assert!(refused.starts_with("HTTP/1.1 429"), "{refused}");
-    let lower = refused.to_ascii_lowercase();
-    assert!(lower.contains("connection: close"), "{refused}");
-    assert!(lower.contains("retry-after: 1"), "{refused}");
+    assert_refused(&refused, 429);
     assert!(
         refused.contains("PLATFORM.RATE_LIMIT_EXCEEDED"),
         "{refused}"
@@ -112,17 +125,10 @@ async fn past_the_total_cap_connections_get_503_and_are_closed() {
         config.http.max_connections_per_client = Some(10);
     })
     .await;
-    let address: SocketAddr = app
-        .base
-        .trim_start_matches("http://")
-        .parse()
-        .expect("addr");
+    let address = address_of(&app);
     let held = idle_connections("127.0.0.1", address, 3).await;
     let refused = request_from("127.0.0.2", address, HEALTHZ).await;
-    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
-    let lower = refused.to_ascii_lowercase();
-    assert!(lower.contains("connection: close"), "{refused}");
-    assert!(lower.contains("retry-after: 1"), "{refused}");
+    assert_refused(&refused, 503);
     drop(held);
     served_again("127.0.0.2", address).await;
 }
@@ -134,11 +140,7 @@ async fn headers_and_bodies_must_arrive_in_time_and_idle_connections_end() {
         config.http.body_timeout = Duration::from_secs(1);
     })
     .await;
-    let address: SocketAddr = app
-        .base
-        .trim_start_matches("http://")
-        .parse()
-        .expect("addr");
+    let address = address_of(&app);
 
     // Half a request line, then nothing: closed after the header timeout.
     let started = Instant::now();
@@ -185,11 +187,7 @@ async fn headers_and_bodies_must_arrive_in_time_and_idle_connections_end() {
 #[tokio::test]
 async fn an_answer_given_before_the_body_was_read_closes_the_connection_openly() {
     let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
-    let address: SocketAddr = app
-        .base
-        .trim_start_matches("http://")
-        .parse()
-        .expect("addr");
+    let address = address_of(&app);
     // A bad key is refused before the body is read; the body is still on its way.
     let mut stream = connect_from("127.0.0.1", address).await;
     stream
@@ -340,11 +338,7 @@ async fn metrics_are_served_only_where_configured() {
 #[tokio::test]
 async fn request_framing_that_proxies_could_read_differently_is_refused() {
     let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
-    let address: SocketAddr = app
-        .base
-        .trim_start_matches("http://")
-        .parse()
-        .expect("addr");
+    let address = address_of(&app);
     // Two lengths, a folded header, a space before a colon: a front proxy and Plugboard could
     // disagree on where the request ends or what it says (request smuggling), so none is
     // served. (With both Content-Length and Transfer-Encoding, hyper frames by the latter, as
