@@ -22,6 +22,55 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Default data directory, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "./plugboard-data";
 
+/// Every configuration key, as its environment variable spells it after `PLUGBOARD_` (the
+/// TOML key is the same in lower case). Only these are read from the environment:
+/// `PLUGBOARD_TEST_*` and the like belong to other tools. A test keeps the README's table and
+/// `.env.sample` in step with this list.
+pub const KEYS: &[&str] = &[
+    "LISTEN",
+    "DATA_DIR",
+    "DATABASE_URL",
+    "PUBLIC_URL",
+    "MASTER_KEY",
+    "LOG",
+    "LOG_FORMAT",
+    "PRODUCT_NAME",
+    "TOOL_BASE_URLS",
+    "FRAME_ANCESTORS_PRODUCTION",
+    "FRAME_ANCESTORS_DEVELOPMENT",
+    "WEBHOOK_RETRY_SCHEDULE",
+    "WEBHOOK_TIMEOUT",
+    "WEBHOOK_CONCURRENCY",
+    "WEBHOOK_ENDPOINT_CONCURRENCY",
+    "WEBHOOK_DISABLE_AFTER",
+    "WEBHOOK_ALLOWED_NETWORKS",
+    "WEBHOOK_ALLOW_LOOPBACK",
+    "RATE_LIMIT_API",
+    "RATE_LIMIT_CREDENTIALS",
+    "RATE_LIMIT_CREDENTIALS_PER_CLIENT",
+    "RATE_LIMIT_CREDENTIALS_PER_ENVIRONMENT",
+    "RATE_LIMIT_PAGES",
+    "RATE_LIMIT_PAGES_PER_CLIENT",
+    "RATE_LIMIT_AUTH",
+    "PREVIOUS_MASTER_KEYS",
+    "TRUSTED_PROXIES",
+    "HTTP_MAX_CONNECTIONS",
+    "HTTP_MAX_CONNECTIONS_PER_CLIENT",
+    "HTTP_HEADER_TIMEOUT",
+    "HTTP_BODY_TIMEOUT",
+    "METRICS_LISTEN",
+    "METRICS_TOKEN",
+    "PRODUCT_NAME_PRODUCTION",
+    "PRODUCT_NAME_DEVELOPMENT",
+    "LOGO",
+    "LOGO_PRODUCTION",
+    "LOGO_DEVELOPMENT",
+    "ACCENT_COLOR",
+    "ACCENT_COLOR_PRODUCTION",
+    "ACCENT_COLOR_DEVELOPMENT",
+    "TOOL_LOGOS_DIR",
+];
+
 /// The raw keys, as the file and the environment spell them (`listen` = `PLUGBOARD_LISTEN`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -368,53 +417,7 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        // Only the documented keys are read from the environment; `PLUGBOARD_TEST_*` and the
-        // like belong to other tools.
-        let keys = [
-            "LISTEN",
-            "DATA_DIR",
-            "DATABASE_URL",
-            "PUBLIC_URL",
-            "MASTER_KEY",
-            "LOG",
-            "LOG_FORMAT",
-            "PRODUCT_NAME",
-            "TOOL_BASE_URLS",
-            "FRAME_ANCESTORS_PRODUCTION",
-            "FRAME_ANCESTORS_DEVELOPMENT",
-            "WEBHOOK_RETRY_SCHEDULE",
-            "WEBHOOK_TIMEOUT",
-            "WEBHOOK_CONCURRENCY",
-            "WEBHOOK_ENDPOINT_CONCURRENCY",
-            "WEBHOOK_DISABLE_AFTER",
-            "WEBHOOK_ALLOWED_NETWORKS",
-            "WEBHOOK_ALLOW_LOOPBACK",
-            "RATE_LIMIT_API",
-            "RATE_LIMIT_CREDENTIALS",
-            "RATE_LIMIT_CREDENTIALS_PER_CLIENT",
-            "RATE_LIMIT_CREDENTIALS_PER_ENVIRONMENT",
-            "RATE_LIMIT_PAGES",
-            "RATE_LIMIT_PAGES_PER_CLIENT",
-            "RATE_LIMIT_AUTH",
-            "PREVIOUS_MASTER_KEYS",
-            "TRUSTED_PROXIES",
-            "HTTP_MAX_CONNECTIONS",
-            "HTTP_MAX_CONNECTIONS_PER_CLIENT",
-            "HTTP_HEADER_TIMEOUT",
-            "HTTP_BODY_TIMEOUT",
-            "METRICS_LISTEN",
-            "METRICS_TOKEN",
-            "PRODUCT_NAME_PRODUCTION",
-            "PRODUCT_NAME_DEVELOPMENT",
-            "LOGO",
-            "LOGO_PRODUCTION",
-            "LOGO_DEVELOPMENT",
-            "ACCENT_COLOR",
-            "ACCENT_COLOR_PRODUCTION",
-            "ACCENT_COLOR_DEVELOPMENT",
-            "TOOL_LOGOS_DIR",
-        ];
-        figment = figment.merge(Env::prefixed("PLUGBOARD_").only(&keys));
+        figment = figment.merge(Env::prefixed("PLUGBOARD_").only(KEYS));
         let raw: RawConfig = figment
             .extract()
             .map_err(|e| ConfigError(format!("configuration: {e}")))?;
@@ -946,6 +949,25 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_key_is_documented_in_the_readme_and_the_env_sample() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"));
+        let sample = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.env.sample"));
+        for key in KEYS {
+            let variable = format!("PLUGBOARD_{key}");
+            assert!(
+                readme.contains(&format!("| `{variable}` | `{}`", key.to_lowercase())),
+                "README.md's configuration table has no row for {variable}"
+            );
+            assert!(
+                sample.lines().any(|line| line
+                    .trim_start_matches("# ")
+                    .starts_with(&format!("{variable}="))),
+                ".env.sample does not name {variable}"
+            );
+        }
+    }
 
     fn parse(raw: RawConfig) -> Result<Config, String> {
         Config::from_raw(raw).map_err(|e| e.to_string())
