@@ -273,7 +273,7 @@ fn read_logo(value: &str) -> Result<BrandLogo, String> {
 }
 
 impl BrandLogo {
-    /// Reads a `PLUGBOARD_LOGO*` value (see [`read_logo`]); the error says what is wrong.
+    /// Reads a `PLUGBOARD_LOGO*` value (see `read_logo`); the error says what is wrong.
     pub fn from_setting(value: &str) -> Result<Self, String> {
         let (content_type, body) = if let Some(data) = value.strip_prefix("data:") {
             let (kind, payload) = data

@@ -4,7 +4,7 @@
 //! activation token and its event, atomically") rather than tables, so that each backend owns its
 //! SQL and the guarantees the product relies on are stated in one place. The two
 //! implementations, `plugboard-store-sqlite` and `plugboard-store-postgres`, pass the same
-//! [`contract`] suite.
+//! `contract` suite (behind the `contract` feature).
 
 use async_trait::async_trait;
 use audit::{AuditEvent, AuditFilter, SealedRecord, SealedSlot};

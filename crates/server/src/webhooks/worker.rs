@@ -8,7 +8,7 @@
 //! - **Waking.** After a claim the worker sleeps until the next delivery is due, a commit
 //!   queues new deliveries (in process on SQLite, `LISTEN/NOTIFY` on PostgreSQL), a slot frees
 //!   up, or [`POLL`] passes (other processes' work on SQLite).
-//! - **Recording.** Attempts are recorded in batches by one task ([`record`]), so a burst of
+//! - **Recording.** Attempts are recorded in batches by one task (`record`), so a burst of
 //!   deliveries costs one write transaction per batch rather than per request.
 //! - **Crashes.** A delivery whose worker dies stays leased until [`lease`] passes, then is due
 //!   again: at least once, with the same `webhook-id`.
