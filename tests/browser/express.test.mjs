@@ -119,8 +119,10 @@ describe('examples/express', { timeout: 180_000 }, () => {
     const { page, close } = await newContext(browser);
     try {
       await page.goto(`${ours.url}/`);
-      // Two clicks before the first flow is shown: the second is refused, not stacked.
-      await page.evaluate(() => { connectHris(); return connectHris(); });
+      // Two clicks before the first flow is shown: the second is refused, not stacked. Neither
+      // call's promise is awaited here: which of the two opens the flow depends on which of
+      // their create-link requests returns first, and that one settles only when the flow ends.
+      await page.evaluate(() => { connectHris(); connectHris(); });
       const iframe = page.locator('iframe');
       await iframe.waitFor();
       assert.equal(await iframe.count(), 1);
