@@ -36,6 +36,7 @@ use crate::{
     config::HttpConfig,
     error::{ErrorBody, ErrorEnvelope},
     lock,
+    ratelimit::ClientKey,
 };
 
 /// How many refusals may be in the middle of being answered; past this a connection over a
@@ -86,23 +87,11 @@ impl Caps {
     }
 }
 
-/// The address a client is counted under: an IPv4 address (IPv4-mapped IPv6 included) as
-/// it is, an IPv6 address by its /64, the block one subscriber usually holds.
-pub fn client_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
-        },
-    }
-}
-
 /// Counts open connections, in all and per client.
 struct Counts {
     caps: Caps,
     trusted: Vec<ipnet::IpNet>,
-    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+    open: Mutex<(usize, HashMap<ClientKey, usize>)>,
 }
 
 /// Why a connection was refused.
@@ -116,7 +105,7 @@ enum Refusal {
 impl Counts {
     /// Counts a new connection from `peer`, or says why it must be refused.
     fn admit(self: &Arc<Self>, peer: IpAddr) -> Result<Slot, Refusal> {
-        let key = client_key(peer);
+        let key = ClientKey::of(peer);
         let exempt = self.trusted.iter().any(|net| net.contains(&peer));
         let mut open = lock(&self.open);
         if open.0 >= self.caps.total {
@@ -140,7 +129,7 @@ impl Counts {
 /// One counted connection; dropping it (when the connection ends) gives the place back.
 struct Slot {
     counts: Arc<Counts>,
-    key: Option<IpAddr>,
+    key: Option<ClientKey>,
 }
 
 impl Drop for Slot {
@@ -454,12 +443,12 @@ mod tests {
         let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("address");
         let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().expect("address");
         let c: IpAddr = "2001:db8:1:3::1".parse().expect("address");
-        assert_eq!(client_key(a), client_key(b));
-        assert_ne!(client_key(a), client_key(c));
+        assert_eq!(ClientKey::of(a), ClientKey::of(b));
+        assert_ne!(ClientKey::of(a), ClientKey::of(c));
         let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("address");
         assert_eq!(
-            client_key(mapped),
-            "192.0.2.7".parse::<IpAddr>().expect("address")
+            ClientKey::of(mapped),
+            ClientKey::of("192.0.2.7".parse::<IpAddr>().expect("address"))
         );
     }
 
@@ -482,6 +471,9 @@ mod tests {
         assert!(matches!(counts.admit(proxy), Err(Refusal::Full)));
         drop(first);
         assert!(counts.admit(client).is_ok());
-        assert!(!lock(&counts.open).1.contains_key(&client), "forgotten");
+        assert!(
+            !lock(&counts.open).1.contains_key(&ClientKey::of(client)),
+            "forgotten"
+        );
     }
 }
