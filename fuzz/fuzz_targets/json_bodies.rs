@@ -23,7 +23,7 @@ use plugboard::{
     api::{
         connect::{ActivateIn, CreateLinkIn, check_scope_config, check_text},
         integrations::{EnabledIn, RelinkIn, SetupLinkIn},
-        webhooks::{WebhookIn, WebhookPatch},
+        webhooks::endpoints::{WebhookIn, WebhookPatch},
     },
     error::ApiError,
     events::EVENT_TYPES,

@@ -135,8 +135,8 @@ impl Modify for CommonResponses {
     }
 }
 
-/// The OpenAPI description of the `/v1` API.
-#[allow(deprecated)]
+/// The document's frame: its info and the tags, in the order readers see them. The paths and
+/// schemas come from [`api::routes()`], the one list of endpoints.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -146,34 +146,6 @@ impl Modify for CommonResponses {
                        errors carry `{\"status\":\"error\",\"error\":{code,title,message,log_url}}`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
-    paths(
-        api::connect::create_link,
-        api::connect::integration_by_token,
-        api::connect::activate_integration,
-        api::integrations::list_integrations,
-        api::integrations::get_integration,
-        api::integrations::delete_integration,
-        api::integrations::set_enabled,
-        api::integrations::relink,
-        api::integrations::setup_link,
-        api::tools::get_tools,
-        api::general::check_api_key,
-        api::events::get_event,
-        api::links::list_links,
-        api::links::revoke_link,
-        api::webhooks::create_webhook,
-        api::webhooks::list_webhooks,
-        api::webhooks::get_webhook,
-        api::webhooks::update_webhook,
-        api::webhooks::delete_webhook,
-        api::webhooks::rotate_secret,
-        api::webhooks::send_test,
-        api::webhooks::list_deliveries,
-        api::webhooks::get_delivery,
-        api::webhooks::retry_delivery,
-        api::audit::list_audit_events,
-    ),
-    modifiers(&ApiKeyScheme, &CommonResponses),
     tags(
         (name = "Connect", description = "Connection links and activation tokens"),
         (name = "Integrations", description = "Managing connected integrations"),
@@ -182,11 +154,16 @@ impl Modify for CommonResponses {
         (name = "Audit", description = "The audit trail of operator actions and end-user steps"),
     )
 )]
-pub struct ApiDoc;
+struct ApiDoc;
 
-/// The document as JSON, with the package version.
+/// The document as JSON, with the package version: the frame, the endpoints of
+/// [`api::routes()`] with the schemas they name, then the modifiers, which run last because
+/// `CommonResponses` walks the operations.
 pub fn document() -> serde_json::Value {
     let mut doc = ApiDoc::openapi();
+    doc.merge(api::routes().into_openapi());
+    ApiKeyScheme.modify(&mut doc);
+    CommonResponses.modify(&mut doc);
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     serde_json::to_value(doc).unwrap_or_default()
 }

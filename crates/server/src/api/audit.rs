@@ -1,7 +1,7 @@
 //! The audit trail (Plugboard extension): `GET /v1/audit-events`, newest first, filtered and
 //! paged. See `crate::audit` for what is recorded.
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
 use plugboard_store::audit::{AuditEvent, AuditFilter};
 use serde::{Deserialize, Serialize};
@@ -137,9 +137,4 @@ pub async fn list_audit_events(
         results: events.into_iter().map(Into::into).collect(),
         next,
     }))
-}
-
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/audit-events", get(list_audit_events))
 }

@@ -1,18 +1,17 @@
-//! Kombo Connect: creating connection links and exchanging activation tokens.
+//! Kombo Connect: creating connection links and exchanging activation tokens. The link and
+//! integration wire types and checks that `api::integrations` shares (relink mints a link too)
+//! live here, so the import goes one way: integrations uses connect, never the reverse.
 
-use axum::{
-    Json, Router,
-    routing::{get, post},
-};
+use axum::{Json, extract::State};
 use email_address::EmailAddress;
 use plugboard_catalog::Category;
-use plugboard_store::{EndUser, Environment, Integration};
+use plugboard_store::{EndUser, Environment, Integration, SetupStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
     AppState,
-    api::{Success, integrations::SetupStatusOut, success},
+    api::{Success, success},
     error::{ApiError, ApiResult},
     extract::{ApiJson, ApiPath, Authenticated},
     integrations::{self, LinkRequest},
@@ -66,6 +65,28 @@ pub struct LinkOut {
         example = "https://plugboard.example.com/connect?token=v4.local.DqTmOrD3lIq_LqLxEAn4k0G..."
     )]
     pub link: String,
+}
+
+/// Kombo's `setup_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SetupStatusOut {
+    /// Setup steps remain.
+    Incomplete,
+    /// Setup done, final sync running.
+    FinalSyncPending,
+    /// Ready.
+    Completed,
+}
+
+impl From<SetupStatus> for SetupStatusOut {
+    fn from(status: SetupStatus) -> Self {
+        match status {
+            SetupStatus::Incomplete => Self::Incomplete,
+            SetupStatus::FinalSyncPending => Self::FinalSyncPending,
+            SetupStatus::Completed => Self::Completed,
+        }
+    }
 }
 
 /// Body of the deprecated `POST /v1/connect/activate-integration`.
@@ -213,7 +234,7 @@ fn link_request(
     security(("ApiKey" = []))
 )]
 pub async fn create_link(
-    state: axum::extract::State<AppState>,
+    State(state): State<AppState>,
     auth: Authenticated,
     ApiJson(body): ApiJson<CreateLinkIn>,
 ) -> ApiResult<Json<Success<LinkOut>>> {
@@ -239,7 +260,7 @@ pub async fn create_link(
     security(("ApiKey" = []))
 )]
 pub async fn integration_by_token(
-    state: axum::extract::State<AppState>,
+    State(state): State<AppState>,
     auth: Authenticated,
     ApiPath(token): ApiPath<String>,
 ) -> ApiResult<Json<Success<IntegrationByTokenOut>>> {
@@ -264,28 +285,13 @@ pub async fn integration_by_token(
 )]
 #[deprecated = "use GET /v1/connect/integration-by-token/{token}"]
 pub async fn activate_integration(
-    state: axum::extract::State<AppState>,
+    State(state): State<AppState>,
     auth: Authenticated,
     ApiJson(body): ApiJson<ActivateIn>,
 ) -> ApiResult<Json<Success<IntegrationByTokenOut>>> {
     let integration =
         integrations::redeem_activation_token(&state, &auth.environment, &body.token).await?;
     Ok(success(integration.into()))
-}
-
-/// Routes of this module.
-#[allow(deprecated)]
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/connect/create-link", post(create_link))
-        .route(
-            "/v1/connect/integration-by-token/{token}",
-            get(integration_by_token),
-        )
-        .route(
-            "/v1/connect/activate-integration",
-            post(activate_integration),
-        )
 }
 
 #[cfg(test)]

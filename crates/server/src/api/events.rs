@@ -2,7 +2,7 @@
 //! what Plugboard knows beyond the payload. The `log_url` of `connection-flow-failed` points
 //! here, so an operator can see why a customer's connection attempt failed.
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, extract::State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -64,9 +64,4 @@ pub async fn get_event(
         created_at: format_time(event.created_at),
         detail: event.detail,
     }))
-}
-
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/events/{event_id}", get(get_event))
 }

@@ -1,11 +1,10 @@
 //! General endpoints: checking an API key.
 
-use axum::{Json, Router, routing::get};
+use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    AppState,
     api::{Success, success},
     error::{ApiResult, ErrorEnvelope},
     extract::Authenticated,
@@ -39,9 +38,4 @@ pub async fn check_api_key(auth: Authenticated) -> ApiResult<Json<Success<CheckA
         environment_id: id.clone(),
         customer_id: id,
     }))
-}
-
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/check-api-key", get(check_api_key))
 }

@@ -1,15 +1,11 @@
 //! Integration management: details, list (a Plugboard extension), delete, enable/disable,
 //! relink and setup links.
 
-use axum::{
-    Json, Router,
-    extract::State,
-    routing::{get, post, put},
-};
+use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
 use plugboard_catalog::Category;
 use plugboard_store::{
-    Environment, Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus, SetupStatus,
+    Environment, Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -18,7 +14,7 @@ use crate::{
     AppState,
     api::{
         Empty, Success,
-        connect::{LinkOut, check_scope_config},
+        connect::{LinkOut, SetupStatusOut, check_scope_config},
         page::PageRequest,
         success,
     },
@@ -58,28 +54,6 @@ impl From<StatusOut> for IntegrationStatus {
             StatusOut::Active => Self::Active,
             StatusOut::Invalid => Self::Invalid,
             StatusOut::Inactive => Self::Inactive,
-        }
-    }
-}
-
-/// Kombo's `setup_status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SetupStatusOut {
-    /// Setup steps remain.
-    Incomplete,
-    /// Setup done, final sync running.
-    FinalSyncPending,
-    /// Ready.
-    Completed,
-}
-
-impl From<SetupStatus> for SetupStatusOut {
-    fn from(status: SetupStatus) -> Self {
-        match status {
-            SetupStatus::Incomplete => Self::Incomplete,
-            SetupStatus::FinalSyncPending => Self::FinalSyncPending,
-            SetupStatus::Completed => Self::Completed,
         }
     }
 }
@@ -459,23 +433,4 @@ pub async fn setup_link(
     Err(ApiError::InputInvalid(
         "This integration has no setup flow step enabled: Plugboard integrations are complete once connected.".into(),
     ))
-}
-
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/integrations", get(list_integrations))
-        .route(
-            "/v1/integrations/{integration_id}",
-            get(get_integration).delete(delete_integration),
-        )
-        .route(
-            "/v1/integrations/{integration_id}/enabled",
-            put(set_enabled),
-        )
-        .route("/v1/integrations/{integration_id}/relink", post(relink))
-        .route(
-            "/v1/integrations/{integration_id}/setup-link",
-            post(setup_link),
-        )
 }

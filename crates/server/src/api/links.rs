@@ -2,11 +2,7 @@
 //! and live an hour; magic links live a year, so an operator must be able to withdraw one that
 //! was sent to the wrong person.
 
-use axum::{
-    Json, Router,
-    extract::State,
-    routing::{delete, get},
-};
+use axum::{Json, extract::State};
 use chrono::Utc;
 use plugboard_catalog::Category;
 use plugboard_store::MagicLink;
@@ -175,11 +171,4 @@ pub async fn revoke_link(
     .link(&id);
     crate::audit::record(&state, &auth.environment.id, entry, Some(&client)).await;
     Ok(success(Empty {}))
-}
-
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/connect/links", get(list_links))
-        .route("/v1/connect/links/{link_id}", delete(revoke_link))
 }

@@ -1,7 +1,7 @@
 //! `GET /v1/tools/{category}`: the tools end users can connect in the caller's environment,
 //! so operators can build their own tool picker.
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, extract::State};
 use plugboard_catalog::{Category, Tool};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -138,9 +138,4 @@ pub async fn get_tools(
         .map(|tool| tool_out(&state, tool, category))
         .collect();
     Ok(success(ToolsOut { tools }))
-}
-
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/tools/{category}", get(get_tools))
 }
