@@ -80,7 +80,7 @@ pub struct IntegrationToolOut {
 pub struct ScopeConfigOut {
     /// Scope config id.
     pub id: String,
-    /// Its name.
+    /// Always `Default`: an environment has one scope config.
     pub name: Option<String>,
 }
 

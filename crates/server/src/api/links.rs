@@ -45,7 +45,7 @@ pub struct MagicLinkOut {
     pub end_user: EndUserOut,
     /// Category of the flow.
     pub integration_category: Category,
-    /// Pre-selected tool.
+    /// The tool pre-selected by create-link's `integration_tool`; `null` when the end user picks.
     pub integration_tool: Option<String>,
     /// Where it stands.
     pub status: LinkStatus,

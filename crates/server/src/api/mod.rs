@@ -25,7 +25,7 @@ pub struct Success<T> {
     /// Always `"success"`.
     #[schema(example = "success")]
     pub status: &'static str,
-    /// The result.
+    /// The operation's result, whose shape each operation documents.
     pub data: T,
 }
 

@@ -57,7 +57,7 @@ pub struct ToolOut {
     pub label: String,
     /// A debugging variant name; `null`.
     pub internal_label: Option<String>,
-    /// Images.
+    /// URLs of the tool's logo and icons, served by Plugboard under `/assets/tools/`.
     pub assets: ToolAssetsOut,
     /// Set when the tool's API costs extra; `null` otherwise.
     pub paid_api_details_markdown: Option<String>,

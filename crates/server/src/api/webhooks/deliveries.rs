@@ -54,7 +54,7 @@ impl From<DeliveryStatusOut> for DeliveryStatus {
 pub struct DeliveryOut {
     /// The delivery's id.
     pub id: String,
-    /// The endpoint.
+    /// The id of the webhook endpoint it goes to.
     pub webhook_id: String,
     /// The event (sent as `webhook-id`, the same on every attempt).
     pub event_id: String,
@@ -125,7 +125,8 @@ impl From<Attempt> for AttemptOut {
 /// A delivery with its body and every attempt.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryDetailOut {
-    /// The delivery.
+    /// The fields of the delivery as the list shows them; the payload and the attempts are
+    /// beside them.
     #[serde(flatten)]
     pub delivery: DeliveryOut,
     /// The exact event sent (`{id, type, data}`).

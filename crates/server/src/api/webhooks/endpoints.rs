@@ -89,7 +89,8 @@ impl From<WebhookEndpoint> for WebhookOut {
 /// times the secret is shown.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookWithSecretOut {
-    /// The endpoint.
+    /// The fields of the endpoint as `GET /v1/webhooks/{webhook_id}` shows them; the secret
+    /// is beside them.
     #[serde(flatten)]
     pub endpoint: WebhookOut,
     /// The signing secret (`whsec_…`): verify `X-Kombo-Signature` (HMAC-SHA256 keyed with
