@@ -184,8 +184,8 @@ pub struct BrandingConfig {
     pub tool_logos_dir: Option<std::path::PathBuf>,
 }
 
-/// The raw branding values, as `config.rs` read them.
-#[derive(Debug, Default)]
+/// The raw branding values, as `config` reads them (each field is a configuration key).
+#[derive(Debug, Default, serde::Deserialize)]
 pub(crate) struct RawBranding {
     pub product_name_production: Option<String>,
     pub product_name_development: Option<String>,

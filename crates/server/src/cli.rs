@@ -15,9 +15,8 @@ use crate::{AppState, audit, config::Config, events::format_time, open_store};
 #[derive(Debug, Parser)]
 #[command(name = "plugboard", version, about)]
 pub struct Cli {
-    /// A TOML file of configuration keys: each PLUGBOARD_* variable in lower case without the
-    /// prefix (`listen`, `database_url`, `rate_limit_api`, …; the README's table lists them
-    /// all). PLUGBOARD_* environment variables override it.
+    /// A TOML file of configuration keys (see `plugboard default-config`): each PLUGBOARD_*
+    /// variable in lower case without the prefix. PLUGBOARD_* environment variables override it.
     #[arg(long, global = true, env = "PLUGBOARD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// What to do.
@@ -48,6 +47,9 @@ pub enum Command {
     /// Rotate the master key: generate one, re-seal stored secrets under it, show progress.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Print every configuration key with its default and what it does, as a TOML file that
+    /// `--config` reads.
+    DefaultConfig,
 }
 
 /// `plugboard keys …`. See docs/security.md for the whole rotation.
@@ -178,7 +180,10 @@ fn announce_database(config: &Config, logged: bool) {
 
 /// Runs a parsed command line with validated configuration.
 pub async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
-    let opens_database = !matches!(command, Command::Keys(KeysCommand::Generate));
+    let opens_database = !matches!(
+        command,
+        Command::Keys(KeysCommand::Generate) | Command::DefaultConfig
+    );
     if opens_database {
         announce_database(
             &config,
@@ -201,6 +206,10 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Webhooks(command) => webhooks(command, config).await,
         Command::Keys(command) => keys(command, config).await,
+        Command::DefaultConfig => {
+            std::io::stdout().write_all(crate::config::DEFAULTS.as_bytes())?;
+            Ok(())
+        }
     }
 }
 

@@ -246,6 +246,8 @@ fn bad_arguments_and_configuration_fail_clearly() {
         ("PLUGBOARD_WEBHOOK_ENDPOINT_CONCURRENCY", "0"),
         ("PLUGBOARD_WEBHOOK_DISABLE_AFTER", "forever"),
         ("PLUGBOARD_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/33"),
+        // A misspelt variable is not ignored.
+        ("PLUGBOARD_WEBHOOK_TIMOUT", "5s"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_plugboard"))
             .args(["migrate"])
