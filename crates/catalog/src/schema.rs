@@ -76,7 +76,7 @@ pub struct Field {
     /// A regular expression the whole value must match (no `^`/`$`: it is anchored, as an HTML
     /// `pattern` is). Use only syntax that JavaScript and Rust's `regex` read alike.
     #[serde(default)]
-    pub pattern: Option<String>,
+    pub pattern: Option<Pattern>,
     /// Longest accepted value. Default 500.
     #[serde(default = "default_max_length")]
     pub max_length: u32,
@@ -88,6 +88,146 @@ pub struct Field {
     /// An example value shown in the empty input (not localised: values are not words).
     #[serde(default)]
     pub placeholder: Option<String>,
+}
+
+impl Field {
+    /// Whether `value` (already trimmed) is acceptable: the server's half of the rule whose
+    /// browser half is [`Field::input`]. An empty optional field is acceptable whatever its
+    /// pattern or kind, as it is to the browser.
+    pub fn check(&self, value: &str) -> Result<(), FieldProblem> {
+        if value.is_empty() {
+            return if self.required {
+                Err(FieldProblem::Required)
+            } else {
+                Ok(())
+            };
+        }
+        if value.chars().count() > self.max_length as usize {
+            return Err(FieldProblem::TooLong {
+                max: self.max_length,
+            });
+        }
+        if self.pattern.as_ref().is_some_and(|p| !p.is_match(value)) {
+            return Err(FieldProblem::Pattern);
+        }
+        let fits_kind = match self.kind {
+            FieldKind::Url => is_https_url(value),
+            FieldKind::Email => is_plain_email(value),
+            FieldKind::Text | FieldKind::Secret => true,
+        };
+        if fits_kind {
+            Ok(())
+        } else {
+            Err(self.mismatch())
+        }
+    }
+
+    /// The attributes of the field's `<input>`, from the same rule as [`Field::check`], so the
+    /// browser refuses what the server would refuse before the form is sent.
+    pub fn input(&self) -> Input<'_> {
+        Input {
+            input_type: match self.kind {
+                FieldKind::Text => "text",
+                FieldKind::Secret => "password",
+                FieldKind::Url => "url",
+                FieldKind::Email => "email",
+            },
+            required: self.required,
+            pattern: self.pattern.as_ref().map(Pattern::as_str),
+            max_length: self.max_length,
+        }
+    }
+
+    /// What a value of the wrong form is called: the browser reports a type or pattern
+    /// mismatch with one message per field, and this says which one it is.
+    pub fn mismatch(&self) -> FieldProblem {
+        match self.kind {
+            FieldKind::Url => FieldProblem::NotUrl,
+            FieldKind::Email => FieldProblem::NotEmail,
+            FieldKind::Text | FieldKind::Secret => FieldProblem::Pattern,
+        }
+    }
+}
+
+/// Why [`Field::check`] refused a value; the flow says it in the end user's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldProblem {
+    /// A required field is empty.
+    Required,
+    /// The value has more characters than the field accepts.
+    TooLong {
+        /// The field's `max_length`, which the message names.
+        max: u32,
+    },
+    /// The value does not match the field's pattern.
+    Pattern,
+    /// A URL field's value is not an absolute `https://` URL with a host.
+    NotUrl,
+    /// An email field's value is not a plain address (see [`is_plain_email`]).
+    NotEmail,
+}
+
+/// The HTML attributes of a field's `<input>`: what the browser checks before submitting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Input<'a> {
+    /// The `type` attribute: `text`, `password`, `url` or `email`.
+    pub input_type: &'static str,
+    /// The `required` attribute.
+    pub required: bool,
+    /// The `pattern` attribute, unanchored as HTML wants it.
+    pub pattern: Option<&'a str>,
+    /// The `maxlength` attribute.
+    pub max_length: u32,
+}
+
+/// A field's `pattern`, compiled once when the catalog loads (a file whose pattern does not
+/// compile does not load). The browser gets the source, which HTML anchors; the server matches
+/// the same expression anchored the same way.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    source: String,
+    anchored: regex::Regex,
+}
+
+impl Pattern {
+    /// Compiles `source`, anchored at both ends.
+    pub fn new(source: &str) -> Result<Self, regex::Error> {
+        Ok(Self {
+            source: source.to_owned(),
+            anchored: regex::Regex::new(&format!("^(?:{source})$"))?,
+        })
+    }
+
+    /// The expression as written in the tool file, for the HTML `pattern` attribute.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the whole of `value` matches.
+    pub fn is_match(&self, value: &str) -> bool {
+        self.anchored.is_match(value)
+    }
+}
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let source = String::deserialize(deserializer)?;
+        Self::new(&source).map_err(|e| serde::de::Error::custom(format!("pattern {source:?}: {e}")))
+    }
+}
+
+/// Whether `value` is an absolute `https://` URL with a host, as a URL field needs.
+fn is_https_url(value: &str) -> bool {
+    url::Url::parse(value).is_ok_and(|url| url.scheme() == "https" && url.host().is_some())
+}
+
+/// Whether `email` is a plain address: valid, at most 320 bytes, and without the quoting or
+/// angle brackets that an address may carry but that no end user types into a form.
+pub fn is_plain_email(email: &str) -> bool {
+    email.len() <= 320
+        && !email.starts_with('"')
+        && !email.contains(['<', '>', '"'])
+        && email_address::EmailAddress::is_valid(email)
 }
 
 fn yes() -> bool {
@@ -181,6 +321,123 @@ impl Verify {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn field(kind: FieldKind, pattern: Option<&str>) -> Field {
+        let label = "Subdomain".to_owned();
+        Field {
+            id: "subdomain".to_owned(),
+            kind,
+            required: true,
+            pattern: pattern.map(|p| Pattern::new(p).expect("a valid pattern")),
+            max_length: 10,
+            label: Localized {
+                en: label.clone(),
+                de: label.clone(),
+                fr: label.clone(),
+                it: label.clone(),
+                es: label,
+            },
+            help: None,
+            placeholder: None,
+        }
+    }
+
+    #[test]
+    fn an_empty_value_is_refused_only_when_required() {
+        let mut text = field(FieldKind::Email, Some("[a-z]+"));
+        assert_eq!(text.check(""), Err(FieldProblem::Required));
+        text.required = false;
+        assert_eq!(
+            text.check(""),
+            Ok(()),
+            "no pattern or kind applies to nothing"
+        );
+    }
+
+    #[test]
+    fn a_value_longer_than_max_length_characters_is_refused() {
+        let text = field(FieldKind::Text, Some("[a-zé]+"));
+        assert_eq!(
+            text.check("éééééééééé"),
+            Ok(()),
+            "ten characters, twenty bytes"
+        );
+        assert_eq!(
+            text.check("aaaaaaaaaaa"),
+            Err(FieldProblem::TooLong { max: 10 })
+        );
+    }
+
+    #[test]
+    fn the_pattern_must_match_the_whole_value() {
+        let text = field(FieldKind::Text, Some("[a-z]+|[0-9]+"));
+        assert_eq!(text.check("acme"), Ok(()));
+        assert_eq!(text.check("42"), Ok(()));
+        for value in ["acme42", "acme/..", "ACME", " x"] {
+            assert_eq!(text.check(value), Err(FieldProblem::Pattern), "{value:?}");
+        }
+        assert_eq!(field(FieldKind::Secret, None).check("any thing"), Ok(()));
+    }
+
+    #[test]
+    fn a_url_field_takes_only_https_urls_with_a_host() {
+        let mut url = field(FieldKind::Url, None);
+        url.max_length = 500;
+        assert_eq!(url.check("https://hr.acme.example/api"), Ok(()));
+        for value in [
+            "http://hr.acme.example",
+            "hr.acme.example",
+            "https://",
+            "data:,x",
+        ] {
+            assert_eq!(url.check(value), Err(FieldProblem::NotUrl), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn an_email_field_takes_only_plain_addresses() {
+        let mut email = field(FieldKind::Email, None);
+        email.max_length = 500;
+        assert_eq!(email.check("o'brien+hr@acme.example"), Ok(()));
+        for value in [
+            "acme.example",
+            "a>b@acme.example",
+            "\"a\"@acme.example",
+            "a@",
+        ] {
+            assert_eq!(email.check(value), Err(FieldProblem::NotEmail), "{value:?}");
+        }
+        assert!(!is_plain_email(&format!(
+            "{}@acme.example",
+            "a".repeat(320)
+        )));
+    }
+
+    /// The browser's attributes and the server's check read the same rule.
+    #[test]
+    fn the_input_attributes_are_the_fields_rule() {
+        let text = field(FieldKind::Text, Some("[a-z]+"));
+        assert_eq!(
+            text.input(),
+            Input {
+                input_type: "text",
+                required: true,
+                pattern: Some("[a-z]+"),
+                max_length: 10,
+            }
+        );
+        let kinds = [
+            (FieldKind::Text, "text", FieldProblem::Pattern),
+            (FieldKind::Secret, "password", FieldProblem::Pattern),
+            (FieldKind::Url, "url", FieldProblem::NotUrl),
+            (FieldKind::Email, "email", FieldProblem::NotEmail),
+        ];
+        for (kind, input_type, mismatch) in kinds {
+            let field = field(kind, None);
+            assert_eq!(field.input().input_type, input_type);
+            assert_eq!(field.mismatch(), mismatch);
+        }
+    }
 
     #[test]
     fn placeholders_are_found() {

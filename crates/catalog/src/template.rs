@@ -136,12 +136,10 @@ pub fn fill_url<'a>(
             }
             return Err(FillError::Missing(name.to_owned()));
         }
-        if let Some(pattern) = field.and_then(|field| field.pattern.as_deref()) {
-            let matches = regex::Regex::new(&format!("^(?:{pattern})$"))
-                .is_ok_and(|pattern| pattern.is_match(value));
-            if !matches {
-                return Err(FillError::Pattern(name.to_owned()));
-            }
+        if let Some(pattern) = field.and_then(|field| field.pattern.as_ref())
+            && !pattern.is_match(value)
+        {
+            return Err(FillError::Pattern(name.to_owned()));
         }
         let is_url = field.is_some_and(|field| field.kind == FieldKind::Url);
         match slot {
@@ -216,7 +214,7 @@ mod tests {
             id: id.to_owned(),
             kind,
             required: true,
-            pattern: pattern.map(str::to_owned),
+            pattern: pattern.map(|p| crate::Pattern::new(p).expect("a valid pattern")),
             max_length: 500,
             label: Localized {
                 en: id.to_owned(),
