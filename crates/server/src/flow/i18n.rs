@@ -7,7 +7,7 @@ use fluent_templates::{
     LanguageIdentifier, Loader, fluent_bundle::FluentValue, langid, static_loader,
 };
 
-use crate::tokens::Language;
+use crate::links::Language;
 
 static_loader! {
     static LOCALES = {

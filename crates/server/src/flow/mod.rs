@@ -19,18 +19,21 @@ use axum::{
 };
 use chrono::Utc;
 use plugboard_catalog::{AuthKind, Tool};
-use plugboard_store::{Environment, EnvironmentName, ids::IntegrationId};
+use plugboard_store::{Environment, EnvironmentName, StoreError};
 use serde::Deserialize;
 
 use crate::{
     AppState, audit,
-    integrations::{self, CompleteError, Credentials},
-    tokens::{self, LinkClaims, LinkError, LinkKind, LinkType},
+    error::DomainError,
+    links::{self, LinkClaims, LinkKind, LinkProblem},
+    tokens::{self, LinkError},
+    tools,
 };
 
 pub mod assets;
 pub mod i18n;
 mod pages;
+mod submit;
 pub mod verify;
 
 use i18n::Tr;
@@ -65,45 +68,9 @@ async fn open_link(
         (problem, Tr::for_link(language, accept_language))
     })?;
     let tr = Tr::for_link(claims.lang, accept_language);
-    let fail = |problem| (problem, tr);
-    let environment = state
-        .environments
-        .by_id(&claims.env)
-        .cloned()
-        .ok_or(fail(Problem::Invalid))?;
-    let consumed = state
-        .store
-        .link_consumed(&claims.jti)
+    let environment = links::check(state, &claims)
         .await
-        .map_err(|_| fail(Problem::Server))?;
-    if consumed {
-        return Err(fail(Problem::Used));
-    }
-    if claims.typ == LinkType::MagicLink {
-        let record = state
-            .store
-            .magic_link(&claims.jti)
-            .await
-            .map_err(|_| fail(Problem::Server))?;
-        if record.is_none_or(|link| link.revoked_at.is_some()) {
-            return Err(fail(Problem::Revoked));
-        }
-    }
-    if claims.kind == LinkKind::Relink {
-        let id = claims
-            .iid
-            .as_deref()
-            .and_then(IntegrationId::parse)
-            .ok_or(fail(Problem::Invalid))?;
-        let exists = state
-            .store
-            .integration(&environment.id, &id)
-            .await
-            .map_err(|_| fail(Problem::Server))?;
-        if exists.is_none() {
-            return Err(fail(Problem::Gone));
-        }
-    }
+        .map_err(|error| (problem_of(error), tr))?;
     Ok(Link {
         token: token.to_owned(),
         claims,
@@ -112,9 +79,30 @@ async fn open_link(
     })
 }
 
+/// The page for a domain operation that refused the link: the link cannot be used (for
+/// a reason the end user is told), or something failed, logged here, where it becomes the
+/// opaque "something went wrong" page.
+fn problem_of(error: DomainError) -> Problem {
+    match error {
+        DomainError::Link(LinkProblem::Invalid) => Problem::Invalid,
+        DomainError::Link(LinkProblem::Used) => Problem::Used,
+        DomainError::Link(LinkProblem::Revoked) => Problem::Revoked,
+        DomainError::Link(LinkProblem::IntegrationGone) => Problem::Gone,
+        DomainError::Link(LinkProblem::ToolUnavailable(_)) => Problem::ToolUnavailable,
+        DomainError::Store(StoreError::Unavailable(error)) => {
+            tracing::warn!(%error, "database unavailable");
+            Problem::Server
+        }
+        error => {
+            tracing::error!(%error, "internal error in the flow");
+            Problem::Server
+        }
+    }
+}
+
 /// The language of a genuine but expired link (its signature still verifies at its own time):
 /// `None` when the token is not genuine, `Some(None)` when the link names no language.
-fn expired_claims_language(state: &AppState, token: &str) -> Option<Option<tokens::Language>> {
+fn expired_claims_language(state: &AppState, token: &str) -> Option<Option<links::Language>> {
     let long_ago = chrono::DateTime::<Utc>::MIN_UTC;
     tokens::verify_link(&state.vault, token, long_ago)
         .ok()
@@ -129,7 +117,7 @@ fn chosen_tool<'a>(
 ) -> Option<Result<&'a Tool, Problem>> {
     let id = link.claims.tool.as_deref().or(requested)?;
     Some(
-        match state.tool_available(&link.environment, id, link.claims.cat) {
+        match tools::available(&state.catalog, &link.environment, id, link.claims.cat) {
             Ok(tool) if tool.auth == AuthKind::Oauth2 => {
                 Err(Problem::OauthUnavailable(tool.label.clone()))
             }
@@ -159,35 +147,13 @@ async fn page(
 ) -> Response {
     // A mangled query string is a broken link, answered with the broken-link page.
     let query = query.map(|Query(query)| query).unwrap_or_default();
-    let Some(token) = query.token.as_deref().filter(|t| !t.is_empty()) else {
-        return pages::problem(&state, Problem::Invalid, tr_for(&headers), None);
-    };
-    // Each page reads the database, so pages are limited per client before the link is opened
-    // and per link once it is known.
-    if let Err(refused) = state.limits.pages_per_client.check_client(client.ip) {
-        let wait = Problem::RateLimited(refused.retry_after);
-        return refused.page(pages::problem(&state, wait, tr_for(&headers), None));
-    }
-    let link = match open_link(&state, token, accept_language(&headers)).await {
+    let link = match open_page_link(&state, &headers, &client, query.token.as_deref()).await {
         Ok(link) => link,
-        Err((problem, tr)) => return pages::problem(&state, problem, tr, None),
+        Err(refused) => return refused,
     };
-    if let Err(refused) = state.limits.pages.check(&link.claims.jti) {
-        let wait = Problem::RateLimited(refused.retry_after);
-        return refused.page(pages::problem(&state, wait, link.tr, Some(&link)));
-    }
     if query.step.is_none() && query.tool.is_none() && state.flow.first_view(&link, "opened", None)
     {
-        let opened = step(audit::Action::LinkOpened, &link)
-            .detail(
-                "kind",
-                match link.claims.kind {
-                    LinkKind::Connect => "connect",
-                    LinkKind::Relink => "relink",
-                },
-            )
-            .detail("category", link.claims.cat.as_str());
-        audit::record(&state, &link.environment.id, opened, Some(&client)).await;
+        record_opened(&state, &client, &link).await;
     }
     let tool = match chosen_tool(&state, &link, query.tool.as_deref()) {
         None => return pages::picker(&state, &link),
@@ -206,11 +172,54 @@ async fn page(
     match query.step.as_deref() {
         Some("guide") => pages::guide(&state, &link, tool),
         Some("credentials") => {
-            let form = pages::CredentialsForm::fresh(&state, &link, tool);
+            let form = pages::CredentialsForm::fresh(&link, tool);
             pages::credentials(&state, &link, tool, form, StatusCode::OK)
         }
         _ => pages::consent(&state, &link, tool),
     }
+}
+
+/// Writes `link-opened`: the end user reached the link's first page.
+async fn record_opened(state: &AppState, client: &audit::Client, link: &Link) {
+    let kind = match link.claims.kind {
+        LinkKind::Connect => "connect",
+        LinkKind::Relink => "relink",
+    };
+    let opened = step(audit::Action::LinkOpened, link)
+        .detail("kind", kind)
+        .detail("category", link.claims.cat.as_str());
+    audit::record(state, &link.environment.id, opened, Some(client)).await;
+}
+
+/// Opens the link of a page request, or answers with the page saying why not. Each page reads
+/// the database, so pages are limited per client before the link is opened and per link once
+/// it is known.
+async fn open_page_link(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: &audit::Client,
+    token: Option<&str>,
+) -> Result<Link, Response> {
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Err(pages::problem(
+            state,
+            Problem::Invalid,
+            tr_for(headers),
+            None,
+        ));
+    };
+    if let Err(refused) = state.limits.pages_per_client.check_client(client.ip) {
+        let wait = Problem::RateLimited(refused.retry_after);
+        return Err(refused.page(pages::problem(state, wait, tr_for(headers), None)));
+    }
+    let link = open_link(state, token, accept_language(headers))
+        .await
+        .map_err(|(problem, tr)| pages::problem(state, problem, tr, None))?;
+    if let Err(refused) = state.limits.pages.check(&link.claims.jti) {
+        let wait = Problem::RateLimited(refused.retry_after);
+        return Err(refused.page(pages::problem(state, wait, link.tr, Some(&link))));
+    }
+    Ok(link)
 }
 
 fn accept_language(headers: &HeaderMap) -> Option<&str> {
@@ -248,150 +257,23 @@ async fn submit(
     client: audit::Client,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
-    let Ok(Form(pairs)) = form else {
-        return pages::problem(&state, Problem::Invalid, tr_for(&headers), None);
+    let submission = match submit::parse(&state, &headers, form).await {
+        Ok(submission) => submission,
+        Err(refused) => return refused,
     };
-    let value = |name: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
+    let submission = match submit::admit(&state, &client, submission) {
+        Ok(submission) => submission,
+        Err(refused) => return refused,
     };
-    let link = match open_link(&state, value("token"), accept_language(&headers)).await {
-        Ok(link) => link,
-        Err((problem, tr)) => return pages::problem(&state, problem, tr, None),
-    };
-    if !same_origin(&state, &headers) {
-        return pages::problem(&state, Problem::Forbidden, link.tr, Some(&link));
+    if let Err(failed) = submit::verify(&state, &client, &submission).await {
+        return failed;
     }
-    let tool = match chosen_tool(&state, &link, Some(value("tool"))) {
-        Some(Ok(tool)) if tool.id == value("tool") => tool,
-        Some(Err(problem)) => return pages::problem(&state, problem, link.tr, Some(&link)),
-        _ => return pages::problem(&state, Problem::ToolUnavailable, link.tr, Some(&link)),
-    };
-    let credentials: Credentials = tool
-        .fields
-        .iter()
-        .map(|field| {
-            let raw = value(&format!("{FIELD_PREFIX}{}", field.id));
-            (field.id.clone(), raw.trim().to_owned())
-        })
-        .collect();
-    let mut form = pages::CredentialsForm::submitted(&state, &link, tool, &credentials);
-    if !tokens::verify_form_state(
-        &state.vault,
-        &link.claims.jti,
-        &tool.id,
-        value("state"),
-        Utc::now(),
-    ) {
-        form.summary = Some(link.tr.t("form-expired"));
-        return pages::credentials(&state, &link, tool, form, StatusCode::BAD_REQUEST);
-    }
-    if form.has_field_errors() {
-        return pages::credentials(&state, &link, tool, form, StatusCode::UNPROCESSABLE_ENTITY);
-    }
-    // Per client first and per environment last, so that a refusal by a narrower limit does
-    // not use up the environment's allowance.
-    let limits = &state.limits;
-    let allowed = limits
-        .credentials_per_client
-        .check_client(client.ip)
-        .and_then(|()| limits.credentials.check(&link.claims.jti))
-        .and_then(|()| {
-            limits
-                .credentials_per_environment
-                .check(&link.environment.id)
-        });
-    if let Err(refused) = allowed {
-        // The page says the same wait as `Retry-After`.
-        let wait = refused.retry_after;
-        form.summary = Some(link.tr.t_count("too-many-attempts", "seconds", wait));
-        let response = pages::credentials(&state, &link, tool, form, StatusCode::TOO_MANY_REQUESTS);
-        return refused.page(response);
-    }
-    let submitted =
-        step(audit::Action::LinkCredentialsSubmitted, &link).detail("tool", tool.id.clone());
-    audit::record(&state, &link.environment.id, submitted, Some(&client)).await;
-    let outcome = state.flow.verifier.verify(tool, &credentials).await;
-    state.metrics.verification(outcome.as_str());
-    let verified = if outcome == verify::Outcome::Connected {
-        audit::Action::LinkVerificationSucceeded
-    } else {
-        audit::Action::LinkVerificationFailed
-    };
-    let entry = step(verified, &link)
-        .detail("tool", tool.id.clone())
-        .detail("outcome", outcome.as_str());
-    audit::record(&state, &link.environment.id, entry, Some(&client)).await;
-    if outcome != verify::Outcome::Connected {
-        tracing::info!(tool = %tool.id, outcome = outcome.as_str(), link_id = %link.claims.jti, "credentials did not verify");
-        record_failure(&state, &link, tool, outcome).await;
-        form.summary = Some(pages::outcome_message(&link.tr, tool, outcome));
-        form.failure = Some(outcome.as_str());
-        return pages::credentials(&state, &link, tool, form, StatusCode::UNPROCESSABLE_ENTITY);
-    }
-    let completed = match link.claims.kind {
-        LinkKind::Connect => {
-            integrations::complete_connection(&state, &link.claims, &tool.id, &credentials).await
-        }
-        LinkKind::Relink => integrations::complete_relink(&state, &link.claims, &credentials).await,
-    };
-    match completed {
-        Ok(activation_token) => {
-            let mut entry =
-                step(audit::Action::LinkCompleted, &link).detail("tool", tool.id.clone());
-            if let Some(integration) = &link.claims.iid {
-                entry = entry.target("integration", integration);
-            }
-            audit::record(&state, &link.environment.id, entry, Some(&client)).await;
-            let framed = headers
-                .get("sec-fetch-dest")
-                .is_some_and(|dest| dest.as_bytes() == b"iframe");
-            pages::success(&state, &link, tool, &activation_token, framed)
-        }
-        Err(CompleteError::LinkAlreadyUsed) => {
-            pages::problem(&state, Problem::Used, link.tr, Some(&link))
-        }
-        Err(CompleteError::LinkRevoked) => {
-            pages::problem(&state, Problem::Revoked, link.tr, Some(&link))
-        }
-        Err(CompleteError::IntegrationGone) => {
-            pages::problem(&state, Problem::Gone, link.tr, Some(&link))
-        }
-        Err(CompleteError::ToolUnavailable(_)) => {
-            pages::problem(&state, Problem::ToolUnavailable, link.tr, Some(&link))
-        }
-        Err(CompleteError::Api(_)) => pages::problem(&state, Problem::Server, link.tr, Some(&link)),
-    }
+    submit::complete(&state, &headers, &client, submission).await
 }
 
 /// An audit entry for the end user's step on `link`.
 fn step<'a>(action: audit::Action, link: &'a Link) -> audit::Entry<'a> {
     audit::Entry::new(action, audit::Actor::EndUser).link(&link.claims.jti)
-}
-
-/// Writes `connection-flow-failed`. A failure to write it must not hide the end user's real
-/// problem, so it is logged rather than shown.
-async fn record_failure(state: &AppState, link: &Link, tool: &Tool, outcome: verify::Outcome) {
-    let end_user = plugboard_store::EndUser {
-        email: link.claims.email.clone(),
-        organization_name: link.claims.org.clone(),
-        origin_id: link.claims.oid.clone(),
-    };
-    let event = crate::events::connection_flow_failed(
-        &link.environment.id,
-        &tool.id,
-        link.claims.cat,
-        &end_user,
-        outcome.as_str(),
-        |path| state.config.public(path),
-        Utc::now(),
-    );
-    if let Err(error) = state.store.record_event(&event).await {
-        tracing::error!(%error, "could not record connection-flow-failed");
-    }
 }
 
 /// How many (link, step) openings the flow remembers, so reloading a page does not write an

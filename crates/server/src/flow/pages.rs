@@ -7,12 +7,14 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 use chrono::Utc;
-use plugboard_catalog::{AuthKind, FieldKind, Tool};
+use plugboard_catalog::{AuthKind, Field, FieldKind, FieldProblem, Tool};
+use plugboard_store::{Environment, EnvironmentName};
 
 use super::{
-    FIELD_PREFIX, Link, assets, frame_ancestors, i18n::Tr, parent_origins, secure, verify::Outcome,
+    FIELD_PREFIX, Link, assets, frame_ancestors, i18n::Tr, parent_origins, secure,
+    submit::FieldProblems, verify::Outcome,
 };
-use crate::{AppState, integrations::Credentials, tokens};
+use crate::{AppState, integrations::Credentials, tokens, tools};
 
 /// Why a link or request cannot go on; each has its own page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +30,43 @@ pub(crate) enum Problem {
     Server,
     /// Too many requests: the page names the wait, in seconds as `Retry-After` says.
     RateLimited(u64),
+}
+
+impl Problem {
+    /// The status code of the problem's page.
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Invalid => StatusCode::BAD_REQUEST,
+            Self::Expired | Self::Used | Self::Revoked | Self::Gone => StatusCode::GONE,
+            Self::ToolUnavailable | Self::OauthUnavailable(_) => StatusCode::NOT_FOUND,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Server => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+
+    /// The page's heading and body in `tr`'s language.
+    fn text(&self, tr: &Tr) -> (String, String) {
+        let (title, body) = match self {
+            Self::Invalid => ("error-invalid-title", "error-invalid-body"),
+            Self::Expired => ("error-expired-title", "error-expired-body"),
+            Self::Used => ("error-used-title", "error-used-body"),
+            Self::Revoked => ("error-revoked-title", "error-revoked-body"),
+            Self::Gone => ("error-gone-title", "error-gone-body"),
+            Self::ToolUnavailable => ("error-tool-title", "error-tool-body"),
+            Self::OauthUnavailable(tool) => {
+                let body = tr.t_with("error-oauth-body", &[("tool", tool)]);
+                return (tr.t("error-tool-title"), body);
+            }
+            Self::Forbidden => ("error-server-title", "error-forbidden-body"),
+            Self::Server => ("error-server-title", "error-server-body"),
+            Self::RateLimited(seconds) => {
+                let body = tr.t_count("too-many-attempts", "seconds", *seconds);
+                return (tr.t("error-server-title"), body);
+            }
+        };
+        (tr.t(title), tr.t(body))
+    }
 }
 
 /// What every page shares: language, title, assets, step and the close button.
@@ -62,7 +101,17 @@ struct BrandView {
 }
 
 impl Chrome {
-    fn new(tr: &Tr, page: &'static str, title: &str) -> Self {
+    /// The chrome of a page of `environment` (none for a broken link): the operator's branding
+    /// there (production's when there is none) and the origins that may frame it.
+    fn new(
+        state: &AppState,
+        environment: Option<&Environment>,
+        tr: &Tr,
+        page: &'static str,
+        title: &str,
+    ) -> Self {
+        let name = environment.map_or(EnvironmentName::Production, |e| e.name);
+        let branding = state.config.branding(name);
         Self {
             lang: tr.code(),
             page,
@@ -73,18 +122,13 @@ impl Chrome {
             step: None,
             close: tr.t("close"),
             back: None,
-            parents: String::new(),
-            brand: BrandView::default(),
+            parents: parent_origins(state, environment),
+            brand: BrandView {
+                name: branding.product_name,
+                logo: branding.logo.map(|logo| logo.path()),
+                css: branding.accent.map(|accent| accent.stylesheet_path()),
+            },
         }
-    }
-
-    fn framed(
-        mut self,
-        state: &AppState,
-        environment: Option<&plugboard_store::Environment>,
-    ) -> Self {
-        self.parents = parent_origins(state, environment);
-        self
     }
 
     fn step(mut self, tr: &Tr, current: usize, total: usize) -> Self {
@@ -100,22 +144,6 @@ impl Chrome {
 
     fn tool(mut self, tool: &Tool) -> Self {
         self.tool = Some(tool.id.clone());
-        self
-    }
-
-    /// The operator's branding in the link's environment (production's when there is none).
-    fn branded(
-        mut self,
-        state: &AppState,
-        environment: Option<&plugboard_store::Environment>,
-    ) -> Self {
-        let name = environment.map_or(plugboard_store::EnvironmentName::Production, |e| e.name);
-        let branding = state.config.branding(name);
-        self.brand = BrandView {
-            name: branding.product_name,
-            logo: branding.logo.map(|logo| logo.path()),
-            css: branding.accent.map(|accent| accent.stylesheet_path()),
-        };
         self
     }
 
@@ -206,9 +234,18 @@ struct ProblemPage {
     body: String,
 }
 
-fn render(template: &impl Template, status: StatusCode, frame_ancestors: &str) -> Response {
+/// The page, with the security headers of a page of `environment`.
+fn render(
+    state: &AppState,
+    environment: Option<&Environment>,
+    template: &impl Template,
+    status: StatusCode,
+) -> Response {
     match template.render() {
-        Ok(html) => secure((status, Html(html)).into_response(), frame_ancestors),
+        Ok(html) => secure(
+            (status, Html(html)).into_response(),
+            frame_ancestors(state, environment),
+        ),
         Err(error) => {
             tracing::error!(%error, "rendering a flow page");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -263,23 +300,21 @@ pub(crate) fn picker(state: &AppState, link: &Link) -> Response {
         "picker-title",
         &[("category", &category), ("organization", &link.claims.org)],
     );
-    let mut tools: Vec<ToolItem> = state
-        .available_tools(&link.environment, link.claims.cat)
-        .map(|tool| ToolItem {
-            id: tool.id.clone(),
-            label: tool.label.clone(),
-            href: href(link, Some(&tool.id), None),
-            icon: state.tool_asset_url(&tool.id, "icon.svg"),
-            note: (tool.auth == AuthKind::Oauth2).then(|| tr.t("picker-oauth")),
-        })
-        .collect();
+    let mut tools: Vec<ToolItem> =
+        tools::offered(&state.catalog, &link.environment, link.claims.cat)
+            .map(|tool| ToolItem {
+                id: tool.id.clone(),
+                label: tool.label.clone(),
+                href: href(link, Some(&tool.id), None),
+                icon: tools::asset_url(&state.config, &tool.id, "icon.svg"),
+                note: (tool.auth == AuthKind::Oauth2).then(|| tr.t("picker-oauth")),
+            })
+            .collect();
     // The sandbox (development only) first: it is what an operator trying the flow looks for.
     tools.sort_by_key(|tool| (tool.id != "sandbox", tool.label.to_lowercase()));
     let (_, total) = step_numbers(link);
     let page = PickerPage {
-        chrome: Chrome::new(tr, "picker", &heading)
-            .branded(state, Some(&link.environment))
-            .framed(state, Some(&link.environment))
+        chrome: Chrome::new(state, Some(&link.environment), tr, "picker", &heading)
             .step(tr, 1, total),
         intro: tr.t_with("picker-intro", &[("product", &product(state, link))]),
         search: tr.t("picker-search"),
@@ -287,11 +322,7 @@ pub(crate) fn picker(state: &AppState, link: &Link) -> Response {
         heading,
         tools,
     };
-    render(
-        &page,
-        StatusCode::OK,
-        frame_ancestors(state, Some(&link.environment)),
-    )
+    render(state, Some(&link.environment), &page, StatusCode::OK)
 }
 
 /// Step 2: what the operator will be able to read.
@@ -299,32 +330,11 @@ pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool) -> Response {
     let tr = &link.tr;
     let product = product(state, link);
     let heading = tr.t_with("consent-title", &[("product", &product)]);
-    // What the guide asks the end user to grant (the catalog's one list), else, when the
-    // credential carries the account's own access, the category's data models.
-    let models = if tool.scopes.is_empty() {
-        link.claims
-            .cat
-            .default_models()
-            .iter()
-            .map(|(id, _)| {
-                (
-                    tr.t(&format!("model-{id}")),
-                    tr.t(&format!("model-{id}-desc")),
-                )
-            })
-            .collect()
-    } else {
-        tool.scopes
-            .iter()
-            .map(|scope| (scope.clone(), String::new()))
-            .collect()
-    };
+    let models = consent_models(tr, link, tool);
     let (offset, total) = step_numbers(link);
     let back = (offset == 1).then(|| href(link, None, None));
     let page = ConsentPage {
-        chrome: Chrome::new(tr, "consent", &heading)
-            .branded(state, Some(&link.environment))
-            .framed(state, Some(&link.environment))
+        chrome: Chrome::new(state, Some(&link.environment), tr, "consent", &heading)
             .tool(tool)
             .step(tr, offset + 1, total)
             .back(tr, back),
@@ -340,14 +350,29 @@ pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool) -> Response {
         secure: tr.t_with("consent-secure", &[("tool", &tool.label)]),
         next_href: href(link, Some(&tool.id), Some("guide")),
         next: tr.t("continue"),
-        icon: state.tool_asset_url(&tool.id, "icon.svg"),
+        icon: tools::asset_url(&state.config, &tool.id, "icon.svg"),
         heading,
     };
-    render(
-        &page,
-        StatusCode::OK,
-        frame_ancestors(state, Some(&link.environment)),
-    )
+    render(state, Some(&link.environment), &page, StatusCode::OK)
+}
+
+/// What the guide asks the end user to grant (the catalog's one list), else, when the
+/// credential carries the account's own access, the category's data models.
+fn consent_models(tr: &Tr, link: &Link, tool: &Tool) -> Vec<(String, String)> {
+    if !tool.scopes.is_empty() {
+        return tool
+            .scopes
+            .iter()
+            .map(|scope| (scope.clone(), String::new()))
+            .collect();
+    }
+    let models = link.claims.cat.default_models().iter();
+    models
+        .map(|(id, _)| {
+            let name = tr.t(&format!("model-{id}"));
+            (name, tr.t(&format!("model-{id}-desc")))
+        })
+        .collect()
 }
 
 /// Step 3: how to obtain the credentials.
@@ -365,9 +390,7 @@ pub(crate) fn guide(state: &AppState, link: &Link, tool: &Tool) -> Response {
     });
     let (offset, total) = step_numbers(link);
     let page = GuidePage {
-        chrome: Chrome::new(tr, "guide", &heading)
-            .branded(state, Some(&link.environment))
-            .framed(state, Some(&link.environment))
+        chrome: Chrome::new(state, Some(&link.environment), tr, "guide", &heading)
             .tool(tool)
             .step(tr, offset + 2, total)
             .back(tr, Some(href(link, Some(&tool.id), None))),
@@ -377,11 +400,7 @@ pub(crate) fn guide(state: &AppState, link: &Link, tool: &Tool) -> Response {
         next: tr.t("continue"),
         heading,
     };
-    render(
-        &page,
-        StatusCode::OK,
-        frame_ancestors(state, Some(&link.environment)),
-    )
+    render(state, Some(&link.environment), &page, StatusCode::OK)
 }
 
 /// One input of the credentials form.
@@ -415,51 +434,14 @@ pub(crate) struct CredentialsForm {
 }
 
 impl CredentialsForm {
-    fn build(link: &Link, tool: &Tool, values: Option<&Credentials>) -> Self {
-        let tr = &link.tr;
+    fn build(link: &Link, tool: &Tool, values: Option<(&Credentials, &FieldProblems)>) -> Self {
         let fields = tool
             .fields
             .iter()
             .map(|field| {
-                let label = field.label.get(tr.code()).clone();
-                let secret = field.kind == FieldKind::Secret;
-                let submitted = values
-                    .and_then(|values| values.get(&field.id))
-                    .map(String::as_str);
-                let error = submitted.and_then(|value| field_error(tr, field, &label, value));
-                FieldView {
-                    id: format!("f-{}", field.id),
-                    name: format!("{FIELD_PREFIX}{}", field.id),
-                    help: field.help.as_ref().map(|help| help.get(tr.code()).clone()),
-                    input_type: match field.kind {
-                        FieldKind::Text => "text",
-                        FieldKind::Secret => "password",
-                        FieldKind::Url => "url",
-                        FieldKind::Email => "email",
-                    },
-                    required: field.required,
-                    pattern: field.pattern.clone(),
-                    max_length: field.max_length,
-                    placeholder: field.placeholder.clone(),
-                    value: if secret {
-                        String::new()
-                    } else {
-                        submitted.unwrap_or_default().to_owned()
-                    },
-                    secret_hint: secret.then(|| tr.t("credentials-secret-hint")),
-                    client_messages: (
-                        tr.t_with("field-required", &[("field", &label)]),
-                        match field.kind {
-                            FieldKind::Url => tr.t("field-url"),
-                            FieldKind::Email => tr.t("field-email"),
-                            FieldKind::Text | FieldKind::Secret => {
-                                tr.t_with("field-pattern", &[("field", &label)])
-                            }
-                        },
-                    ),
-                    error,
-                    label,
-                }
+                let value = values.and_then(|(values, _)| values.get(&field.id));
+                let problem = values.and_then(|(_, problems)| problems.get(&field.id));
+                FieldView::new(&link.tr, field, value.map(String::as_str), problem.copied())
             })
             .collect();
         Self {
@@ -470,62 +452,65 @@ impl CredentialsForm {
     }
 
     /// An empty form.
-    pub(crate) fn fresh(_state: &AppState, link: &Link, tool: &Tool) -> Self {
+    pub(crate) fn fresh(link: &Link, tool: &Tool) -> Self {
         Self::build(link, tool, None)
     }
 
-    /// The form as submitted, with each field's validation error.
+    /// The form as submitted, each field showing its value (unless secret) and its problem.
     pub(crate) fn submitted(
-        _state: &AppState,
         link: &Link,
         tool: &Tool,
         values: &Credentials,
+        problems: &FieldProblems,
     ) -> Self {
-        Self::build(link, tool, Some(values))
-    }
-
-    /// Whether any field is invalid.
-    pub(crate) fn has_field_errors(&self) -> bool {
-        self.fields.iter().any(|field| field.error.is_some())
+        Self::build(link, tool, Some((values, problems)))
     }
 }
 
-/// The same checks the browser makes from the input's attributes, made again on the server.
-fn field_error(
-    tr: &Tr,
-    field: &plugboard_catalog::Field,
-    label: &str,
-    value: &str,
-) -> Option<String> {
-    if value.is_empty() {
-        return field
-            .required
-            .then(|| tr.t_with("field-required", &[("field", label)]));
+impl FieldView {
+    /// The input of `field`, with the submitted `value` and its `problem` if any. Its
+    /// attributes come from the same catalog rule as the server's check (`Field::input`).
+    fn new(tr: &Tr, field: &Field, value: Option<&str>, problem: Option<FieldProblem>) -> Self {
+        let label = field.label.get(tr.code()).clone();
+        let secret = field.kind == FieldKind::Secret;
+        let input = field.input();
+        Self {
+            id: format!("f-{}", field.id),
+            name: format!("{FIELD_PREFIX}{}", field.id),
+            help: field.help.as_ref().map(|help| help.get(tr.code()).clone()),
+            input_type: input.input_type,
+            required: input.required,
+            pattern: input.pattern.map(str::to_owned),
+            max_length: input.max_length,
+            placeholder: field.placeholder.clone(),
+            value: if secret {
+                String::new()
+            } else {
+                value.unwrap_or_default().to_owned()
+            },
+            secret_hint: secret.then(|| tr.t("credentials-secret-hint")),
+            client_messages: (
+                field_message(tr, &label, FieldProblem::Required),
+                field_message(tr, &label, field.mismatch()),
+            ),
+            error: problem.map(|problem| field_message(tr, &label, problem)),
+            label,
+        }
     }
-    if value.chars().count() > field.max_length as usize {
-        return Some(tr.t_with(
+}
+
+/// What a field's problem is called in the end user's language; the browser shows the same
+/// messages for its own checks.
+fn field_message(tr: &Tr, label: &str, problem: FieldProblem) -> String {
+    match problem {
+        FieldProblem::Required => tr.t_with("field-required", &[("field", label)]),
+        FieldProblem::TooLong { max } => tr.t_with(
             "field-too-long",
-            &[("field", label), ("max", &field.max_length.to_string())],
-        ));
-    }
-    if let Some(pattern) = &field.pattern {
-        // Patterns were compiled once when the catalog loaded; this cannot fail.
-        let matches =
-            regex::Regex::new(&format!("^(?:{pattern})$")).is_ok_and(|re| re.is_match(value));
-        if !matches {
-            return Some(tr.t_with("field-pattern", &[("field", label)]));
-        }
-    }
-    match field.kind {
-        FieldKind::Url => {
-            let ok = url::Url::parse(value)
-                .is_ok_and(|url| url.scheme() == "https" && url.host().is_some());
-            (!ok).then(|| tr.t("field-url"))
-        }
-        FieldKind::Email => {
-            (!crate::api::connect::is_plain_email(value)).then(|| tr.t("field-email"))
-        }
-        FieldKind::Text | FieldKind::Secret => None,
+            &[("field", label), ("max", &max.to_string())],
+        ),
+        FieldProblem::Pattern => tr.t_with("field-pattern", &[("field", label)]),
+        FieldProblem::NotUrl => tr.t("field-url"),
+        FieldProblem::NotEmail => tr.t("field-email"),
     }
 }
 
@@ -560,9 +545,7 @@ pub(crate) fn credentials(
     let heading = tr.t_with("credentials-title", &[("tool", &tool.label)]);
     let (offset, total) = step_numbers(link);
     let page = CredentialsPage {
-        chrome: Chrome::new(tr, "credentials", &heading)
-            .branded(state, Some(&link.environment))
-            .framed(state, Some(&link.environment))
+        chrome: Chrome::new(state, Some(&link.environment), tr, "credentials", &heading)
             .tool(tool)
             .step(tr, offset + 3, total)
             .back(tr, Some(href(link, Some(&tool.id), Some("guide")))),
@@ -576,11 +559,7 @@ pub(crate) fn credentials(
         verifying: tr.t_with("credentials-verifying", &[("tool", &tool.label)]),
         heading,
     };
-    render(
-        &page,
-        status,
-        frame_ancestors(state, Some(&link.environment)),
-    )
+    render(state, Some(&link.environment), &page, status)
 }
 
 /// The end: connected. `framed`: the page is loaded in a frame (`Sec-Fetch-Dest: iframe`).
@@ -593,16 +572,13 @@ pub(crate) fn success(
 ) -> Response {
     let tr = &link.tr;
     let heading = tr.t_with("success-title", &[("tool", &tool.label)]);
-    let embedded = link.claims.typ == tokens::LinkType::Embedded;
+    let embedded = link.claims.typ == crate::links::LinkType::Embedded;
     let done = embedded.then(|| (tr.t("success-done"), activation_token.to_owned()));
-    let development = link.environment.name == plugboard_store::EnvironmentName::Development;
+    let development = link.environment.name == EnvironmentName::Development;
     let shown_token = (embedded && development && !framed)
         .then(|| (tr.t("success-token"), activation_token.to_owned()));
     let page = SuccessPage {
-        chrome: Chrome::new(tr, "success", &heading)
-            .branded(state, Some(&link.environment))
-            .framed(state, Some(&link.environment))
-            .tool(tool),
+        chrome: Chrome::new(state, Some(&link.environment), tr, "success", &heading).tool(tool),
         body: tr.t_with(
             "success-body",
             &[
@@ -614,68 +590,12 @@ pub(crate) fn success(
         shown_token,
         heading,
     };
-    render(
-        &page,
-        StatusCode::OK,
-        frame_ancestors(state, Some(&link.environment)),
-    )
+    render(state, Some(&link.environment), &page, StatusCode::OK)
 }
 
 /// A page explaining why the flow cannot go on.
 pub(crate) fn problem(state: &AppState, problem: Problem, tr: Tr, link: Option<&Link>) -> Response {
-    let (title, body, status) = match &problem {
-        Problem::Invalid => (
-            "error-invalid-title",
-            tr.t("error-invalid-body"),
-            StatusCode::BAD_REQUEST,
-        ),
-        Problem::Expired => (
-            "error-expired-title",
-            tr.t("error-expired-body"),
-            StatusCode::GONE,
-        ),
-        Problem::Used => (
-            "error-used-title",
-            tr.t("error-used-body"),
-            StatusCode::GONE,
-        ),
-        Problem::Revoked => (
-            "error-revoked-title",
-            tr.t("error-revoked-body"),
-            StatusCode::GONE,
-        ),
-        Problem::Gone => (
-            "error-gone-title",
-            tr.t("error-gone-body"),
-            StatusCode::GONE,
-        ),
-        Problem::ToolUnavailable => (
-            "error-tool-title",
-            tr.t("error-tool-body"),
-            StatusCode::NOT_FOUND,
-        ),
-        Problem::OauthUnavailable(tool) => (
-            "error-tool-title",
-            tr.t_with("error-oauth-body", &[("tool", tool)]),
-            StatusCode::NOT_FOUND,
-        ),
-        Problem::Forbidden => (
-            "error-server-title",
-            tr.t("error-forbidden-body"),
-            StatusCode::FORBIDDEN,
-        ),
-        Problem::Server => (
-            "error-server-title",
-            tr.t("error-server-body"),
-            StatusCode::SERVICE_UNAVAILABLE,
-        ),
-        Problem::RateLimited(seconds) => (
-            "error-server-title",
-            tr.t_count("too-many-attempts", "seconds", *seconds),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
-    };
-    let heading = tr.t(title);
+    let (heading, body) = problem.text(&tr);
     let back = match (&problem, link) {
         (Problem::ToolUnavailable | Problem::OauthUnavailable(_), Some(link))
             if link.claims.tool.is_none() =>
@@ -684,17 +604,11 @@ pub(crate) fn problem(state: &AppState, problem: Problem, tr: Tr, link: Option<&
         }
         _ => None,
     };
+    let environment = link.map(|link| &link.environment);
     let page = ProblemPage {
-        chrome: Chrome::new(&tr, "problem", &heading)
-            .branded(state, link.map(|link| &link.environment))
-            .framed(state, link.map(|link| &link.environment))
-            .back(&tr, back),
+        chrome: Chrome::new(state, environment, &tr, "problem", &heading).back(&tr, back),
         heading,
         body,
     };
-    render(
-        &page,
-        status,
-        frame_ancestors(state, link.map(|link| &link.environment)),
-    )
+    render(state, environment, &page, problem.status())
 }

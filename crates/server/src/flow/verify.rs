@@ -106,25 +106,10 @@ impl Verifier {
             Outcome::Unreachable
         };
         let template = format!("{}{}", base.trim_end_matches('/'), spec.path);
-        let url = match fill_url(&template, &tool.fields, |name| {
-            credentials.get(name).map(String::as_str)
-        }) {
+        let url = match request_url(tool, &template, credentials, trusted, user_host) {
             Ok(url) => url,
-            Err(error) => {
-                tracing::info!(tool = %tool.id, %error, "verification URL refused");
-                return Outcome::WrongInstance;
-            }
+            Err(outcome) => return outcome,
         };
-        if !trusted && url.scheme() != "https" {
-            return Outcome::WrongInstance;
-        }
-        if !trusted && let Err(blocked) = net::check_literal_host(&url) {
-            let failure = net::Failure {
-                cause: net::Cause::Blocked,
-                detail: blocked.to_string(),
-            };
-            return failed(tool, &failure, user_host);
-        }
         let client = if trusted {
             &self.trusted
         } else {
@@ -135,6 +120,36 @@ impl Verifier {
             Err(error) => failed(tool, &net::classify(&error), user_host),
         }
     }
+}
+
+/// The verification request's URL: `template` filled with the end user's values. A URL the
+/// values make unsafe (a refused value, plain HTTP, a literal internal address) is the outcome
+/// instead, unless the base URL is the operator's own (`trusted`).
+fn request_url(
+    tool: &Tool,
+    template: &str,
+    credentials: &Credentials,
+    trusted: bool,
+    user_host: bool,
+) -> Result<url::Url, Outcome> {
+    let url = fill_url(template, &tool.fields, |name| {
+        credentials.get(name).map(String::as_str)
+    })
+    .map_err(|error| {
+        tracing::info!(tool = %tool.id, %error, "verification URL refused");
+        Outcome::WrongInstance
+    })?;
+    if !trusted && url.scheme() != "https" {
+        return Err(Outcome::WrongInstance);
+    }
+    if !trusted && let Err(blocked) = net::check_literal_host(&url) {
+        let failure = net::Failure {
+            cause: net::Cause::Blocked,
+            detail: blocked.to_string(),
+        };
+        return Err(failed(tool, &failure, user_host));
+    }
+    Ok(url)
 }
 
 /// The outcome of a request that got no answer, logged with its cause: only a host the user's
