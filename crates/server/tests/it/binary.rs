@@ -4,7 +4,7 @@
 
 use std::{
     path::Path,
-    process::{Child, Command, Output, Stdio},
+    process::{Child, Command, ExitStatus, Output, Stdio},
     time::{Duration, Instant},
 };
 
@@ -93,14 +93,20 @@ impl Binary {
         key
     }
 
-    /// `plugboard serve`, its log to `stderr`, once `/readyz` answers. Killed when dropped.
-    pub async fn serve(&self, stderr: Stdio) -> Running {
+    /// `plugboard <args>` in the background, its log to `stderr`. Killed when dropped.
+    pub fn spawn(&self, args: &[&str], stderr: Stdio) -> Running {
         let child = self
             .command()
-            .arg("serve")
+            .args(args)
             .stderr(stderr)
             .spawn()
             .expect("spawn plugboard");
+        Running(child)
+    }
+
+    /// `plugboard serve`, its log to `stderr`, once `/readyz` answers. Killed when dropped.
+    pub async fn serve(&self, stderr: Stdio) -> Running {
+        let running = self.spawn(&["serve"], stderr);
         let client = reqwest::Client::new();
         let started = Instant::now();
         while client
@@ -115,12 +121,25 @@ impl Binary {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Running(child)
+        running
     }
 }
 
 /// A running server process, killed when dropped so a failing test leaves none behind.
 pub struct Running(pub Child);
+
+impl Running {
+    /// Sends SIGTERM, as a process manager stopping the service does, and waits for the exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let pid = self.0.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+        self.0.wait().expect("wait")
+    }
+}
 
 impl std::ops::Deref for Running {
     type Target = Child;

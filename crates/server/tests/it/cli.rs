@@ -1,10 +1,11 @@
 //! The real `plugboard` binary: configuration errors, `migrate`, `api-keys`, and `serve`.
 
 use std::{
-    net::TcpListener,
     process::{Command, Output, Stdio},
     time::{Duration, Instant},
 };
+
+use crate::binary::Binary;
 
 fn plugboard(data_dir: &std::path::Path, args: &[&str]) -> Output {
     plugboard_with(data_dir, &[], args)
@@ -279,57 +280,34 @@ fn bad_arguments_and_configuration_fail_clearly() {
     );
 }
 
-#[test]
-fn migrate_then_serve_answers_and_stops_on_sigterm() {
+/// A log file for a background process: its `Stdio`, and the file to read afterwards.
+fn log_file() -> (Stdio, tempfile::NamedTempFile) {
+    let file = tempfile::NamedTempFile::new().expect("log file");
+    (file.reopen().expect("open the log").into(), file)
+}
+
+fn read(file: &tempfile::NamedTempFile) -> String {
+    std::fs::read_to_string(file.path()).expect("log")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_then_serve_answers_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
     let migrated = plugboard(dir.path(), &["migrate"]);
     assert!(migrated.status.success(), "{}", stderr(&migrated));
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .arg("serve")
-        .env_clear()
-        .env("PLUGBOARD_DATA_DIR", dir.path())
-        .env("PLUGBOARD_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PLUGBOARD_LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let started = Instant::now();
-    let healthy = loop {
-        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            use std::io::{Read, Write};
-            let _ = stream.write_all(b"GET /readyz HTTP/1.0\r\n\r\n");
-            let mut response = String::new();
-            let _ = stream.read_to_string(&mut response);
-            break response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(healthy);
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill")
-            .success()
+    let binary = Binary::new(
+        dir.path(),
+        &[("PLUGBOARD_LOG", "info"), ("PLUGBOARD_LOG_FORMAT", "json")],
     );
-    let output = child.wait_with_output().expect("wait");
+    let (to_log, log) = log_file();
+    // Returns once `/readyz` answers 200.
+    let mut server = binary.serve(to_log).await;
     assert!(
-        output.status.success(),
+        server.terminate().success(),
         "graceful exit: {}",
-        stderr(&output)
+        read(&log)
     );
-    let logs = stderr(&output);
+    let logs = read(&log);
     assert!(
         logs.lines().all(|line| line.starts_with('{')),
         "JSON logs: {logs}"
@@ -425,38 +403,27 @@ fn webhooks_add_prints_only_the_secret_then_list_and_remove() {
 #[test]
 fn worker_runs_alone_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .arg("worker")
-        .env_clear()
-        .env("PLUGBOARD_DATA_DIR", dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let (to_log, log) = log_file();
+    let mut worker =
+        Binary::new(dir.path(), &[("PLUGBOARD_LOG", "info")]).spawn(&["worker"], to_log);
+    // The worker installs its SIGTERM handler when it first waits, a moment after it logs that
+    // it started; a SIGTERM before that would end it the default way.
     let started = Instant::now();
-    while !dir.path().join("plugboard.db").exists() {
+    while !read(&log).contains("webhook worker started") {
         assert!(
             started.elapsed() < Duration::from_secs(30),
-            "the worker did not start"
+            "the worker did not start: {}",
+            read(&log)
         );
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300));
-    let pid = child.id().to_string();
     assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill")
-            .success()
-    );
-    let output = child.wait_with_output().expect("wait");
-    assert!(
-        output.status.success(),
+        worker.terminate().success(),
         "graceful exit: {}",
-        stderr(&output)
+        read(&log)
     );
-    let logs = stderr(&output);
+    let logs = read(&log);
     assert!(
         logs.contains("webhook worker started") && logs.contains("webhook worker stopped"),
         "{logs}"
@@ -503,7 +470,7 @@ async fn serve_until_files_exist(
     data: &std::path::Path,
     log: &std::path::Path,
 ) -> crate::binary::Running {
-    let binary = crate::binary::Binary::new(data, &[("PLUGBOARD_LOG", "info")]);
+    let binary = Binary::new(data, &[("PLUGBOARD_LOG", "info")]);
     let running = binary
         .serve(Stdio::from(std::fs::File::create(log).expect("log file")))
         .await;

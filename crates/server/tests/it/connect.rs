@@ -226,9 +226,7 @@ async fn activation_tokens_redeem_once_in_their_environment(backend: Backend) {
     let token = app.complete(&link, "personio", "secret").await;
     assert!(token.starts_with("pbat_"));
     let path = format!("/v1/connect/integration-by-token/{token}");
-    let foreign = app
-        .send(Method::GET, &path, Some(&app.prod_key), None)
-        .await;
+    let foreign = app.get_as(&app.prod_key, &path).await;
     foreign.error(404, Some("PLATFORM.INTEGRATION_NOT_FOUND"));
     let reply = app.get(&path).await;
     let data = reply.data();

@@ -17,9 +17,7 @@ async fn check_api_key_names_the_environment(backend: Backend) {
         app.get("/v1/check-api-key").await.data(),
         &json!({"environment_id": dev, "customer_id": dev})
     );
-    let reply = app
-        .send(Method::GET, "/v1/check-api-key", Some(&app.prod_key), None)
-        .await;
+    let reply = app.get_as(&app.prod_key, "/v1/check-api-key").await;
     assert_eq!(reply.data()["environment_id"], prod.as_str());
     // Kombo's SDK accepts a key that already starts with "bearer " in any case.
     let client = reqwest::Client::new();
@@ -108,9 +106,7 @@ async fn tools_are_listed_per_environment_and_category(backend: Backend) {
         !dev_hris.contains(&"greenhouse".to_owned()),
         "greenhouse is ATS only"
     );
-    let prod_hris = ids(app
-        .send(Method::GET, "/v1/tools/hris", Some(&app.prod_key), None)
-        .await);
+    let prod_hris = ids(app.get_as(&app.prod_key, "/v1/tools/hris").await);
     assert!(
         !prod_hris.contains(&"sandbox".to_owned()),
         "sandbox is development only"
@@ -166,9 +162,7 @@ async fn operational_endpoints_answer(backend: Backend) {
     assert_eq!(text("/readyz").await, (200, "ready".to_owned()));
     let link = app.create_link(json!({})).await;
     let token = app.complete(&link, "personio", "secret").await;
-    app.get(&format!("/v1/connect/integration-by-token/{token}"))
-        .await
-        .data();
+    app.redeem(&token).await;
     // Not on the public listener without the token, as if there were no such route.
     assert_eq!(text("/metrics").await.0, 404);
     let reply = app.metrics().await;

@@ -35,14 +35,10 @@ async fn api_keys_are_rate_limited_each_on_its_own(backend: Backend) {
     .await
     .error(429, Some("PLATFORM.RATE_LIMIT_EXCEEDED"));
     // Another key has its own allowance; a bad key is still told it is bad, not limited.
-    app.send(Method::GET, "/v1/check-api-key", Some(&app.prod_key), None)
-        .await
-        .data();
-    app.send(
-        Method::GET,
+    app.get_as(&app.prod_key, "/v1/check-api-key").await.data();
+    app.get_as(
+        "pb_dev_0000000000000000000000000000000000000000",
         "/v1/check-api-key",
-        Some("pb_dev_0000000000000000000000000000000000000000"),
-        None,
     )
     .await
     .error(401, Some("PLATFORM.AUTHENTICATION_INVALID"));
@@ -59,56 +55,14 @@ async fn a_limit_can_be_turned_off(backend: Backend) {
 async fn operator_actions_are_in_the_audit_trail_without_secrets(backend: Backend) {
     let app = spawn_app(backend).await;
     let integration = app.connected_integration().await;
-    let path = format!("/v1/integrations/{}", encode(&integration));
-    app.json(
-        Method::PUT,
-        &format!("{path}/enabled"),
-        json!({"value": false}),
-    )
-    .await
-    .data();
-    app.send(Method::DELETE, &path, Some(&app.dev_key), None)
-        .await
-        .data();
-    let created = app
-        .json(
-            Method::POST,
-            "/v1/webhooks",
-            json!({"url": "http://127.0.0.1:9/hook", "events": ["integration-created"]}),
-        )
+    app.set_integration_enabled(&integration, false).await;
+    app.delete_integration(&integration).await;
+    let (endpoint, first_secret) = app
+        .add_webhook_for("http://127.0.0.1:9/hook", &["integration-created"])
         .await;
-    let endpoint = created.data()["id"].as_str().expect("id").to_owned();
-    let first_secret = created.data()["secret"]
-        .as_str()
-        .expect("secret")
-        .to_owned();
-    app.json(
-        Method::PATCH,
-        &format!("/v1/webhooks/{endpoint}"),
-        json!({"enabled": false}),
-    )
-    .await
-    .data();
-    let rotated = app
-        .send(
-            Method::POST,
-            &format!("/v1/webhooks/{endpoint}/rotate-secret"),
-            Some(&app.dev_key),
-            None,
-        )
-        .await;
-    let second_secret = rotated.data()["secret"]
-        .as_str()
-        .expect("secret")
-        .to_owned();
-    app.send(
-        Method::DELETE,
-        &format!("/v1/webhooks/{endpoint}"),
-        Some(&app.dev_key),
-        None,
-    )
-    .await
-    .data();
+    app.set_webhook_enabled(&endpoint, false).await;
+    let second_secret = app.rotate_webhook_secret(&endpoint).await;
+    app.delete_webhook(&endpoint).await;
 
     let trail = app.get("/v1/audit-events").await;
     let entries = trail.data()["results"].as_array().expect("results").clone();
@@ -278,11 +232,9 @@ async fn bad_tokens_are_refused_alike(backend: Backend) {
         let (app, key, token) = (&app, key.to_owned(), token.to_owned());
         async move {
             let by_token = app
-                .send(
-                    Method::GET,
+                .get_as(
+                    &key,
                     &format!("/v1/connect/integration-by-token/{}", encode(&token)),
-                    Some(&key),
-                    None,
                 )
                 .await;
             let activate = app

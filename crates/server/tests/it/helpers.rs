@@ -273,6 +273,11 @@ impl TestApp {
             .await
     }
 
+    /// GET with `key`, e.g. the production key.
+    pub async fn get_as(&self, key: &str, path: &str) -> Reply {
+        self.send(Method::GET, path, Some(key), None).await
+    }
+
     /// A JSON request with the development key.
     pub async fn json(&self, method: Method, path: &str, body: Value) -> Reply {
         self.send(method, path, Some(&self.dev_key), Some(body.to_string()))
@@ -329,10 +334,101 @@ impl TestApp {
     pub async fn connected_integration(&self) -> String {
         let link = self.create_link(serde_json::json!({})).await;
         let token = self.complete(&link, "personio", "secret").await;
+        self.redeem(&token).await
+    }
+
+    /// Redeems an activation token with the development key; returns the integration's id.
+    pub async fn redeem(&self, token: &str) -> String {
         let reply = self
             .get(&format!("/v1/connect/integration-by-token/{token}"))
             .await;
-        reply.data()["id"].as_str().expect("id").to_owned()
+        string(reply.data(), "id")
+    }
+
+    /// Creates a relink link for integration `id` with default options; returns the link.
+    pub async fn relink(&self, id: &str) -> String {
+        let path = format!("/v1/integrations/{}/relink", encode(id));
+        let reply = self.json(Method::POST, &path, serde_json::json!({})).await;
+        string(reply.data(), "link")
+    }
+
+    /// Deletes integration `id` as Kombo's SDK does (a `{}` body), asserting success.
+    pub async fn delete_integration(&self, id: &str) {
+        let path = format!("/v1/integrations/{}", encode(id));
+        self.json(Method::DELETE, &path, serde_json::json!({}))
+            .await
+            .data();
+    }
+
+    /// Enables or disables integration `id`, asserting success.
+    pub async fn set_integration_enabled(&self, id: &str, enabled: bool) {
+        let path = format!("/v1/integrations/{}/enabled", encode(id));
+        self.json(Method::PUT, &path, serde_json::json!({ "value": enabled }))
+            .await
+            .data();
+    }
+
+    /// Adds a development webhook endpoint for `url` receiving every event type; returns
+    /// (id, secret).
+    pub async fn add_webhook(&self, url: &str) -> (String, String) {
+        self.post_webhook(serde_json::json!({ "url": url })).await
+    }
+
+    /// Adds a development webhook endpoint for `url` receiving only `events`; returns
+    /// (id, secret).
+    pub async fn add_webhook_for(&self, url: &str, events: &[&str]) -> (String, String) {
+        self.post_webhook(serde_json::json!({ "url": url, "events": events }))
+            .await
+    }
+
+    async fn post_webhook(&self, body: Value) -> (String, String) {
+        let reply = self.json(Method::POST, "/v1/webhooks", body).await;
+        (string(reply.data(), "id"), string(reply.data(), "secret"))
+    }
+
+    /// Enables or disables webhook endpoint `id`, asserting success.
+    pub async fn set_webhook_enabled(&self, id: &str, enabled: bool) {
+        let path = format!("/v1/webhooks/{id}");
+        self.json(
+            Method::PATCH,
+            &path,
+            serde_json::json!({ "enabled": enabled }),
+        )
+        .await
+        .data();
+    }
+
+    /// Rotates the secret of webhook endpoint `id`; returns the new secret.
+    pub async fn rotate_webhook_secret(&self, id: &str) -> String {
+        let path = format!("/v1/webhooks/{id}/rotate-secret");
+        let reply = self
+            .send(Method::POST, &path, Some(&self.dev_key), None)
+            .await;
+        string(reply.data(), "secret")
+    }
+
+    /// Deletes webhook endpoint `id`, asserting success.
+    pub async fn delete_webhook(&self, id: &str) {
+        let path = format!("/v1/webhooks/{id}");
+        self.send(Method::DELETE, &path, Some(&self.dev_key), None)
+            .await
+            .data();
+    }
+
+    /// Queues a test event for webhook endpoint `id` with the development key; returns
+    /// (event id, delivery id).
+    pub async fn test_webhook(&self, id: &str) -> (String, String) {
+        self.test_webhook_as(&self.dev_key, id).await
+    }
+
+    /// Queues a test event for webhook endpoint `id` with `key`; returns (event id, delivery id).
+    pub async fn test_webhook_as(&self, key: &str, id: &str) -> (String, String) {
+        let path = format!("/v1/webhooks/{id}/test");
+        let reply = self.send(Method::POST, &path, Some(key), None).await;
+        (
+            string(reply.data(), "event_id"),
+            string(reply.data(), "delivery_id"),
+        )
     }
 
     /// The newest events of the development environment: (type, payload JSON).
@@ -363,6 +459,15 @@ impl TestApp {
             .filter(|p| p.exists())
             .collect()
     }
+}
+
+/// The string `field` of a JSON object, owned; panics naming the field when it is missing.
+#[track_caller]
+pub fn string(object: &Value, field: &str) -> String {
+    object[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string {field} in {object}"))
+        .to_owned()
 }
 
 /// Percent-encodes an integration id as Kombo's SDK does (`:` → `%3A`).

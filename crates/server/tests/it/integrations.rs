@@ -66,12 +66,7 @@ async fn unknown_malformed_and_foreign_ids_are_not_found(backend: Backend) {
         assert!(reply.json["error"]["code"].is_string(), "{}", reply.text);
     }
     let foreign = app
-        .send(
-            Method::GET,
-            &format!("/v1/integrations/{}", encode(&id)),
-            Some(&app.prod_key),
-            None,
-        )
+        .get_as(&app.prod_key, &format!("/v1/integrations/{}", encode(&id)))
         .await;
     assert!(
         foreign
@@ -149,16 +144,12 @@ async fn enabling_and_disabling_change_status_with_events(backend: Backend) {
         &json!({})
     );
     assert_eq!(status(&app, &path).await, "INACTIVE");
-    app.json(Method::PUT, &enabled, json!({"value": false}))
-        .await
-        .data();
+    app.set_integration_enabled(&id, false).await;
     let events = state_events(app.events().await);
     assert_eq!(events.len(), 1, "no event when nothing changes");
     assert_eq!(events[0]["data"]["state"], "INACTIVE");
     assert_eq!(events[0]["data"]["integration_id"], id.as_str());
-    app.json(Method::PUT, &enabled, json!({"value": true}))
-        .await
-        .data();
+    app.set_integration_enabled(&id, true).await;
     assert_eq!(status(&app, &path).await, "ACTIVE");
     assert_eq!(
         state_events(app.events().await)[0]["data"]["state"],
@@ -190,21 +181,12 @@ async fn relink_links_reconnect_the_same_integration(backend: Backend) {
     assert_eq!(claims.iid.as_deref(), Some(id.as_str()));
     assert_eq!(claims.tool.as_deref(), Some("personio"));
     // Disable it, then relink: the new credentials bring it back to ACTIVE with an event.
-    app.json(
-        Method::PUT,
-        &format!("/v1/integrations/{}/enabled", encode(&id)),
-        json!({"value": false}),
-    )
-    .await
-    .data();
+    app.set_integration_enabled(&id, false).await;
     let credentials = [("api_key".to_owned(), "new secret".to_owned())].into();
     let token = integrations::complete_relink(&app.state, &claims, &credentials)
         .await
         .expect("relink");
-    let redeemed = app
-        .get(&format!("/v1/connect/integration-by-token/{token}"))
-        .await;
-    assert_eq!(redeemed.data()["id"], id.as_str(), "same integration id");
+    assert_eq!(app.redeem(&token).await, id, "same integration id");
     assert_eq!(
         app.get(&format!("/v1/integrations/{}", encode(&id)))
             .await
@@ -221,10 +203,7 @@ async fn relink_links_reconnect_the_same_integration(backend: Backend) {
         matches!(again, Err(integrations::CompleteError::LinkAlreadyUsed)),
         "{again:?}"
     );
-    let empty = app
-        .send(Method::POST, &path, Some(&app.dev_key), Some("{}".into()))
-        .await;
-    empty.data();
+    app.relink(&id).await;
     let missing = app
         .json(
             Method::POST,
@@ -263,14 +242,7 @@ async fn the_list_pages_and_filters(backend: Backend) {
             .create_link(json!({"end_user_origin_id": origin, "integration_category": category}))
             .await;
         let token = app.complete(&link, tool, "secret").await;
-        ids.push(
-            app.get(&format!("/v1/connect/integration-by-token/{token}"))
-                .await
-                .data()["id"]
-                .as_str()
-                .expect("id")
-                .to_owned(),
-        );
+        ids.push(app.redeem(&token).await);
     }
     let mut seen = Vec::new();
     let mut cursor = String::new();
@@ -314,9 +286,7 @@ async fn the_list_pages_and_filters(backend: Backend) {
             .error(400, Some("PLATFORM.INPUT_INVALID"));
         assert!(message.contains(field), "{query}: {message}");
     }
-    let prod = app
-        .send(Method::GET, "/v1/integrations", Some(&app.prod_key), None)
-        .await;
+    let prod = app.get_as(&app.prod_key, "/v1/integrations").await;
     assert_eq!(prod.data()["results"], json!([]));
 }
 

@@ -76,10 +76,7 @@ async fn rotation_reseals_everything_while_the_server_serves(backend: Backend) {
         )
         .await
         .expect("connect");
-        let reply = app
-            .get(&format!("/v1/connect/integration-by-token/{token}"))
-            .await;
-        integration_ids.push(reply.data()["id"].as_str().expect("id").to_owned());
+        integration_ids.push(app.redeem(&token).await);
     }
     let url = url::Url::parse(&receiver.url).expect("url");
     let (endpoint, _) = webhooks::create_endpoint(&before, &development, &url, Vec::new())
@@ -87,8 +84,7 @@ async fn rotation_reseals_everything_while_the_server_serves(backend: Backend) {
         .expect("endpoint");
     let (_, secret) = webhooks::rotate_secret(&before, &development, &endpoint.id)
         .await
-        .expect("rotate")
-        .expect("exists");
+        .expect("rotate");
     let secret = secret.as_str().to_owned();
     let old_link_claims = app.claims(&app.create_link(serde_json::json!({})).await);
     let old_link = tokens::seal_link(&before.vault, &old_link_claims);
@@ -133,26 +129,12 @@ async fn rotation_reseals_everything_while_the_server_serves(backend: Backend) {
     };
     let mut tests_sent = 0;
     while !rotation.is_finished() {
-        app.send(
-            Method::POST,
-            &format!("/v1/webhooks/{}/test", endpoint.id),
-            Some(&app.dev_key),
-            None,
-        )
-        .await
-        .data();
+        app.test_webhook(&endpoint.id).await;
         tests_sent += 1;
     }
     let report = rotation.await.expect("task").expect("rotation");
     for _ in 0..3 {
-        app.send(
-            Method::POST,
-            &format!("/v1/webhooks/{}/test", endpoint.id),
-            Some(&app.dev_key),
-            None,
-        )
-        .await
-        .data();
+        app.test_webhook(&endpoint.id).await;
         tests_sent += 1;
     }
     stop.store(true, Ordering::Relaxed);

@@ -9,6 +9,7 @@ mod compression;
 mod connect;
 mod connections;
 mod demo;
+mod documented_lists;
 mod flow;
 mod general;
 mod hardening;

@@ -121,20 +121,9 @@ async fn environment_proxies_are_never_used() {
 
 /// Creates a development endpoint for `url` and returns its first attempt.
 async fn deliver_once(app: &TestApp, url: &str) -> Value {
-    let created = app
-        .json(Method::POST, "/v1/webhooks", json!({ "url": url }))
-        .await;
-    let id = created.data()["id"].as_str().expect("id").to_owned();
-    let test = app
-        .send(
-            Method::POST,
-            &format!("/v1/webhooks/{id}/test"),
-            Some(&app.dev_key),
-            None,
-        )
-        .await;
-    let delivery = test.data()["delivery_id"].as_str().expect("delivery");
-    first_attempt(&reqwest::Client::new(), &app.base, &app.dev_key, delivery).await
+    let (id, _) = app.add_webhook(url).await;
+    let (_, delivery) = app.test_webhook(&id).await;
+    first_attempt(&reqwest::Client::new(), &app.base, &app.dev_key, &delivery).await
 }
 
 /// Item 4: without `PLUGBOARD_WEBHOOK_ALLOW_LOOPBACK`, a development key reaches no loopback

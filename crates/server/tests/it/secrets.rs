@@ -25,33 +25,9 @@ async fn store_canaries(backend: Backend) -> (TestApp, Vec<String>) {
     let app = spawn_app(backend).await;
     let canary = format!("CANARY-{}", plugboard_store::ids::new_id());
     let token = connect_through_the_flow(&app.base, &app.dev_key, &canary).await;
-    app.get(&format!("/v1/connect/integration-by-token/{token}"))
-        .await
-        .data();
-    let created = app
-        .json(
-            reqwest::Method::POST,
-            "/v1/webhooks",
-            serde_json::json!({ "url": "https://hooks.example.com/plugboard" }),
-        )
-        .await;
-    let id = created.data()["id"].as_str().expect("id").to_owned();
-    let first_secret = created.data()["secret"]
-        .as_str()
-        .expect("secret")
-        .to_owned();
-    let rotated = app
-        .send(
-            reqwest::Method::POST,
-            &format!("/v1/webhooks/{id}/rotate-secret"),
-            Some(&app.dev_key),
-            None,
-        )
-        .await;
-    let second_secret = rotated.data()["secret"]
-        .as_str()
-        .expect("secret")
-        .to_owned();
+    app.redeem(&token).await;
+    let (id, first_secret) = app.add_webhook("https://hooks.example.com/plugboard").await;
+    let second_secret = app.rotate_webhook_secret(&id).await;
     let secrets = vec![
         canary,
         token,

@@ -4,13 +4,12 @@
 
 use std::{
     collections::HashMap,
-    process::{Command, Stdio},
+    process::Stdio,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use plugboard::{AppState, config::MasterKeySource, events, vault::Vault, webhooks::worker};
-use serde_json::json;
 use tokio::sync::watch;
 
 use crate::{
@@ -145,14 +144,7 @@ async fn two_workers_on_one_postgres_send_each_event_once() {
     .await;
     let receiver = TestReceiver::start().await;
     let dev = app.state.environments.development.clone();
-    let created = app
-        .json(
-            reqwest::Method::POST,
-            "/v1/webhooks",
-            json!({ "url": receiver.url }),
-        )
-        .await;
-    let endpoint = created.data()["id"].as_str().expect("id").to_owned();
+    let (endpoint, _) = app.add_webhook(&receiver.url).await;
 
     // A second worker: its own connection pool on the same schema, as a second process has.
     let schema = app.pg_schema.clone().expect("schema");
@@ -243,16 +235,7 @@ async fn sigterm_lets_deliveries_in_flight_finish_and_records_them() {
     let delivery = queued["delivery_id"].as_str().expect("delivery").to_owned();
     receiver.wait_for(1, Duration::from_secs(20)).await;
     // The request is in flight (the receiver answers after 700 ms): stop the server now.
-    let pid = server.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill")
-            .success()
-    );
-    let status = server.wait().expect("wait");
-    assert!(status.success(), "a graceful exit");
+    assert!(server.terminate().success(), "a graceful exit");
 
     // The attempt finished and was recorded before the process ended.
     let store = plugboard_store_sqlite::SqliteStore::open(&dir.path().join("plugboard.db"))
