@@ -27,7 +27,7 @@ use plugboard::{
     AppState,
     config::{Config, Database, MasterKeySource},
     integrations::{self, Credentials},
-    tokens::{Language, LinkClaims, LinkKind, LinkType},
+    links::{Language, LinkClaims, LinkKind, LinkType},
     vault::MasterKey,
 };
 use plugboard_catalog::Category;
@@ -103,9 +103,13 @@ async fn prefill(
     count: usize,
 ) -> anyhow::Result<(Vec<String>, String)> {
     let state = AppState::new(config(dir, master)).await?;
-    let (_, key) = state
-        .create_api_key(EnvironmentName::Development, "bench")
-        .await?;
+    let (_, key) = plugboard::api_keys::create(
+        &state,
+        EnvironmentName::Development,
+        "bench",
+        &plugboard::audit::Caller::cli(),
+    )
+    .await?;
     let env = state.environments.development.id.clone();
     let credentials: Credentials = [("api_key".to_owned(), "benchmark-secret".to_owned())].into();
     let mut tokens = Vec::with_capacity(count);
@@ -332,9 +336,13 @@ async fn flow(options: &Options, root: &Path, binary: &Path) -> anyhow::Result<(
     let dir = tempfile::tempdir()?;
     let master = MasterKey::generate();
     let state = AppState::new(config(dir.path(), &master)).await?;
-    let (_, key) = state
-        .create_api_key(EnvironmentName::Development, "bench")
-        .await?;
+    let (_, key) = plugboard::api_keys::create(
+        &state,
+        EnvironmentName::Development,
+        "bench",
+        &plugboard::audit::Caller::cli(),
+    )
+    .await?;
     drop(state);
     let server = start_server(binary, dir.path(), &master)?;
     let port = server.port;

@@ -110,15 +110,21 @@ async fn measure(
     }
     let (url, receipts) = start_receiver().await?;
     let state = AppState::new(settings).await?;
-    let (_, key) = state
-        .create_api_key(EnvironmentName::Development, "bench")
-        .await?;
+    let (_, key) = plugboard::api_keys::create(
+        &state,
+        EnvironmentName::Development,
+        "bench",
+        &plugboard::audit::Caller::cli(),
+    )
+    .await?;
     let environment = state.environments.development.clone();
-    let allowed = plugboard::webhooks::allowed_addresses(&state.config.webhooks, environment.name);
-    let url = plugboard::webhooks::check_url(&url, &allowed).map_err(anyhow::Error::msg)?;
-    let types = plugboard::webhooks::check_event_types(None).map_err(anyhow::Error::msg)?;
+    let input = plugboard::webhooks::EndpointInput {
+        url: Some(url),
+        ..Default::default()
+    };
+    let cli = plugboard::audit::Caller::cli();
     let (endpoint, _) =
-        plugboard::webhooks::create_endpoint(&state, &environment, &url, types).await?;
+        plugboard::webhooks::create_endpoint(&state, &environment, &input, &cli).await?;
     eprintln!("{backend}: queueing {BURST} events…");
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..8 {

@@ -21,13 +21,14 @@ use std::fmt::Debug;
 use libfuzzer_sys::fuzz_target;
 use plugboard::{
     api::{
-        connect::{ActivateIn, CreateLinkIn, check_scope_config, check_text},
+        connect::{ActivateIn, CreateLinkIn},
         integrations::{EnabledIn, RelinkIn, SetupLinkIn},
         webhooks::endpoints::{WebhookIn, WebhookPatch},
     },
     error::ApiError,
     events::EVENT_TYPES,
     extract::parse_json,
+    links::{check_scope_config, check_text},
     net::Allowed,
     webhooks::{check_event_types, check_url},
 };
@@ -87,7 +88,7 @@ fn environment() -> Environment {
     }
 }
 
-fn check_text_field(field: &str, value: &str) {
+fn check_text_field(field: &'static str, value: &str) {
     let expected = !value.trim().is_empty() && value.chars().count() <= 256;
     match check_text(field, value) {
         Ok(()) => assert!(expected, "{field} accepted: {value:?}"),

@@ -16,9 +16,9 @@
 use arbitrary::Arbitrary;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use libfuzzer_sys::fuzz_target;
-use plugboard::tokens::{
-    Language, LinkClaims, LinkError, LinkKind, LinkType, seal_link, seal_link_with_nonce,
-    sign_legacy_link, verify_link,
+use plugboard::{
+    links::{Language, LinkClaims, LinkKind, LinkType},
+    tokens::{LinkError, seal_link, seal_link_with_nonce, sign_legacy_link, verify_link},
 };
 use plugboard_catalog::Category;
 use plugboard_fuzz::{at, other_vault, remake, rotated_vault, vault};

@@ -6,8 +6,11 @@ use std::sync::LazyLock;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use plugboard::tokens::{LinkClaims, seal_link_with_nonce, sign_legacy_link};
 use plugboard::vault::{MasterKey, Vault};
+use plugboard::{
+    links::LinkClaims,
+    tokens::{seal_link_with_nonce, sign_legacy_link},
+};
 use sha2::{Digest, Sha256};
 
 /// The master key of the fuzz targets. The link tokens in `fuzz/seeds/link_token/` are sealed

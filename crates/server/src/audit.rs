@@ -3,7 +3,9 @@
 //! address and user agent. Entries name actors and targets by id and carry chosen facts (a
 //! tool, an outcome), never a request body, so no secret can reach them.
 //!
-//! An entry is written after the action succeeds. A failed write is logged at error level and
+//! An entry is written after the action succeeds, by the operation that did it (`api_keys`,
+//! `links`, `integrations`, `webhooks`, and the flow for the end user's steps), with the
+//! [`Caller`] its surface hands it: each action is written in exactly one function. A failed write is logged at error level and
 //! does not undo the action or fail the request: the action already happened, and refusing
 //! the answer would only hide that from the caller.
 
@@ -196,6 +198,45 @@ impl FromRequestParts<AppState> for Client {
             &parts.headers,
             &state.config.trusted_proxies,
         ))
+    }
+}
+
+/// Who asked for an operation, as the operation records it: the actor, and the client's
+/// address and user agent when the request came over HTTP. Surfaces build one (the API from
+/// its key and request, the CLI with [`Caller::cli`]) and pass it down with the input.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who acted.
+    pub actor: Actor,
+    /// Where from, for requests over HTTP.
+    pub client: Option<Client>,
+}
+
+impl Caller {
+    /// A request authenticated with an API key, from `client`.
+    pub fn api(auth: &Authenticated, client: Client) -> Self {
+        Self {
+            actor: Actor::api_key(auth),
+            client: Some(client),
+        }
+    }
+
+    /// The operator on the command line.
+    pub fn cli() -> Self {
+        Self {
+            actor: Actor::Cli,
+            client: None,
+        }
+    }
+
+    /// An entry of `action` by this caller, to be filled in and [`Caller::record`]ed.
+    pub fn entry(&self, action: Action) -> Entry<'static> {
+        Entry::new(action, self.actor.clone())
+    }
+
+    /// Writes `entry` for `environment_id` with this caller's client.
+    pub async fn record(&self, state: &AppState, environment_id: &str, entry: Entry<'_>) {
+        record(state, environment_id, entry, self.client.as_ref()).await;
     }
 }
 

@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use plugboard_store::EnvironmentName;
 use tokio::net::TcpListener;
 
-use crate::{AppState, audit, config::Config, events::format_time, open_store};
+use crate::{
+    AppState, audit::Caller, config::Config, error::DomainError, events::format_time, open_store,
+};
 
 /// Plugboard: a self-hosted Connect service, wire-compatible with the Kombo Connect API.
 #[derive(Debug, Parser)]
@@ -306,18 +308,15 @@ async fn webhooks(command: WebhooksCommand, config: Config) -> anyhow::Result<()
             events,
         } => {
             let environment = state.environments.get(environment.into()).clone();
-            let allowed = webhooks::allowed_addresses(&state.config.webhooks, environment.name);
-            let url =
-                webhooks::check_url(&url, &allowed).map_err(|e| anyhow::anyhow!("--url {e}"))?;
-            let types = webhooks::check_event_types(events.as_deref())
-                .map_err(|e| anyhow::anyhow!("--events {e}"))?;
+            let input = webhooks::EndpointInput {
+                url: Some(url),
+                events,
+                enabled: None,
+            };
             let (endpoint, secret) =
-                webhooks::create_endpoint(&state, &environment, &url, types).await?;
-            let entry = audit::Entry::new(audit::Action::WebhookEndpointCreated, audit::Actor::Cli)
-                .target("webhook_endpoint", &endpoint.id)
-                .detail("url", endpoint.url.clone())
-                .detail("events", endpoint.event_types.clone());
-            audit::record(&state, &environment.id, entry, None).await;
+                webhooks::create_endpoint(&state, &environment, &input, &Caller::cli())
+                    .await
+                    .map_err(flag_error)?;
             eprintln!(
                 "Added webhook endpoint {} for {} ({}).",
                 endpoint.id,
@@ -364,16 +363,10 @@ async fn webhooks(command: WebhooksCommand, config: Config) -> anyhow::Result<()
                 &state.environments.production,
                 &state.environments.development,
             ] {
-                if state
-                    .store
-                    .delete_webhook_endpoint(&environment.id, &id)
-                    .await?
-                {
-                    removed = true;
-                    let entry =
-                        audit::Entry::new(audit::Action::WebhookEndpointDeleted, audit::Actor::Cli)
-                            .target("webhook_endpoint", &id);
-                    audit::record(&state, &environment.id, entry, None).await;
+                match webhooks::delete_endpoint(&state, environment, &id, &Caller::cli()).await {
+                    Ok(()) => removed = true,
+                    Err(DomainError::NotFound(_)) => {}
+                    Err(other) => return Err(other.into()),
                 }
             }
             if !removed {
@@ -384,6 +377,15 @@ async fn webhooks(command: WebhooksCommand, config: Config) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// An operation's error in the command line's words: an invalid field is named by its flag
+/// (`--url is not an absolute URL`).
+fn flag_error(error: DomainError) -> anyhow::Error {
+    match error {
+        DomainError::Invalid { field, message } => anyhow::anyhow!("--{field} {message}"),
+        other => other.into(),
+    }
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
@@ -421,7 +423,10 @@ async fn api_keys(command: ApiKeysCommand, config: Config) -> anyhow::Result<()>
     let mut out = std::io::stdout().lock();
     match command {
         ApiKeysCommand::Create { environment, name } => {
-            let (_, key) = state.create_api_key(environment.into(), &name).await?;
+            let (_, key) =
+                crate::api_keys::create(&state, environment.into(), &name, &Caller::cli())
+                    .await
+                    .map_err(flag_error)?;
             writeln!(out, "{key}")?;
         }
         ApiKeysCommand::List { environment } => {
@@ -450,10 +455,12 @@ async fn api_keys(command: ApiKeysCommand, config: Config) -> anyhow::Result<()>
             }
         }
         ApiKeysCommand::Revoke { id } => {
-            if !state.revoke_api_key(&id).await? {
-                anyhow::bail!("no active API key has id {id:?} (see `plugboard api-keys list`)");
+            match crate::api_keys::revoke(&state, &id, &Caller::cli()).await {
+                Err(DomainError::NotFound(_)) => {
+                    anyhow::bail!("no active API key has id {id:?} (see `plugboard api-keys list`)")
+                }
+                other => other?,
             }
-            tracing::info!(key_id = %id, "API key revoked");
             writeln!(out, "revoked {id}")?;
         }
     }

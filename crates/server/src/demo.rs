@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use crate::{AppState, events::format_time, lock, webhooks};
+use crate::{AppState, audit::Caller, events::format_time, lock, webhooks};
 
 /// Name of the API key the demo creates (earlier ones are revoked on start).
 const KEY_NAME: &str = "demo";
@@ -75,12 +75,16 @@ pub async fn prepare(state: &AppState, address: SocketAddr) -> anyhow::Result<Ar
     let development = state.environments.development.clone();
     for key in state.store.list_api_keys(Some(&development.id)).await? {
         if key.name == KEY_NAME && key.revoked_at.is_none() {
-            state.revoke_api_key(&key.id).await?;
+            crate::api_keys::revoke(state, &key.id, &Caller::cli()).await?;
         }
     }
-    let (_, key) = state
-        .create_api_key(EnvironmentName::Development, KEY_NAME)
-        .await?;
+    let (_, key) = crate::api_keys::create(
+        state,
+        EnvironmentName::Development,
+        KEY_NAME,
+        &Caller::cli(),
+    )
+    .await?;
     let inbox = format!("{local}/webhooks/kombo");
     for endpoint in state
         .store
@@ -88,16 +92,15 @@ pub async fn prepare(state: &AppState, address: SocketAddr) -> anyhow::Result<Ar
         .await?
     {
         if endpoint.url == inbox {
-            state
-                .store
-                .delete_webhook_endpoint(&development.id, &endpoint.id)
-                .await?;
+            webhooks::delete_endpoint(state, &development, &endpoint.id, &Caller::cli()).await?;
         }
     }
-    let allowed = webhooks::allowed_addresses(&state.config.webhooks, development.name);
-    let url = webhooks::check_url(&inbox, &allowed).map_err(anyhow::Error::msg)?;
-    let types = webhooks::check_event_types(None).map_err(anyhow::Error::msg)?;
-    let (_, secret) = webhooks::create_endpoint(state, &development, &url, types).await?;
+    let input = webhooks::EndpointInput {
+        url: Some(inbox),
+        ..Default::default()
+    };
+    let (_, secret) =
+        webhooks::create_endpoint(state, &development, &input, &Caller::cli()).await?;
     println!(
         "\n  Plugboard demo: open {}/ and click \"Connect HRIS\" (choose Sandbox).\n  \
          Development API key (for curl and Kombo's SDKs): {}\n",

@@ -1,9 +1,22 @@
-//! The one error type at the HTTP edge, and the Kombo error envelope it becomes:
-//! `{"status":"error","error":{"code","title","message","log_url"}}`, all four keys present.
+//! Errors, one type per layer, and the Kombo error envelope at the HTTP edge.
 //!
-//! Connect and general endpoints may only use the codes of Kombo's `KomboGeneralError` enum
-//! (or `null`), or Kombo's SDK raises a validation error instead of the typed one. Internal
-//! errors are logged here, once, and reach the client as an opaque `PLATFORM.UNKNOWN_ERROR`.
+//! The rule, in the manner of the registry app's `util/errors.rs`:
+//!
+//! 1. **Storage** returns [`plugboard_store::StoreError`]: the database's failures in terms a
+//!    caller acts on (unavailable, the link already used, anything else).
+//! 2. **Domain operations** (`api_keys`, `links`, `integrations`, `webhooks`: the functions the
+//!    API, the CLI and the flow share) return [`DomainError`]: what went wrong in the product's
+//!    words, never an HTTP status. An operation validates its input, does the work and writes
+//!    its audit entry itself, with the [`crate::audit::Caller`] it is given.
+//! 3. **Each surface maps** [`DomainError`] once: the API through `From<DomainError> for
+//!    ApiError` (below), the CLI through its `Display` (anyhow), the flow to a localised page
+//!    (`flow::Problem`). Internal errors are logged once, where they become opaque
+//!    ([`ApiError::internal`], or the flow's "something went wrong" page).
+//!
+//! The envelope is `{"status":"error","error":{"code","title","message","log_url"}}`, all four
+//! keys present. Connect and general endpoints may only use the codes of Kombo's
+//! `KomboGeneralError` enum (or `null`), or Kombo's SDK raises a validation error instead of
+//! the typed one. Internal errors reach the client as an opaque `PLATFORM.UNKNOWN_ERROR`.
 
 use axum::{
     Json,
@@ -160,6 +173,114 @@ impl ApiError {
                 },
             },
         )
+    }
+}
+
+/// What a domain operation can fail with (rule 2 above). Each surface turns it into its own
+/// words; the messages are written for the operator and name the field to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The input breaks a rule. `field` is the name the API and the CLI both use for it
+    /// (`end_user_email`, `url`, `events`), so each surface can point at it.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The offending field.
+        field: &'static str,
+        /// What is wrong and what to do instead.
+        message: String,
+    },
+    /// Nothing of this kind has this id in the environment (or it is no longer there).
+    #[error("{0}")]
+    NotFound(Missing),
+    /// A connection link cannot be used (`links::check`).
+    #[error(transparent)]
+    Link(#[from] crate::links::LinkProblem),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An invariant did not hold (a record kept changing under a compare-and-set loop). A bug
+    /// or extreme contention; surfaces log it and answer opaquely.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl DomainError {
+    /// An [`DomainError::Invalid`] for `field`.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// A record that was looked up and is not there, by kind. Its `Display` is the message the
+/// API answers, so every surface reports a missing thing the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    /// An integration, by id.
+    Integration(String),
+    /// A webhook endpoint, by id.
+    WebhookEndpoint(String),
+    /// A webhook delivery, by id.
+    WebhookDelivery(String),
+    /// A magic link that is not there or already revoked, by id.
+    MagicLink(String),
+    /// An API key that is not there or already revoked, by id.
+    ApiKey(String),
+    /// An activation token that is unknown, expired, redeemed or of another environment:
+    /// deliberately one case, so a guessed or replayed token reveals nothing.
+    ActivationToken,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Ids come from the client: shown cut, so a huge one cannot bloat the answer.
+        fn shown(id: &str, max: usize) -> String {
+            id.chars().take(max).collect()
+        }
+        match self {
+            Self::Integration(id) => write!(
+                f,
+                "No integration with id {:?} exists in this environment.",
+                shown(id, 80)
+            ),
+            Self::WebhookEndpoint(id) => write!(
+                f,
+                "No webhook endpoint with id {:?} exists in this environment.",
+                shown(id, 40)
+            ),
+            Self::WebhookDelivery(id) => write!(
+                f,
+                "No webhook delivery with id {:?} exists in this environment.",
+                shown(id, 40)
+            ),
+            Self::MagicLink(id) => write!(
+                f,
+                "No unrevoked magic link with id {:?} exists in this environment.",
+                shown(id, 40)
+            ),
+            Self::ApiKey(id) => write!(f, "No active API key has id {:?}.", shown(id, 40)),
+            Self::ActivationToken => f.write_str(
+                "No integration for this activation token: it is unknown, expired (tokens live \
+                 10 minutes), already redeemed, or belongs to another environment.",
+            ),
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::Invalid { .. } => Self::InputInvalid(error.to_string()),
+            DomainError::NotFound(
+                missing @ (Missing::Integration(_) | Missing::ActivationToken),
+            ) => Self::IntegrationNotFound(missing.to_string()),
+            DomainError::NotFound(missing) => Self::NotFound(missing.to_string()),
+            DomainError::Link(problem) => Self::InputInvalid(problem.to_string()),
+            DomainError::Store(error) => error.into(),
+            DomainError::Internal(message) => Self::internal(message),
+        }
     }
 }
 

@@ -83,7 +83,8 @@ fn event_with_id<T: Serialize>(
         data,
     };
     // Structs of strings always serialise; an empty payload would be caught by tests.
-    let payload = serde_json::to_string(&envelope).unwrap_or_default();
+    let payload = serde_json::to_string(&envelope)
+        .expect("an event envelope of strings and numbers serialises");
     Event {
         id,
         environment_id: environment_id.to_owned(),

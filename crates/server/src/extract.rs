@@ -222,9 +222,11 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Authenticated, 
             "The API key is malformed: Plugboard keys start with pb_prod_ or pb_dev_.".into(),
         ));
     }
-    state.authenticate(key).await?.ok_or_else(|| {
-        ApiError::AuthenticationInvalid("The API key is unknown or has been revoked.".into())
-    })
+    crate::api_keys::authenticate(state, key)
+        .await?
+        .ok_or_else(|| {
+            ApiError::AuthenticationInvalid("The API key is unknown or has been revoked.".into())
+        })
 }
 
 /// The client's address as the audit trail records it (through `PLUGBOARD_TRUSTED_PROXIES`),

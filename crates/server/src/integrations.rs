@@ -1,24 +1,24 @@
-//! The domain operations on integrations, shared by the API and the hosted flow: minting links,
-//! completing a connection or relink flow, redeeming activation tokens, and lifecycle changes.
-//! Each change and its webhook event are written in one transaction.
+//! The domain operations on integrations, shared by the API and the hosted flow: completing a
+//! connection or relink flow, redeeming activation tokens, and lifecycle changes. Each change
+//! and its webhook event are written in one transaction; operators' changes write their audit
+//! entry here too.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use plugboard_catalog::Category;
 use plugboard_store::{
-    ConsumedLink, EndUser, Environment, Integration, IntegrationStatus, MagicLink,
-    NewActivationToken, NewIntegration, Relink, SetupStatus, StoreError,
-    ids::{self, IntegrationId},
+    ConsumedLink, EndUser, Environment, Integration, IntegrationStatus, NewActivationToken,
+    NewIntegration, Relink, SetupStatus, ids::IntegrationId,
 };
 use zeroize::Zeroizing;
 
 use crate::{
     AppState,
-    error::{ApiError, ApiResult},
+    audit::{Action, Caller},
+    error::{DomainError, Missing},
     events,
-    extract::not_found,
-    tokens::{self, Language, LinkClaims, LinkKind, LinkType},
+    links::{self, LinkClaims, LinkKind, LinkProblem},
+    tokens, tools,
     vault::Purpose,
 };
 
@@ -28,128 +28,8 @@ pub const ACTIVATION_TOKEN_TTL: Duration = Duration::minutes(10);
 /// A status change can race with another; this many attempts resolve any realistic contention.
 const CAS_ATTEMPTS: usize = 5;
 
-/// What a new link opens.
-#[derive(Debug, Clone)]
-pub struct LinkRequest {
-    /// Connect or relink.
-    pub kind: LinkKind,
-    /// For relink links.
-    pub integration_id: Option<IntegrationId>,
-    /// Category of the flow.
-    pub category: Category,
-    /// Pre-selected tool.
-    pub tool: Option<String>,
-    /// The tool's own environment.
-    pub remote_environment: Option<String>,
-    /// UI language; `None` lets the end user's browser choose.
-    pub language: Option<Language>,
-    /// Embedded or magic link.
-    pub link_type: LinkType,
-    /// Whom it is for.
-    pub end_user: EndUser,
-    /// Scope config to apply.
-    pub scope_config_id: Option<String>,
-}
-
-/// Seals a link for `request` and returns its absolute URL. Magic links are also recorded, so
-/// they can be listed and revoked; embedded links leave no trace until they complete.
-pub async fn mint_link(
-    state: &AppState,
-    environment: &Environment,
-    request: LinkRequest,
-) -> ApiResult<String> {
-    let now = Utc::now();
-    let expires_at = now + request.link_type.lifetime();
-    let claims = LinkClaims {
-        jti: ids::new_id(),
-        env: environment.id.clone(),
-        kind: request.kind,
-        iid: request.integration_id.as_ref().map(ToString::to_string),
-        cat: request.category,
-        tool: request.tool.clone(),
-        renv: request.remote_environment,
-        lang: request.language,
-        typ: request.link_type,
-        email: request.end_user.email.clone(),
-        org: request.end_user.organization_name.clone(),
-        oid: request.end_user.origin_id.clone(),
-        scope: request.scope_config_id,
-        exp: expires_at.timestamp(),
-    };
-    if request.link_type == LinkType::MagicLink {
-        let record = MagicLink {
-            id: claims.jti.clone(),
-            environment_id: environment.id.clone(),
-            integration_id: request.integration_id,
-            end_user: request.end_user,
-            category: request.category,
-            tool: request.tool,
-            created_at: now,
-            expires_at,
-            revoked_at: None,
-        };
-        state.store.insert_magic_link(&record).await?;
-    }
-    state
-        .metrics
-        .link_created(environment.name, request.link_type);
-    // Sealed, not only signed: the URL travels through histories and logs, and the claims
-    // hold the end user's e-mail and organisation.
-    let token = tokens::seal_link(&state.vault, &claims);
-    Ok(state.config.public(&format!("/connect?token={token}")))
-}
-
 /// The credentials an end user entered: field id → value.
 pub type Credentials = BTreeMap<String, String>;
-
-/// Why a verified link could not complete.
-#[derive(Debug, thiserror::Error)]
-pub enum CompleteError {
-    /// The link already completed a flow.
-    #[error("the link has already been used")]
-    LinkAlreadyUsed,
-    /// The magic link was revoked by the operator.
-    #[error("the link has been revoked")]
-    LinkRevoked,
-    /// The tool cannot be connected with this link.
-    #[error("{0}")]
-    ToolUnavailable(String),
-    /// The integration of a relink link no longer exists.
-    #[error("the integration no longer exists")]
-    IntegrationGone,
-    /// Storage failed.
-    #[error(transparent)]
-    Api(#[from] ApiError),
-}
-
-impl From<StoreError> for CompleteError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::LinkAlreadyUsed => Self::LinkAlreadyUsed,
-            other => Self::Api(other.into()),
-        }
-    }
-}
-
-async fn link_environment(
-    state: &AppState,
-    claims: &LinkClaims,
-) -> Result<Environment, CompleteError> {
-    let environment = state
-        .environments
-        .by_id(&claims.env)
-        .cloned()
-        .ok_or_else(|| {
-            CompleteError::ToolUnavailable("the link's environment does not exist".into())
-        })?;
-    if claims.typ == LinkType::MagicLink {
-        let record = state.store.magic_link(&claims.jti).await?;
-        if record.is_none_or(|link| link.revoked_at.is_some()) {
-            return Err(CompleteError::LinkRevoked);
-        }
-    }
-    Ok(environment)
-}
 
 fn new_activation(now: DateTime<Utc>) -> (String, NewActivationToken) {
     let token = tokens::new_activation_token();
@@ -165,7 +45,8 @@ fn seal_credentials(
     id: &IntegrationId,
     credentials: &Credentials,
 ) -> plugboard_store::Sealed {
-    let plaintext = Zeroizing::new(serde_json::to_vec(credentials).unwrap_or_default());
+    let plaintext =
+        Zeroizing::new(serde_json::to_vec(credentials).expect("a map of strings serialises"));
     state
         .vault
         .seal(Purpose::Credentials, id.as_str(), &plaintext)
@@ -180,22 +61,18 @@ pub async fn complete_connection(
     claims: &LinkClaims,
     tool: &str,
     credentials: &Credentials,
-) -> Result<String, CompleteError> {
+) -> Result<String, DomainError> {
+    let unavailable = |reason: String| DomainError::from(LinkProblem::ToolUnavailable(reason));
     if claims.kind != LinkKind::Connect {
-        return Err(CompleteError::ToolUnavailable(
+        return Err(unavailable(
             "this link relinks an existing integration".into(),
         ));
     }
-    if claims.tool.as_deref().is_some_and(|fixed| fixed != tool) {
-        return Err(CompleteError::ToolUnavailable(format!(
-            "this link is for {} only",
-            claims.tool.as_deref().unwrap_or_default()
-        )));
+    if let Some(fixed) = claims.tool.as_deref().filter(|fixed| *fixed != tool) {
+        return Err(unavailable(format!("this link is for {fixed} only")));
     }
-    let environment = link_environment(state, claims).await?;
-    state
-        .tool_available(&environment, tool, claims.cat)
-        .map_err(CompleteError::ToolUnavailable)?;
+    let environment = links::check(state, claims).await?;
+    tools::available(&state.catalog, &environment, tool, claims.cat).map_err(unavailable)?;
     let now = Utc::now();
     let id = IntegrationId::generate(tool);
     let integration = Integration {
@@ -229,7 +106,14 @@ pub async fn complete_connection(
         event: events::integration_created(&integration, now),
         integration,
     };
-    state.store.create_integration(&new).await?;
+    state
+        .store
+        .create_integration(&new)
+        .await
+        .map_err(|error| match error {
+            plugboard_store::StoreError::LinkAlreadyUsed => LinkProblem::Used.into(),
+            other => DomainError::Store(other),
+        })?;
     state.metrics.integration_created(environment.name);
     tracing::info!(integration_id = %id, environment = %environment.name, "integration created");
     Ok(token)
@@ -242,22 +126,17 @@ pub async fn complete_relink(
     state: &AppState,
     claims: &LinkClaims,
     credentials: &Credentials,
-) -> Result<String, CompleteError> {
-    let id = claims
-        .iid
-        .as_deref()
-        .and_then(IntegrationId::parse)
-        .filter(|_| claims.kind == LinkKind::Relink)
-        .ok_or_else(|| {
-            CompleteError::ToolUnavailable("this link does not relink an integration".into())
-        })?;
-    let environment = link_environment(state, claims).await?;
+) -> Result<String, DomainError> {
+    let id = claims.relinked().ok_or_else(|| {
+        LinkProblem::ToolUnavailable("this link does not relink an integration".into())
+    })?;
+    let environment = links::check(state, claims).await?;
     for _ in 0..CAS_ATTEMPTS {
         let current = state
             .store
             .integration(&environment.id, &id)
             .await?
-            .ok_or(CompleteError::IntegrationGone)?;
+            .ok_or(LinkProblem::IntegrationGone)?;
         let now = Utc::now();
         let (token, activation) = new_activation(now);
         let changes_state = current.status != IntegrationStatus::Active;
@@ -276,14 +155,23 @@ pub async fn complete_relink(
             }),
             now,
         };
-        if state.store.relink_integration(&relink).await?.is_some() {
+        let relinked =
+            state
+                .store
+                .relink_integration(&relink)
+                .await
+                .map_err(|error| match error {
+                    plugboard_store::StoreError::LinkAlreadyUsed => LinkProblem::Used.into(),
+                    other => DomainError::Store(other),
+                })?;
+        if relinked.is_some() {
             tracing::info!(integration_id = %id, "integration relinked");
             return Ok(token);
         }
     }
-    Err(CompleteError::Api(ApiError::internal(format!(
+    Err(DomainError::Internal(format!(
         "integration {id} kept changing during relink"
-    ))))
+    )))
 }
 
 /// Exchanges an activation token for its integration: once, within its lifetime, and only for
@@ -293,33 +181,31 @@ pub async fn redeem_activation_token(
     state: &AppState,
     environment: &Environment,
     token: &str,
-) -> ApiResult<Integration> {
+) -> Result<Integration, DomainError> {
     let hash = tokens::hash(token);
     let redeemed = state
         .store
         .redeem_activation_token(&environment.id, &hash, Utc::now())
         .await?;
     state.metrics.activation_redeemed(redeemed.is_some());
-    redeemed.ok_or_else(|| {
-        ApiError::IntegrationNotFound(
-            "No integration for this activation token: it is unknown, expired (tokens live 10 minutes), \
-             already redeemed, or belongs to another environment."
-                .into(),
-        )
-    })
+    redeemed.ok_or(DomainError::NotFound(Missing::ActivationToken))
 }
 
-/// The integration, or the API's not-found error.
+/// The integration `id` of `environment`.
 pub async fn get(
     state: &AppState,
     environment: &Environment,
     id: &IntegrationId,
-) -> ApiResult<Integration> {
+) -> Result<Integration, DomainError> {
     state
         .store
         .integration(&environment.id, id)
         .await?
-        .ok_or_else(|| not_found(id.as_str()))
+        .ok_or_else(|| missing(id))
+}
+
+fn missing(id: &IntegrationId) -> DomainError {
+    DomainError::NotFound(Missing::Integration(id.to_string()))
 }
 
 /// Deletes an integration with its credentials and writes `integration-deleted`.
@@ -327,7 +213,8 @@ pub async fn delete(
     state: &AppState,
     environment: &Environment,
     id: &IntegrationId,
-) -> ApiResult<()> {
+    caller: &Caller,
+) -> Result<(), DomainError> {
     let integration = get(state, environment, id).await?;
     let event = events::integration_deleted(&integration, Utc::now());
     if !state
@@ -336,9 +223,13 @@ pub async fn delete(
         .await?
     {
         // Deleted concurrently by another request: the outcome the caller asked for.
-        return Err(not_found(id.as_str()));
+        return Err(missing(id));
     }
     tracing::info!(integration_id = %id, "integration deleted");
+    let entry = caller
+        .entry(Action::IntegrationDeleted)
+        .target("integration", id.as_str());
+    caller.record(state, &environment.id, entry).await;
     Ok(())
 }
 
@@ -350,7 +241,26 @@ pub async fn set_enabled(
     environment: &Environment,
     id: &IntegrationId,
     enabled: bool,
-) -> ApiResult<()> {
+    caller: &Caller,
+) -> Result<(), DomainError> {
+    change_status(state, environment, id, enabled).await?;
+    let action = if enabled {
+        Action::IntegrationEnabled
+    } else {
+        Action::IntegrationDisabled
+    };
+    let entry = caller.entry(action).target("integration", id.as_str());
+    caller.record(state, &environment.id, entry).await;
+    Ok(())
+}
+
+/// The status change of [`set_enabled`], retried while concurrent changes race with it.
+async fn change_status(
+    state: &AppState,
+    environment: &Environment,
+    id: &IntegrationId,
+    enabled: bool,
+) -> Result<(), DomainError> {
     for _ in 0..CAS_ATTEMPTS {
         let integration = get(state, environment, id).await?;
         let target = match (enabled, integration.status) {
@@ -372,7 +282,7 @@ pub async fn set_enabled(
             return Ok(());
         }
     }
-    Err(ApiError::internal(format!(
+    Err(DomainError::Internal(format!(
         "integration {id} kept changing while being enabled/disabled"
     )))
 }

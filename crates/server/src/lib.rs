@@ -13,8 +13,8 @@ use axum::{
     middleware,
     response::{IntoResponse, Response},
 };
-use plugboard_catalog::{Catalog, Category, Tool};
-use plugboard_store::{ApiKey, Environment, EnvironmentName, Store};
+use plugboard_catalog::Catalog;
+use plugboard_store::{Environment, EnvironmentName, Store};
 use tokio::net::TcpListener;
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -28,6 +28,7 @@ use tower_http::{
 };
 
 pub mod api;
+pub mod api_keys;
 pub mod audit;
 pub mod branding;
 pub mod cli;
@@ -41,6 +42,7 @@ pub mod flow;
 pub mod health;
 pub mod integrations;
 pub mod keys;
+pub mod links;
 pub mod listener;
 pub mod metrics;
 pub mod net;
@@ -49,6 +51,7 @@ pub mod ops;
 pub mod ratelimit;
 pub mod sdk;
 pub mod tokens;
+pub mod tools;
 pub mod vault;
 pub mod webhooks;
 
@@ -117,22 +120,9 @@ pub struct AppInner {
     pub limits: Arc<ratelimit::RateLimits>,
     /// Whether the database answered the last health probe (`health.rs`).
     pub database_up: tokio::sync::watch::Receiver<bool>,
-    /// Recently authenticated API keys, by the SHA-256 of the key.
-    api_keys: quick_cache::sync::Cache<Vec<u8>, CachedKey>,
+    /// Recently authenticated API keys (`api_keys.rs`).
+    pub(crate) api_keys: api_keys::KeyCache,
 }
-
-/// A valid API key as remembered between requests.
-#[derive(Clone)]
-struct CachedKey {
-    environment_id: String,
-    key_id: String,
-    checked_at: std::time::Instant,
-}
-
-/// How long an authenticated API key is trusted without asking the database again. A key
-/// revoked by another process (the CLI, another instance) stops working within this time; one
-/// revoked through this process stops at once.
-pub const API_KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl std::fmt::Debug for AppInner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -266,134 +256,8 @@ impl AppState {
             flow,
             limits,
             database_up,
-            api_keys: quick_cache::sync::Cache::new(10_000),
+            api_keys: api_keys::KeyCache::default(),
         })))
-    }
-
-    /// Creates an API key for `environment`. Returns the stored record and the key itself,
-    /// which exists nowhere else: only its hash is stored.
-    pub async fn create_api_key(
-        &self,
-        environment: EnvironmentName,
-        name: &str,
-    ) -> anyhow::Result<(ApiKey, String)> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            anyhow::bail!("the key's name must be 1 to 100 characters");
-        }
-        let key = tokens::new_api_key(environment);
-        let record = ApiKey {
-            id: plugboard_store::ids::new_id(),
-            environment_id: self.environments.get(environment).id.clone(),
-            name: name.to_owned(),
-            key_hash: tokens::hash(&key),
-            prefix: tokens::display_prefix(&key),
-            created_at: chrono::Utc::now(),
-            revoked_at: None,
-        };
-        self.store.insert_api_key(&record).await?;
-        tracing::info!(key_id = %record.id, %environment, "API key created");
-        let entry = audit::Entry::new(audit::Action::ApiKeyCreated, audit::Actor::Cli)
-            .target("api_key", &record.id)
-            .detail("name", record.name.clone())
-            .detail("prefix", record.prefix.clone());
-        audit::record(self, &record.environment_id, entry, None).await;
-        Ok((record, key))
-    }
-
-    /// The environment and id of an API key, if the key is valid. Valid keys are remembered
-    /// for [`API_KEY_CACHE_TTL`], so most requests need no database read to authenticate;
-    /// unknown keys are never cached, so a new key works at once.
-    pub async fn authenticate(
-        &self,
-        key: &str,
-    ) -> Result<Option<extract::Authenticated>, ApiError> {
-        let hash = tokens::hash(key);
-        if let Some(cached) = self.api_keys.get(&hash)
-            && cached.checked_at.elapsed() < API_KEY_CACHE_TTL
-        {
-            return Ok(self
-                .environments
-                .by_id(&cached.environment_id)
-                .map(|environment| extract::Authenticated {
-                    environment: environment.clone(),
-                    api_key_id: cached.key_id.clone(),
-                    key_hash: hash,
-                }));
-        }
-        let Some(found) = self.store.active_api_key_by_hash(&hash).await? else {
-            self.api_keys.remove(&hash);
-            return Ok(None);
-        };
-        let environment = self.environments.by_id(&found.environment_id).cloned();
-        self.api_keys.insert(
-            hash.clone(),
-            CachedKey {
-                environment_id: found.environment_id,
-                key_id: found.id.clone(),
-                checked_at: std::time::Instant::now(),
-            },
-        );
-        Ok(environment.map(|environment| extract::Authenticated {
-            environment,
-            api_key_id: found.id,
-            key_hash: hash,
-        }))
-    }
-
-    /// Revokes an API key, effective at once in this process.
-    pub async fn revoke_api_key(&self, id: &str) -> anyhow::Result<bool> {
-        let keys = self.store.list_api_keys(None).await?;
-        let revoked = self.store.revoke_api_key(id, chrono::Utc::now()).await?;
-        if let Some(key) = keys.iter().find(|key| key.id == id) {
-            self.api_keys.remove(&key.key_hash);
-            if revoked {
-                let entry = audit::Entry::new(audit::Action::ApiKeyRevoked, audit::Actor::Cli)
-                    .target("api_key", &key.id)
-                    .detail("name", key.name.clone());
-                audit::record(self, &key.environment_id, entry, None).await;
-            }
-        }
-        Ok(revoked)
-    }
-
-    /// The tools of `category` that can be connected in `environment`, by id.
-    pub fn available_tools(
-        &self,
-        environment: &Environment,
-        category: Category,
-    ) -> impl Iterator<Item = &Tool> {
-        let development = environment.name == EnvironmentName::Development;
-        self.catalog
-            .tools()
-            .filter(move |tool| tool.supports(category) && (development || !tool.development_only))
-    }
-
-    /// The tool `id` if it can be connected as `category` in `environment`; otherwise why not.
-    pub fn tool_available(
-        &self,
-        environment: &Environment,
-        id: &str,
-        category: Category,
-    ) -> Result<&Tool, String> {
-        let tool = self
-            .catalog
-            .get(id)
-            .ok_or_else(|| format!("{id:?} is not a tool Plugboard knows"))?;
-        if tool.development_only && environment.name != EnvironmentName::Development {
-            return Err(format!(
-                "{id:?} is only available in the development environment"
-            ));
-        }
-        if !tool.supports(category) {
-            return Err(format!("{} cannot be connected as {category}", tool.label));
-        }
-        Ok(tool)
-    }
-
-    /// Absolute URL of one of a tool's images.
-    pub fn tool_asset_url(&self, tool: &str, file: &str) -> String {
-        self.config.public(&format!("/assets/tools/{tool}/{file}"))
     }
 }
 

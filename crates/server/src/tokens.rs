@@ -78,158 +78,7 @@ pub fn new_activation_token() -> String {
     format!("{ACTIVATION_PREFIX}{}", random_secret())
 }
 
-/// What a link opens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkKind {
-    /// A new connection.
-    #[default]
-    Connect,
-    /// New credentials for an existing integration.
-    Relink,
-}
-
-/// How the link is used: Kombo's `link_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum LinkType {
-    /// Shown in the operator's app through the SDK; valid for 1 hour.
-    Embedded,
-    /// Sent to the end user to open in a browser tab; valid for 1 year.
-    MagicLink,
-}
-
-impl LinkType {
-    /// How long links of this type stay valid.
-    pub fn lifetime(self) -> chrono::Duration {
-        match self {
-            Self::Embedded => chrono::Duration::hours(1),
-            Self::MagicLink => chrono::Duration::days(365),
-        }
-    }
-}
-
-/// Languages of the hosted flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    /// English (default).
-    #[default]
-    En,
-    /// German.
-    De,
-    /// French.
-    Fr,
-    /// Italian.
-    It,
-    /// Spanish.
-    Es,
-}
-
-/// Everything a link carries, and nothing the flow does not need: it is sealed into every
-/// link, so each byte costs on every `create-link` and in every URL. One-letter keys keep links
-/// short; the aliases are the names of links signed before sealing (JWS), which stay readable
-/// until they expire. No key is one of PASETO's registered claims (`exp` there is an ISO 8601
-/// string; `x` here is Unix seconds).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinkClaims {
-    /// Link id: consumed on completion, and the key of recorded magic links.
-    #[serde(rename = "j", alias = "jti")]
-    pub jti: String,
-    /// Environment id.
-    #[serde(rename = "e", alias = "env")]
-    pub env: String,
-    /// Connect or relink (omitted for connect, the usual case).
-    #[serde(
-        rename = "k",
-        alias = "kind",
-        default,
-        skip_serializing_if = "LinkKind::is_connect"
-    )]
-    pub kind: LinkKind,
-    /// The integration a relink link is for.
-    #[serde(
-        rename = "i",
-        alias = "iid",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub iid: Option<String>,
-    /// Category of the flow.
-    #[serde(rename = "c", alias = "cat")]
-    pub cat: Category,
-    /// Pre-selected tool.
-    #[serde(
-        rename = "t",
-        alias = "tool",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub tool: Option<String>,
-    /// The tool's own environment to connect.
-    #[serde(
-        rename = "r",
-        alias = "renv",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub renv: Option<String>,
-    /// UI language; `None` lets the end user's browser choose (`Accept-Language`).
-    #[serde(
-        rename = "l",
-        alias = "lang",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub lang: Option<Language>,
-    /// Embedded or magic link.
-    #[serde(rename = "y", alias = "typ")]
-    pub typ: LinkType,
-    /// End user's email.
-    #[serde(
-        rename = "m",
-        alias = "email",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub email: Option<String>,
-    /// End user's organisation.
-    #[serde(rename = "o", alias = "org")]
-    pub org: String,
-    /// Operator's id of the end user.
-    #[serde(
-        rename = "u",
-        alias = "oid",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub oid: Option<String>,
-    /// Scope config to apply.
-    #[serde(
-        rename = "s",
-        alias = "scope",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub scope: Option<String>,
-    /// Expires at (Unix seconds). There is no issue time: nothing reads it, a magic link's is
-    /// recorded in the database, and an embedded link's is its expiry less one hour.
-    #[serde(rename = "x", alias = "exp")]
-    pub exp: i64,
-}
-
-impl LinkKind {
-    fn is_connect(&self) -> bool {
-        *self == Self::Connect
-    }
-}
-
-impl LinkClaims {
-    /// When the link expires.
-    pub fn expires_at(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp(self.exp, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
-    }
-}
+use crate::links::{Language, LinkClaims, LinkKind, LinkType};
 
 /// Why a link token was refused. Deliberately coarse: the end user can only act on
 /// "ask for a new link" versus "this link has expired".
@@ -283,20 +132,18 @@ pub fn seal_link(vault: &Vault, claims: &LinkClaims) -> String {
 pub fn seal_link_with_nonce(vault: &Vault, claims: &LinkClaims, nonce: [u8; 32]) -> String {
     // Claims are strings, integers and unit enums: serialising cannot fail.
     let mut payload = Vec::with_capacity(256);
-    serde_json::to_writer(&mut payload, claims)
-        .unwrap_or_else(|_| unreachable!("link claims always serialise"));
-    let payload =
-        std::str::from_utf8(&payload).unwrap_or_else(|_| unreachable!("serde_json writes UTF-8"));
+    serde_json::to_writer(&mut payload, claims).expect("link claims always serialise");
+    let payload = std::str::from_utf8(&payload).expect("serde_json writes UTF-8");
     let key = vault
         .link_seal_key(None)
-        .unwrap_or_else(|| unreachable!("the current key always exists"));
+        .expect("the current key always exists");
     let footer = sealed_footer(vault.key_id());
     Paseto::<V4, Local>::builder()
         .set_payload(Payload::from(payload))
         .set_footer(Footer::from(footer.as_str()))
         .set_implicit_assertion(ImplicitAssertion::from(LINK_ASSERTION))
         .try_encrypt(&paseto_key(key), &PasetoNonce::from(&Key::from(nonce)))
-        .unwrap_or_else(|_| unreachable!("v4.local encryption with a 32-byte key cannot fail"))
+        .expect("v4.local encryption with a 32-byte key cannot fail")
 }
 
 /// Opens a link token, sealed or (until the last of them expires) signed, checks its expiry
@@ -410,11 +257,8 @@ pub fn sign_legacy_link(vault: &Vault, claims: &LinkClaims) -> String {
         exp: claims.exp,
     };
     let signing_input = format!("{}.{}", encode_json(&header), encode_json(&legacy));
-    let key = vault
-        .link_key(None)
-        .unwrap_or_else(|| unreachable!("the current key always exists"));
-    let mut mac = HmacSha256::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let key = vault.link_key(None).expect("the current key always exists");
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(signing_input.as_bytes());
     let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
     format!("{signing_input}.{signature}")
@@ -451,8 +295,7 @@ fn verify_legacy(vault: &Vault, token: &str) -> Result<LinkClaims, LinkError> {
 pub const FORM_LIFETIME: chrono::Duration = chrono::Duration::hours(2);
 
 fn form_mac(key: &[u8; 32], link_id: &str, tool: &str, issued_at: i64) -> HmacSha256 {
-    let mut mac = HmacSha256::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(format!("form\0{link_id}\0{tool}\0{issued_at}").as_bytes());
     mac
 }
@@ -462,9 +305,7 @@ fn form_mac(key: &[u8; 32], link_id: &str, tool: &str, issued_at: i64) -> HmacSh
 /// long after it was shown. No cookie is needed, which a cross-site iframe could not keep.
 pub fn sign_form_state(vault: &Vault, link_id: &str, tool: &str, now: DateTime<Utc>) -> String {
     let issued_at = now.timestamp();
-    let key = vault
-        .link_key(None)
-        .unwrap_or_else(|| unreachable!("the current key always exists"));
+    let key = vault.link_key(None).expect("the current key always exists");
     let signature = URL_SAFE_NO_PAD.encode(
         form_mac(key, link_id, tool, issued_at)
             .finalize()
@@ -504,7 +345,8 @@ pub fn verify_form_state(
 
 /// base64url of a value's JSON. Plain structs of strings and integers always serialise.
 fn encode_json(value: &impl Serialize) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default())
+    URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(value).expect("token parts are plain data and serialise"))
 }
 
 #[cfg(test)]

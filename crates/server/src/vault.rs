@@ -155,7 +155,7 @@ fn derive(master: &MasterKey, info: &str) -> Zeroizing<[u8; 32]> {
     let mut out = Zeroizing::new([0u8; 32]);
     // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
     hkdf.expand(info.as_bytes(), out.as_mut())
-        .unwrap_or_else(|_| unreachable!("HKDF output length is valid"));
+        .expect("HKDF output length is valid");
     out
 }
 
@@ -260,7 +260,7 @@ impl Vault {
                 },
             )
             // Encryption only fails for inputs beyond 256 GiB.
-            .unwrap_or_else(|_| unreachable!("plaintext within XChaCha20-Poly1305 limits"));
+            .expect("plaintext within XChaCha20-Poly1305 limits");
         Sealed {
             key_id: self.current.id.clone(),
             nonce: nonce.to_vec(),

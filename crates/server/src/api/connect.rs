@@ -3,23 +3,19 @@
 //! live here, so the import goes one way: integrations uses connect, never the reverse.
 
 use axum::{Json, extract::State};
-use email_address::EmailAddress;
 use plugboard_catalog::Category;
-use plugboard_store::{EndUser, Environment, Integration, SetupStatus};
+use plugboard_store::{EndUser, Integration, SetupStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
     AppState,
     api::{Success, success},
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     extract::{ApiJson, ApiPath, Authenticated},
-    integrations::{self, LinkRequest},
-    tokens::{Language, LinkKind, LinkType},
+    integrations,
+    links::{self, Language, LinkKind, LinkRequest, LinkType},
 };
-
-/// Longest accepted end-user text field; generous, but bounded so links stay URL-sized.
-const MAX_TEXT: usize = 256;
 
 /// Body of `POST /v1/connect/create-link`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -128,83 +124,13 @@ impl From<Integration> for IntegrationByTokenOut {
     }
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::InputInvalid(message.into())
-}
-
-/// Checks an end-user text field: present, not blank, bounded.
-pub fn check_text(field: &str, value: &str) -> ApiResult<()> {
-    if value.trim().is_empty() {
-        return Err(invalid(format!("{field}: must not be empty")));
-    }
-    if value.chars().count() > MAX_TEXT {
-        return Err(invalid(format!(
-            "{field}: must be at most {MAX_TEXT} characters"
-        )));
-    }
-    Ok(())
-}
-
-/// Checks that `scope_config_id`, when given, names the environment's scope config (the only
-/// one Plugboard has).
-pub fn check_scope_config(
-    environment: &Environment,
-    scope_config_id: Option<&str>,
-) -> ApiResult<()> {
-    match scope_config_id {
-        Some(id) if id != environment.scope_config_id => Err(invalid(format!(
-            "scope_config_id: unknown scope config {id:?}; this environment's is {:?}",
-            environment.scope_config_id
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// Whether `email` is an address as people type them: valid, at most 320 bytes, and without a
-/// quoted local part or the characters `<`, `>` and `"`. RFC 5321 allows `"<b>x</b>"@acme.example`,
-/// but no real mailbox needs it, and the address is echoed into pages, webhooks and the
-/// operator's own UI, where markup is a risk even when escaped once.
-pub(crate) fn is_plain_email(email: &str) -> bool {
-    email.len() <= 320
-        && !email.starts_with('"')
-        && !email.contains(['<', '>', '"'])
-        && EmailAddress::is_valid(email)
-}
-
-fn link_request(
-    state: &AppState,
-    environment: &Environment,
-    body: CreateLinkIn,
-) -> ApiResult<LinkRequest> {
-    if !is_plain_email(&body.end_user_email) {
-        return Err(invalid("end_user_email: must be a valid email address"));
-    }
-    check_text(
-        "end_user_organization_name",
-        &body.end_user_organization_name,
-    )?;
-    if let Some(origin) = &body.end_user_origin_id {
-        check_text("end_user_origin_id", origin)?;
-    }
-    let category = body.integration_category.unwrap_or(Category::Hris);
-    if let Some(tool) = &body.integration_tool {
-        state
-            .tool_available(environment, tool, category)
-            .map_err(|reason| invalid(format!("integration_tool: {reason}")))?;
-    }
-    if let Some(remote) = &body.remote_environment {
-        if body.integration_tool.is_none() {
-            return Err(invalid(
-                "remote_environment: only allowed together with integration_tool",
-            ));
-        }
-        check_text("remote_environment", remote)?;
-    }
-    check_scope_config(environment, body.scope_config_id.as_deref())?;
-    Ok(LinkRequest {
+/// The operation's input for a create-link body, with Kombo's defaults: category `HRIS`, an
+/// embedded link. `links::create` checks it.
+fn link_request(body: CreateLinkIn) -> LinkRequest {
+    LinkRequest {
         kind: LinkKind::Connect,
         integration_id: None,
-        category,
+        category: body.integration_category.unwrap_or(Category::Hris),
         tool: body.integration_tool,
         remote_environment: body.remote_environment,
         language: body.language,
@@ -215,7 +141,7 @@ fn link_request(
             origin_id: body.end_user_origin_id,
         },
         scope_config_id: body.scope_config_id,
-    })
+    }
 }
 
 /// Create a connection link.
@@ -238,8 +164,7 @@ pub async fn create_link(
     auth: Authenticated,
     ApiJson(body): ApiJson<CreateLinkIn>,
 ) -> ApiResult<Json<Success<LinkOut>>> {
-    let request = link_request(&state, &auth.environment, body)?;
-    let link = integrations::mint_link(&state, &auth.environment, request).await?;
+    let link = links::create(&state, &auth.environment, link_request(body)).await?;
     Ok(success(LinkOut { link }))
 }
 
@@ -292,24 +217,4 @@ pub async fn activate_integration(
     let integration =
         integrations::redeem_activation_token(&state, &auth.environment, &body.token).await?;
     Ok(success(integration.into()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_emails_exclude_quoted_local_parts_and_markup() {
-        // The RFC allows these, and so does the crate; Plugboard does not.
-        for email in [r#""<b>hi</b>"@acme.example"#, r#""admin"@acme.example"#] {
-            assert!(EmailAddress::is_valid(email), "{email}");
-            assert!(!is_plain_email(email), "{email}");
-        }
-        assert!(!is_plain_email("a>b@acme.example"));
-        assert!(!is_plain_email(&format!(
-            "{}@acme.example",
-            "a".repeat(320)
-        )));
-        assert!(is_plain_email("o'brien+hr@acme.example"));
-    }
 }

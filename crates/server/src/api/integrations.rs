@@ -4,9 +4,7 @@
 use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
 use plugboard_catalog::Category;
-use plugboard_store::{
-    Environment, Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus,
-};
+use plugboard_store::{Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -14,7 +12,7 @@ use crate::{
     AppState,
     api::{
         Empty, Success,
-        connect::{LinkOut, SetupStatusOut, check_scope_config},
+        connect::{LinkOut, SetupStatusOut},
         page::PageRequest,
         success,
     },
@@ -22,8 +20,8 @@ use crate::{
     error::{ApiError, ApiResult, ErrorEnvelope},
     events::{EndUserOut, serialize_time},
     extract::{ApiJson, ApiQuery, Authenticated, IntegrationPath},
-    integrations::{self, LinkRequest},
-    tokens::{Language, LinkKind, LinkType},
+    integrations,
+    links::{self, Language, LinkRequest, LinkType},
 };
 
 /// Kombo's integration `status`.
@@ -156,8 +154,8 @@ impl IntegrationOut {
             .collect();
         Self {
             tool: IntegrationToolOut {
-                logo_url: state.tool_asset_url(&integration.tool, "logo.svg"),
-                icon_url: state.tool_asset_url(&integration.tool, "icon.svg"),
+                logo_url: crate::tools::asset_url(&state.config, &integration.tool, "logo.svg"),
+                icon_url: crate::tools::asset_url(&state.config, &integration.tool, "icon.svg"),
                 id: integration.tool,
                 label,
                 internal_label: None,
@@ -317,13 +315,8 @@ pub async fn delete_integration(
     client: audit::Client,
     IntegrationPath(id): IntegrationPath,
 ) -> ApiResult<Json<Success<Empty>>> {
-    integrations::delete(&state, &auth.environment, &id).await?;
-    let entry = audit::Entry::new(
-        audit::Action::IntegrationDeleted,
-        audit::Actor::api_key(&auth),
-    )
-    .target("integration", id.as_str());
-    audit::record(&state, &auth.environment.id, entry, Some(&client)).await;
+    let caller = audit::Caller::api(&auth, client);
+    integrations::delete(&state, &auth.environment, &id, &caller).await?;
     Ok(success(Empty {}))
 }
 
@@ -349,37 +342,9 @@ pub async fn set_enabled(
     IntegrationPath(id): IntegrationPath,
     ApiJson(body): ApiJson<EnabledIn>,
 ) -> ApiResult<Json<Success<Empty>>> {
-    integrations::set_enabled(&state, &auth.environment, &id, body.value).await?;
-    let action = if body.value {
-        audit::Action::IntegrationEnabled
-    } else {
-        audit::Action::IntegrationDisabled
-    };
-    let entry =
-        audit::Entry::new(action, audit::Actor::api_key(&auth)).target("integration", id.as_str());
-    audit::record(&state, &auth.environment.id, entry, Some(&client)).await;
+    let caller = audit::Caller::api(&auth, client);
+    integrations::set_enabled(&state, &auth.environment, &id, body.value, &caller).await?;
     Ok(success(Empty {}))
-}
-
-async fn relink_request(
-    state: &AppState,
-    environment: &Environment,
-    id: &plugboard_store::ids::IntegrationId,
-    body: RelinkIn,
-) -> ApiResult<LinkRequest> {
-    let integration = integrations::get(state, environment, id).await?;
-    check_scope_config(environment, body.scope_config_id.as_deref())?;
-    Ok(LinkRequest {
-        kind: LinkKind::Relink,
-        integration_id: Some(integration.id),
-        category: integration.category,
-        tool: Some(integration.tool),
-        remote_environment: integration.remote_environment,
-        language: body.language,
-        link_type: body.link_type.unwrap_or(LinkType::Embedded),
-        end_user: integration.end_user,
-        scope_config_id: body.scope_config_id,
-    })
 }
 
 /// Create a reconnection link.
@@ -403,8 +368,14 @@ pub async fn relink(
     IntegrationPath(id): IntegrationPath,
     ApiJson(body): ApiJson<RelinkIn>,
 ) -> ApiResult<Json<Success<LinkOut>>> {
-    let request = relink_request(&state, &auth.environment, &id, body).await?;
-    let link = integrations::mint_link(&state, &auth.environment, request).await?;
+    let integration = integrations::get(&state, &auth.environment, &id).await?;
+    let request = LinkRequest::relink(
+        integration,
+        body.language,
+        body.link_type.unwrap_or(LinkType::Embedded),
+        body.scope_config_id,
+    );
+    let link = links::create(&state, &auth.environment, request).await?;
     Ok(success(LinkOut { link }))
 }
 

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     AppState,
     api::{Empty, Success, page::PageRequest, success},
-    error::{ApiError, ApiResult, ErrorEnvelope},
+    error::{ApiResult, ErrorEnvelope},
     events::{EndUserOut, format_time},
     extract::{ApiPath, ApiQuery, Authenticated},
 };
@@ -152,23 +152,7 @@ pub async fn revoke_link(
     client: crate::audit::Client,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Success<Empty>>> {
-    if !state
-        .store
-        .revoke_magic_link(&auth.environment.id, &id, Utc::now())
-        .await?
-    {
-        let shown: String = id.chars().take(40).collect();
-        return Err(ApiError::NotFound(format!(
-            "No unrevoked magic link with id {shown:?} exists in this environment."
-        )));
-    }
-    tracing::info!(link_id = %id, "magic link revoked");
-    let entry = crate::audit::Entry::new(
-        crate::audit::Action::LinkRevoked,
-        crate::audit::Actor::api_key(&auth),
-    )
-    .target("link", &id)
-    .link(&id);
-    crate::audit::record(&state, &auth.environment.id, entry, Some(&client)).await;
+    let caller = crate::audit::Caller::api(&auth, client);
+    crate::links::revoke(&state, &auth.environment, &id, &caller).await?;
     Ok(success(Empty {}))
 }

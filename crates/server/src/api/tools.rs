@@ -94,9 +94,9 @@ fn tool_out(state: &AppState, tool: &Tool, category: Category) -> ToolOut {
         label: tool.label.clone(),
         internal_label: None,
         assets: ToolAssetsOut {
-            logo_url: state.tool_asset_url(&tool.id, "logo.svg"),
-            icon_url: state.tool_asset_url(&tool.id, "icon.svg"),
-            icon_black_url: state.tool_asset_url(&tool.id, "icon-black.svg"),
+            logo_url: crate::tools::asset_url(&state.config, &tool.id, "logo.svg"),
+            icon_url: crate::tools::asset_url(&state.config, &tool.id, "icon.svg"),
+            icon_black_url: crate::tools::asset_url(&state.config, &tool.id, "icon-black.svg"),
         },
         paid_api_details_markdown: None,
         fast_track_details_markdown: None,
@@ -133,8 +133,7 @@ pub async fn get_tools(
             "category: {category:?} is not one of hris, ats, assessment, lms"
         ))
     })?;
-    let tools = state
-        .available_tools(&auth.environment, category)
+    let tools = crate::tools::offered(&state.catalog, &auth.environment, category)
         .map(|tool| tool_out(&state, tool, category))
         .collect();
     Ok(success(ToolsOut { tools }))

@@ -1,5 +1,6 @@
-//! Webhooks: the operations on endpoints that the API and the CLI share, and (in [`worker`])
-//! the delivery of the events that every change writes to the outbox.
+//! Webhooks: the operations on endpoints that the API and the CLI share (each checks its input
+//! and writes its audit entry), and (in [`worker`]) the delivery of the events that every
+//! change writes to the outbox.
 //!
 //! An endpoint's secret is shown once, when it is created or rotated, and is stored sealed
 //! (the associated data binds it to its endpoint). A rotation keeps the old secret signing
@@ -16,7 +17,9 @@ use zeroize::Zeroizing;
 
 use crate::{
     AppState,
+    audit::{Action, Caller},
     config::WebhookConfig,
+    error::{DomainError, Missing},
     events::{self, EVENT_TYPES},
     net::Allowed,
     vault::{Purpose, Vault, VaultError},
@@ -113,14 +116,60 @@ fn seal_secret(vault: &Vault, endpoint_id: &str, secret: &str) -> Sealed {
     vault.seal(Purpose::WebhookSecret, endpoint_id, secret.as_bytes())
 }
 
-/// Creates an endpoint of `environment` from a checked URL and subscription. Returns it with
-/// its secret, which is shown once and stored only sealed.
+/// An endpoint's URL and subscription as an operator gives them: checked by the operations.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointInput {
+    /// Where deliveries are posted (`url`).
+    pub url: Option<String>,
+    /// The event types it receives (`events`); `None` on create means all of them.
+    pub events: Option<Vec<String>>,
+    /// Whether it receives deliveries (`enabled`); updates only.
+    pub enabled: Option<bool>,
+}
+
+fn checked_url(
+    state: &AppState,
+    environment: &Environment,
+    url: &str,
+) -> Result<String, DomainError> {
+    let allowed = allowed_addresses(&state.config.webhooks, environment.name);
+    check_url(url, &allowed)
+        .map(String::from)
+        .map_err(|message| DomainError::invalid("url", message))
+}
+
+fn checked_events(events: Option<&[String]>) -> Result<Vec<String>, DomainError> {
+    check_event_types(events).map_err(|message| DomainError::invalid("events", message))
+}
+
+fn missing(id: &str) -> DomainError {
+    DomainError::NotFound(Missing::WebhookEndpoint(id.to_owned()))
+}
+
+/// An audit entry for a change to `endpoint`, naming its URL and subscription (never its
+/// secret).
+fn entry(
+    caller: &Caller,
+    action: Action,
+    endpoint: &WebhookEndpoint,
+) -> crate::audit::Entry<'static> {
+    caller
+        .entry(action)
+        .target("webhook_endpoint", &endpoint.id)
+        .detail("url", endpoint.url.clone())
+        .detail("events", endpoint.event_types.clone())
+}
+
+/// Creates an endpoint of `environment` after checking its URL (`url`) and subscription
+/// (`events`). Returns it with its secret, which is shown once and stored only sealed.
 pub async fn create_endpoint(
     state: &AppState,
     environment: &Environment,
-    url: &Url,
-    event_types: Vec<String>,
-) -> plugboard_store::Result<(WebhookEndpoint, Zeroizing<String>)> {
+    input: &EndpointInput,
+    caller: &Caller,
+) -> Result<(WebhookEndpoint, Zeroizing<String>), DomainError> {
+    let url = checked_url(state, environment, input.url.as_deref().unwrap_or_default())?;
+    let event_types = checked_events(input.events.as_deref())?;
     let id = ids::new_id();
     let secret = sign::new_secret();
     let now = Utc::now();
@@ -128,7 +177,7 @@ pub async fn create_endpoint(
         secret: seal_secret(&state.vault, &id, &secret),
         id,
         environment_id: environment.id.clone(),
-        url: url.to_string(),
+        url,
         event_types,
         enabled: true,
         disabled_reason: None,
@@ -139,32 +188,77 @@ pub async fn create_endpoint(
     };
     state.store.insert_webhook_endpoint(&endpoint).await?;
     tracing::info!(endpoint_id = %endpoint.id, environment = %environment.name, "webhook endpoint created");
+    let created = entry(caller, Action::WebhookEndpointCreated, &endpoint);
+    caller.record(state, &environment.id, created).await;
     Ok((endpoint, secret))
 }
 
-/// Applies an operator's changes to an endpoint; `None` if it does not exist.
+/// Applies an operator's changes to an endpoint: only the fields given, each checked as on
+/// create. Enabling it sends the deliveries that waited.
 pub async fn update_endpoint(
     state: &AppState,
     environment: &Environment,
     id: &str,
-    changes: &EndpointChanges,
-) -> plugboard_store::Result<Option<WebhookEndpoint>> {
-    state
+    input: &EndpointInput,
+    caller: &Caller,
+) -> Result<WebhookEndpoint, DomainError> {
+    let changes = EndpointChanges {
+        url: input
+            .url
+            .as_deref()
+            .map(|url| checked_url(state, environment, url))
+            .transpose()?,
+        event_types: input
+            .events
+            .as_deref()
+            .map(|events| checked_events(Some(events)))
+            .transpose()?,
+        enabled: input.enabled,
+    };
+    let endpoint = state
         .store
-        .update_webhook_endpoint(&environment.id, id, changes, Utc::now())
-        .await
+        .update_webhook_endpoint(&environment.id, id, &changes, Utc::now())
+        .await?
+        .ok_or_else(|| missing(id))?;
+    let updated = entry(caller, Action::WebhookEndpointUpdated, &endpoint)
+        .detail("enabled", endpoint.enabled);
+    caller.record(state, &environment.id, updated).await;
+    Ok(endpoint)
+}
+
+/// Deletes an endpoint with its deliveries and their log.
+pub async fn delete_endpoint(
+    state: &AppState,
+    environment: &Environment,
+    id: &str,
+    caller: &Caller,
+) -> Result<(), DomainError> {
+    if !state
+        .store
+        .delete_webhook_endpoint(&environment.id, id)
+        .await?
+    {
+        return Err(missing(id));
+    }
+    tracing::info!(endpoint_id = %id, "webhook endpoint deleted");
+    let deleted = caller
+        .entry(Action::WebhookEndpointDeleted)
+        .target("webhook_endpoint", id);
+    caller.record(state, &environment.id, deleted).await;
+    Ok(())
 }
 
 /// Gives an endpoint a new secret; the old one keeps signing for [`ROTATION_OVERLAP`].
-/// Returns the endpoint and the new secret, or `None` if it does not exist.
+/// Returns the endpoint and the new secret.
 pub async fn rotate_secret(
     state: &AppState,
     environment: &Environment,
     id: &str,
-) -> plugboard_store::Result<Option<(WebhookEndpoint, Zeroizing<String>)>> {
+    caller: &Caller,
+) -> Result<(WebhookEndpoint, Zeroizing<String>), DomainError> {
     let secret = sign::new_secret();
     let now = Utc::now();
-    let rotated = state
+    let endpoint = state
         .store
         .rotate_webhook_secret(
             &environment.id,
@@ -173,24 +267,29 @@ pub async fn rotate_secret(
             now + ROTATION_OVERLAP,
             now,
         )
-        .await?;
-    if rotated.is_some() {
-        tracing::info!(endpoint_id = %id, "webhook secret rotated");
-    }
-    Ok(rotated.map(|endpoint| (endpoint, secret)))
+        .await?
+        .ok_or_else(|| missing(id))?;
+    tracing::info!(endpoint_id = %id, "webhook secret rotated");
+    let rotated = caller
+        .entry(Action::WebhookEndpointSecretRotated)
+        .target("webhook_endpoint", &endpoint.id);
+    caller.record(state, &environment.id, rotated).await;
+    Ok((endpoint, secret))
 }
 
 /// Queues a `webhook-test` event for one endpoint, through the same durable delivery as every
-/// other event. Returns the event's and the delivery's ids, or `None` if there is no endpoint.
+/// other event. Returns the event's and the delivery's ids.
 pub async fn send_test_event(
     state: &AppState,
     environment: &Environment,
     id: &str,
     now: DateTime<Utc>,
-) -> plugboard_store::Result<Option<(String, String)>> {
+) -> Result<(String, String), DomainError> {
     let event = events::webhook_test(&environment.id, id, now);
     let delivery = state.store.queue_event_for_endpoint(&event, id).await?;
-    Ok(delivery.map(|delivery| (event.id, delivery)))
+    delivery
+        .map(|delivery| (event.id, delivery))
+        .ok_or_else(|| missing(id))
 }
 
 #[cfg(test)]

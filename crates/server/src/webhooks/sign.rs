@@ -33,8 +33,7 @@ pub fn new_secret() -> Zeroizing<String> {
 }
 
 fn mac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    let mut mac =
-        HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key");
     for part in parts {
         mac.update(part);
     }

@@ -2,8 +2,9 @@
 
 use chrono::Utc;
 use plugboard::{
-    integrations::{self, CompleteError, Credentials},
-    tokens::{Language, LinkKind, LinkType},
+    error::DomainError,
+    integrations::{self, Credentials},
+    links::{Language, LinkKind, LinkProblem, LinkType},
 };
 use plugboard_catalog::Category;
 use reqwest::Method;
@@ -333,7 +334,7 @@ async fn a_link_completes_at_most_one_integration(backend: Backend) {
     let second =
         integrations::complete_connection(&app.state, &claims, "personio", &credentials).await;
     assert!(
-        matches!(second, Err(CompleteError::LinkAlreadyUsed)),
+        matches!(second, Err(DomainError::Link(LinkProblem::Used))),
         "{second:?}"
     );
     let other_tool = integrations::complete_connection(
@@ -347,7 +348,10 @@ async fn a_link_completes_at_most_one_integration(backend: Backend) {
     )
     .await;
     assert!(
-        matches!(other_tool, Err(CompleteError::ToolUnavailable(_))),
+        matches!(
+            other_tool,
+            Err(DomainError::Link(LinkProblem::ToolUnavailable(_)))
+        ),
         "a link naming a tool completes only with it"
     );
     let events = app.events().await;

@@ -171,10 +171,14 @@ async fn spawn_demo(dir: &std::path::Path) -> (String, String, oneshot::Sender<(
     let state = plugboard::AppState::new(config.clone())
         .await
         .expect("state");
-    let (_, key) = state
-        .create_api_key(plugboard_store::EnvironmentName::Development, "test")
-        .await
-        .expect("key");
+    let (_, key) = plugboard::api_keys::create(
+        &state,
+        plugboard_store::EnvironmentName::Development,
+        "test",
+        &plugboard::audit::Caller::cli(),
+    )
+    .await
+    .expect("key");
     drop(state);
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(plugboard::run_with(

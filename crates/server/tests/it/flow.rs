@@ -11,7 +11,10 @@ use axum::{
     routing::get,
 };
 use chrono::Utc;
-use plugboard::tokens::{self, Language, LinkClaims, LinkKind, LinkType};
+use plugboard::{
+    links::{Language, LinkClaims, LinkKind, LinkType},
+    tokens,
+};
 use plugboard_catalog::Category;
 use reqwest::Method;
 use serde_json::json;

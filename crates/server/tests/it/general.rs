@@ -58,22 +58,21 @@ async fn bad_keys_are_refused_with_401(backend: Backend) {
             "keys are never echoed"
         );
     }
-    let (record, key) = app
-        .state
-        .create_api_key(EnvironmentName::Development, "soon revoked")
-        .await
-        .expect("key");
-    assert_eq!(
-        app.send(Method::GET, "/v1/check-api-key", Some(&key), None)
-            .await
-            .status,
-        200
-    );
+    let cli = plugboard::audit::Caller::cli();
+    let (record, key) = plugboard::api_keys::create(
+        &app.state,
+        EnvironmentName::Development,
+        "soon revoked",
+        &cli,
+    )
+    .await
+    .expect("key");
+    assert_eq!(app.get_as(&key, "/v1/check-api-key").await.status, 200);
     // Through the application, so its cache of authenticated keys forgets the key at once.
-    assert!(app.state.revoke_api_key(&record.id).await.expect("revoke"));
-    let reply = app
-        .send(Method::GET, "/v1/check-api-key", Some(&key), None)
-        .await;
+    plugboard::api_keys::revoke(&app.state, &record.id, &cli)
+        .await
+        .expect("revoke");
+    let reply = app.get_as(&key, "/v1/check-api-key").await;
     assert!(
         reply
             .error(401, Some("PLATFORM.AUTHENTICATION_INVALID"))

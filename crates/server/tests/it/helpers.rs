@@ -4,10 +4,11 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use plugboard::{
-    AppState,
+    AppState, api_keys,
     config::{Config, Database, MasterKeySource},
     integrations::{self, Credentials},
-    tokens::{self, LinkClaims},
+    links::LinkClaims,
+    tokens,
     vault::{MasterKey, Vault},
 };
 use plugboard_store::{EnvironmentName, Store};
@@ -193,12 +194,11 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     let state = AppState::from_parts(config, store, vault)
         .await
         .expect("state");
-    let (_, dev_key) = state
-        .create_api_key(EnvironmentName::Development, "tests")
+    let cli = plugboard::audit::Caller::cli();
+    let (_, dev_key) = api_keys::create(&state, EnvironmentName::Development, "tests", &cli)
         .await
         .expect("dev key");
-    let (_, prod_key) = state
-        .create_api_key(EnvironmentName::Production, "tests")
+    let (_, prod_key) = api_keys::create(&state, EnvironmentName::Production, "tests", &cli)
         .await
         .expect("prod key");
     // As `plugboard serve` does: the API and the webhook worker, stopped together.
@@ -335,6 +335,22 @@ impl TestApp {
         let link = self.create_link(serde_json::json!({})).await;
         let token = self.complete(&link, "personio", "secret").await;
         self.redeem(&token).await
+    }
+
+    /// Every result of the paged list at `path`, `page_size` at a time, following `next`.
+    pub async fn every_page(&self, path: &str, page_size: usize) -> Vec<Value> {
+        let mut results = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let reply = self
+                .get(&format!("{path}?page_size={page_size}&cursor={cursor}"))
+                .await;
+            results.extend(reply.data()["results"].as_array().expect("results").clone());
+            match reply.data()["next"].as_str() {
+                Some(next) => cursor = next.to_owned(),
+                None => return results,
+            }
+        }
     }
 
     /// Redeems an activation token with the development key; returns the integration's id.

@@ -1,12 +1,16 @@
 //! Integration management over HTTP: get, list, delete, enable/disable, relink, setup-link.
 
-use plugboard::{integrations, tokens::LinkKind};
+use plugboard::{
+    error::DomainError,
+    integrations,
+    links::{LinkKind, LinkProblem},
+};
 use reqwest::Method;
 use serde_json::json;
 
 use crate::{
     both_backends,
-    helpers::{Backend, encode, spawn_app},
+    helpers::{Backend, encode, spawn_app, string},
 };
 
 async fn get_returns_kombos_shape_for_percent_encoded_ids(backend: Backend) {
@@ -200,7 +204,7 @@ async fn relink_links_reconnect_the_same_integration(backend: Backend) {
     );
     let again = integrations::complete_relink(&app.state, &claims, &credentials).await;
     assert!(
-        matches!(again, Err(integrations::CompleteError::LinkAlreadyUsed)),
+        matches!(again, Err(DomainError::Link(LinkProblem::Used))),
         "{again:?}"
     );
     app.relink(&id).await;
@@ -244,25 +248,12 @@ async fn the_list_pages_and_filters(backend: Backend) {
         let token = app.complete(&link, tool, "secret").await;
         ids.push(app.redeem(&token).await);
     }
-    let mut seen = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let reply = app
-            .get(&format!("/v1/integrations?page_size=2&cursor={cursor}"))
-            .await;
-        let data = reply.data();
-        seen.extend(
-            data["results"]
-                .as_array()
-                .expect("results")
-                .iter()
-                .map(|i| i["id"].as_str().expect("id").to_owned()),
-        );
-        match data["next"].as_str() {
-            Some(next) => cursor = next.to_owned(),
-            None => break,
-        }
-    }
+    let seen: Vec<String> = app
+        .every_page("/v1/integrations", 2)
+        .await
+        .iter()
+        .map(|integration| string(integration, "id"))
+        .collect();
     assert_eq!(seen, ids, "oldest first, no gaps or repeats");
     async fn count(app: &crate::helpers::TestApp, query: &str) -> usize {
         let reply = app.get(&format!("/v1/integrations?{query}")).await;

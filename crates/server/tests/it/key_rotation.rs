@@ -12,6 +12,7 @@ use std::{
 
 use plugboard::{
     AppState,
+    audit::Caller,
     config::MasterKeySource,
     integrations::{self, Credentials},
     keys, tokens,
@@ -78,11 +79,16 @@ async fn rotation_reseals_everything_while_the_server_serves(backend: Backend) {
         .expect("connect");
         integration_ids.push(app.redeem(&token).await);
     }
-    let url = url::Url::parse(&receiver.url).expect("url");
-    let (endpoint, _) = webhooks::create_endpoint(&before, &development, &url, Vec::new())
+    // Subscribed to an event this test never causes: only its test events are delivered.
+    let input = webhooks::EndpointInput {
+        url: Some(receiver.url.clone()),
+        events: Some(vec!["connection-flow-failed".to_owned()]),
+        enabled: None,
+    };
+    let (endpoint, _) = webhooks::create_endpoint(&before, &development, &input, &Caller::cli())
         .await
         .expect("endpoint");
-    let (_, secret) = webhooks::rotate_secret(&before, &development, &endpoint.id)
+    let (_, secret) = webhooks::rotate_secret(&before, &development, &endpoint.id, &Caller::cli())
         .await
         .expect("rotate");
     let secret = secret.as_str().to_owned();

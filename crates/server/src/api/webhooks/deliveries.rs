@@ -12,7 +12,7 @@ use super::endpoint_not_found;
 use crate::{
     AppState,
     api::{Success, page::PageRequest, success},
-    error::{ApiError, ApiResult, ErrorEnvelope},
+    error::{ApiError, ApiResult, DomainError, ErrorEnvelope, Missing},
     events::format_time,
     extract::{ApiPath, ApiQuery, Authenticated},
 };
@@ -172,10 +172,7 @@ pub struct DeliveryPage {
 }
 
 fn delivery_not_found(id: &str) -> ApiError {
-    let shown: String = id.chars().take(40).collect();
-    ApiError::NotFound(format!(
-        "No webhook delivery with id {shown:?} exists in this environment."
-    ))
+    DomainError::NotFound(Missing::WebhookDelivery(id.to_owned())).into()
 }
 
 /// List an endpoint's deliveries (Plugboard extension).

@@ -2,7 +2,7 @@
 
 use axum::{Json, extract::State};
 use chrono::Utc;
-use plugboard_store::webhooks::{DisabledReason, EndpointChanges, WebhookEndpoint};
+use plugboard_store::webhooks::{DisabledReason, WebhookEndpoint};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -11,7 +11,7 @@ use crate::{
     AppState,
     api::{Empty, Success, success},
     audit,
-    error::{ApiError, ApiResult, ErrorEnvelope},
+    error::{ApiResult, ErrorEnvelope},
     events::format_time,
     extract::{ApiJson, ApiPath, Authenticated},
     webhooks,
@@ -140,15 +140,6 @@ pub struct TestOut {
     pub delivery_id: String,
 }
 
-fn check_url(state: &AppState, auth: &Authenticated, url: &str) -> ApiResult<url::Url> {
-    let allowed = webhooks::allowed_addresses(&state.config.webhooks, auth.environment.name);
-    webhooks::check_url(url, &allowed).map_err(|e| ApiError::InputInvalid(format!("url: {e}")))
-}
-
-fn check_events(events: Option<&[String]>) -> ApiResult<Vec<String>> {
-    webhooks::check_event_types(events).map_err(|e| ApiError::InputInvalid(format!("events: {e}")))
-}
-
 /// Create a webhook endpoint (Plugboard extension).
 ///
 /// Returns the endpoint with its signing secret, shown this once.
@@ -167,12 +158,14 @@ pub async fn create_webhook(
     client: audit::Client,
     ApiJson(body): ApiJson<WebhookIn>,
 ) -> ApiResult<Json<Success<WebhookWithSecretOut>>> {
-    let url = check_url(&state, &auth, &body.url)?;
-    let events = check_events(body.events.as_deref())?;
+    let input = webhooks::EndpointInput {
+        url: Some(body.url),
+        events: body.events,
+        enabled: None,
+    };
+    let caller = audit::Caller::api(&auth, client);
     let (endpoint, secret) =
-        webhooks::create_endpoint(&state, &auth.environment, &url, events).await?;
-    let entry = audit_entry(audit::Action::WebhookEndpointCreated, &auth, &endpoint);
-    audit::record(&state, &auth.environment.id, entry, Some(&client)).await;
+        webhooks::create_endpoint(&state, &auth.environment, &input, &caller).await?;
     Ok(success(WebhookWithSecretOut {
         endpoint: endpoint.into(),
         secret: secret.as_str().to_owned(),
@@ -242,25 +235,14 @@ pub async fn update_webhook(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<WebhookPatch>,
 ) -> ApiResult<Json<Success<WebhookOut>>> {
-    let changes = EndpointChanges {
-        url: body
-            .url
-            .as_deref()
-            .map(|url| check_url(&state, &auth, url).map(String::from))
-            .transpose()?,
-        event_types: body
-            .events
-            .as_deref()
-            .map(|events| check_events(Some(events)))
-            .transpose()?,
+    let input = webhooks::EndpointInput {
+        url: body.url,
+        events: body.events,
         enabled: body.enabled,
     };
-    let endpoint = webhooks::update_endpoint(&state, &auth.environment, &id, &changes)
-        .await?
-        .ok_or_else(|| endpoint_not_found(&id))?;
-    let entry = audit_entry(audit::Action::WebhookEndpointUpdated, &auth, &endpoint)
-        .detail("enabled", endpoint.enabled);
-    audit::record(&state, &auth.environment.id, entry, Some(&client)).await;
+    let caller = audit::Caller::api(&auth, client);
+    let endpoint =
+        webhooks::update_endpoint(&state, &auth.environment, &id, &input, &caller).await?;
     Ok(success(endpoint.into()))
 }
 
@@ -280,20 +262,8 @@ pub async fn delete_webhook(
     client: audit::Client,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Success<Empty>>> {
-    if !state
-        .store
-        .delete_webhook_endpoint(&auth.environment.id, &id)
-        .await?
-    {
-        return Err(endpoint_not_found(&id));
-    }
-    tracing::info!(endpoint_id = %id, "webhook endpoint deleted");
-    let entry = audit::Entry::new(
-        audit::Action::WebhookEndpointDeleted,
-        audit::Actor::api_key(&auth),
-    )
-    .target("webhook_endpoint", &id);
-    audit::record(&state, &auth.environment.id, entry, Some(&client)).await;
+    let caller = audit::Caller::api(&auth, client);
+    webhooks::delete_endpoint(&state, &auth.environment, &id, &caller).await?;
     Ok(success(Empty {}))
 }
 
@@ -317,15 +287,9 @@ pub async fn rotate_secret(
     client: audit::Client,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Success<WebhookWithSecretOut>>> {
-    let (endpoint, secret) = webhooks::rotate_secret(&state, &auth.environment, &id)
-        .await?
-        .ok_or_else(|| endpoint_not_found(&id))?;
-    let entry = audit::Entry::new(
-        audit::Action::WebhookEndpointSecretRotated,
-        audit::Actor::api_key(&auth),
-    )
-    .target("webhook_endpoint", &endpoint.id);
-    audit::record(&state, &auth.environment.id, entry, Some(&client)).await;
+    let caller = audit::Caller::api(&auth, client);
+    let (endpoint, secret) =
+        webhooks::rotate_secret(&state, &auth.environment, &id, &caller).await?;
     Ok(success(WebhookWithSecretOut {
         endpoint: endpoint.into(),
         secret: secret.as_str().to_owned(),
@@ -351,24 +315,9 @@ pub async fn send_test(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Success<TestOut>>> {
     let (event_id, delivery_id) =
-        webhooks::send_test_event(&state, &auth.environment, &id, Utc::now())
-            .await?
-            .ok_or_else(|| endpoint_not_found(&id))?;
+        webhooks::send_test_event(&state, &auth.environment, &id, Utc::now()).await?;
     Ok(success(TestOut {
         event_id,
         delivery_id,
     }))
-}
-
-/// An audit entry for a change to `endpoint`, naming its URL and subscription (never its
-/// secret).
-fn audit_entry<'a>(
-    action: audit::Action,
-    auth: &Authenticated,
-    endpoint: &WebhookEndpoint,
-) -> audit::Entry<'a> {
-    audit::Entry::new(action, audit::Actor::api_key(auth))
-        .target("webhook_endpoint", &endpoint.id)
-        .detail("url", endpoint.url.clone())
-        .detail("events", endpoint.event_types.clone())
 }
