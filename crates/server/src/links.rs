@@ -432,4 +432,3 @@ pub async fn check(state: &AppState, claims: &LinkClaims) -> Result<Environment,
     }
     Ok(environment)
 }
-
