@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use plugboard::{
-    cli::{Cli, execute},
+    cli::{Cli, Command, execute},
     config::{Config, LogFormat},
 };
 use tracing_subscriber::EnvFilter;
@@ -25,6 +25,12 @@ fn init_logging(config: &Config) {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // The defaults need no configuration, so they print even when the configuration is what
+    // is wrong: that is when an operator looks at them.
+    if matches!(cli.command, Command::DefaultConfig) {
+        print!("{}", plugboard::config::DEFAULTS);
+        return std::process::ExitCode::SUCCESS;
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
         Err(error) => {
