@@ -31,6 +31,33 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// `plugboard api-keys create --environment <environment> --name <name>`.
+fn api_keys_create(data_dir: &std::path::Path, environment: &str, name: &str) -> Output {
+    let args = [
+        "api-keys",
+        "create",
+        "--environment",
+        environment,
+        "--name",
+        name,
+    ];
+    plugboard(data_dir, &args)
+}
+
+/// `plugboard webhooks add --environment <environment> --url <url>`, then `more` arguments.
+fn webhooks_add(data_dir: &std::path::Path, environment: &str, url: &str, more: &[&str]) -> Output {
+    let mut args = vec![
+        "webhooks",
+        "add",
+        "--environment",
+        environment,
+        "--url",
+        url,
+    ];
+    args.extend_from_slice(more);
+    plugboard(data_dir, &args)
+}
+
 #[test]
 fn keys_generate_then_rotate_moves_every_secret_to_the_new_key() {
     use base64::Engine;
@@ -48,17 +75,7 @@ fn keys_generate_then_rotate_moves_every_secret_to_the_new_key() {
     );
 
     // A secret sealed with the generated data-directory key.
-    let added = plugboard(
-        dir.path(),
-        &[
-            "webhooks",
-            "add",
-            "--environment",
-            "development",
-            "--url",
-            "http://127.0.0.1:9/hook",
-        ],
-    );
+    let added = webhooks_add(dir.path(), "development", "http://127.0.0.1:9/hook", &[]);
     assert!(added.status.success(), "{}", stderr(&added));
     let old_key = std::fs::read_to_string(dir.path().join("master.key")).expect("key file");
     let status = plugboard(dir.path(), &["keys", "status"]);
@@ -112,17 +129,7 @@ fn keys_generate_then_rotate_moves_every_secret_to_the_new_key() {
 #[test]
 fn api_keys_create_prints_only_the_key_and_list_never_shows_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let created = plugboard(
-        dir.path(),
-        &[
-            "api-keys",
-            "create",
-            "--environment",
-            "development",
-            "--name",
-            "ci",
-        ],
-    );
+    let created = api_keys_create(dir.path(), "development", "ci");
     assert!(created.status.success(), "{}", stderr(&created));
     let key = stdout(&created);
     assert!(
@@ -136,17 +143,7 @@ fn api_keys_create_prints_only_the_key_and_list_never_shows_it() {
     );
     assert!(dir.path().join("master.key").exists() && dir.path().join("plugboard.db").exists());
 
-    let prod = plugboard(
-        dir.path(),
-        &[
-            "api-keys",
-            "create",
-            "--environment",
-            "production",
-            "--name",
-            "deploy",
-        ],
-    );
+    let prod = api_keys_create(dir.path(), "production", "deploy");
     assert!(stdout(&prod).starts_with("pb_prod_"));
     assert!(
         !stderr(&prod).contains("Generated a new master key"),
@@ -318,18 +315,11 @@ async fn migrate_then_serve_answers_and_stops_on_sigterm() {
 #[test]
 fn webhooks_add_prints_only_the_secret_then_list_and_remove() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let added = plugboard(
+    let added = webhooks_add(
         dir.path(),
-        &[
-            "webhooks",
-            "add",
-            "--environment",
-            "development",
-            "--url",
-            "http://127.0.0.1:9/hook",
-            "--events",
-            "integration-created,integration-deleted",
-        ],
+        "development",
+        "http://127.0.0.1:9/hook",
+        &["--events", "integration-created,integration-deleted"],
     );
     assert!(added.status.success(), "{}", stderr(&added));
     let secret = stdout(&added);
@@ -357,31 +347,14 @@ fn webhooks_add_prints_only_the_secret_then_list_and_remove() {
         .to_owned();
 
     // Production endpoints may not point at loopback; unknown event types are named.
-    let refused = plugboard(
-        dir.path(),
-        &[
-            "webhooks",
-            "add",
-            "--environment",
-            "production",
-            "--url",
-            "http://127.0.0.1:9/",
-        ],
-    );
+    let refused = webhooks_add(dir.path(), "production", "http://127.0.0.1:9/", &[]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(stderr(&refused).contains("--url"), "{}", stderr(&refused));
-    let unknown = plugboard(
+    let unknown = webhooks_add(
         dir.path(),
-        &[
-            "webhooks",
-            "add",
-            "--environment",
-            "development",
-            "--url",
-            "https://hooks.example.com/",
-            "--events",
-            "sync-finished",
-        ],
+        "development",
+        "https://hooks.example.com/",
+        &["--events", "sync-finished"],
     );
     assert!(
         stderr(&unknown).contains("--events"),
@@ -534,17 +507,7 @@ async fn the_data_directory_and_database_files_are_the_owners_alone() {
 fn every_command_says_which_database_it_uses_without_colour_codes() {
     let root = tempfile::tempdir().expect("tempdir");
     let data = root.path().join("data");
-    let created = plugboard(
-        &data,
-        &[
-            "api-keys",
-            "create",
-            "--environment",
-            "development",
-            "--name",
-            "t",
-        ],
-    );
+    let created = api_keys_create(&data, "development", "t");
     assert!(created.status.success(), "{}", stderr(&created));
     let expected = format!(
         "using SQLite database {}",

@@ -2,11 +2,11 @@
 //! activation token can be wrong answered alike.
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{
     both_backends,
-    helpers::{Backend, encode, spawn_app, spawn_app_with},
+    helpers::{Backend, TestApp, encode, spawn_app, spawn_app_with, string},
 };
 
 async fn api_keys_are_rate_limited_each_on_its_own(backend: Backend) {
@@ -107,8 +107,12 @@ async fn operator_actions_are_in_the_audit_trail_without_secrets(backend: Backen
             "a secret in the audit trail"
         );
     }
+    the_trail_filters_and_pages(&app, &endpoint, &entries).await;
+}
 
-    // Filters and paging.
+/// The audit trail of the test above (`entries`, a deleted integration and the four actions on
+/// `endpoint`) filters and pages.
+async fn the_trail_filters_and_pages(app: &TestApp, endpoint: &str, entries: &[Value]) {
     let deleted = app.get("/v1/audit-events?action=integration.deleted").await;
     assert_eq!(deleted.data()["results"].as_array().map(Vec::len), Some(1));
     let target = app
@@ -121,25 +125,13 @@ async fn operator_actions_are_in_the_audit_trail_without_secrets(backend: Backen
         .get("/v1/audit-events?created_after=2999-01-01T00:00:00Z")
         .await;
     assert_eq!(future.data()["results"], json!([]));
-    let mut seen = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let page = app
-            .get(&format!("/v1/audit-events?page_size=3&cursor={cursor}"))
-            .await;
-        for entry in page.data()["results"].as_array().expect("results") {
-            seen.push(entry["id"].as_str().expect("id").to_owned());
-        }
-        match page.data()["next"].as_str() {
-            Some(next) => cursor = next.to_owned(),
-            None => break,
-        }
-    }
-    let all: Vec<String> = entries
-        .iter()
-        .map(|e| e["id"].as_str().expect("id").to_owned())
-        .collect();
-    assert_eq!(seen, all, "pages of 3 add up to the whole trail");
+    let ids = |entries: &[Value]| entries.iter().map(|e| string(e, "id")).collect::<Vec<_>>();
+    let seen = app.every_page("/v1/audit-events", 3).await;
+    assert_eq!(
+        ids(&seen),
+        ids(entries),
+        "pages of 3 add up to the whole trail"
+    );
     for bad in [
         "action=integration.exploded",
         "created_after=yesterday",

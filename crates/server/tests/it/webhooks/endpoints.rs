@@ -9,21 +9,25 @@ use serde_json::json;
 use super::{WAIT, compressed};
 use crate::{
     both_backends,
-    helpers::{Backend, TestApp, spawn_app, spawn_app_with, string},
+    helpers::{Backend, Reply, TestApp, spawn_app, spawn_app_with, string},
     receiver::TestReceiver,
 };
 
+/// Asks for an endpoint for `url` with the production key.
+async fn create_in_production(app: &TestApp, url: &str) -> Reply {
+    let body = json!({ "url": url }).to_string();
+    app.send(
+        Method::POST,
+        "/v1/webhooks",
+        Some(&app.prod_key),
+        Some(body),
+    )
+    .await
+}
+
 /// Creates an endpoint with the production key; returns its id.
 async fn add_production_endpoint(app: &TestApp, url: &str) -> String {
-    let created = app
-        .send(
-            Method::POST,
-            "/v1/webhooks",
-            Some(&app.prod_key),
-            Some(json!({ "url": url }).to_string()),
-        )
-        .await;
-    string(created.data(), "id")
+    string(create_in_production(app, url).await.data(), "id")
 }
 
 async fn endpoints_are_managed_over_the_api(backend: Backend) {
@@ -35,6 +39,7 @@ async fn endpoints_are_managed_over_the_api(backend: Backend) {
     let data = created.data().clone();
     let id = data["id"].as_str().expect("id");
     let secret = data["secret"].as_str().expect("secret");
+    let path = format!("/v1/webhooks/{id}");
     assert!(
         secret.starts_with("whsec_") && secret.len() > 40,
         "{secret}"
@@ -52,7 +57,7 @@ async fn endpoints_are_managed_over_the_api(backend: Backend) {
     assert!(data["disabled_reason"].is_null() && data["failing_since"].is_null());
 
     // The secret is never shown again.
-    let fetched = app.get(&format!("/v1/webhooks/{id}")).await;
+    let fetched = app.get(&path).await;
     assert!(fetched.data().get("secret").is_none(), "{}", fetched.text);
     assert!(!fetched.text.contains(secret));
     let list = app.get("/v1/webhooks").await;
@@ -60,54 +65,31 @@ async fn endpoints_are_managed_over_the_api(backend: Backend) {
     assert!(!list.text.contains(secret));
 
     // Another environment's key sees nothing.
-    let other = app
-        .get_as(&app.prod_key, &format!("/v1/webhooks/{id}"))
-        .await;
-    other.error(404, None);
+    app.get_as(&app.prod_key, &path).await.error(404, None);
     let other_list = app.get_as(&app.prod_key, "/v1/webhooks").await;
     assert_eq!(other_list.data()["results"], json!([]));
 
     // Changes.
-    let patched = app
-        .json(
-            Method::PATCH,
-            &format!("/v1/webhooks/{id}"),
-            json!({ "events": ["integration-deleted"], "enabled": false }),
-        )
-        .await;
+    let change = json!({ "events": ["integration-deleted"], "enabled": false });
+    let patched = app.json(Method::PATCH, &path, change).await;
     assert_eq!(patched.data()["events"], json!(["integration-deleted"]));
     assert_eq!(patched.data()["enabled"], false);
     assert_eq!(patched.data()["disabled_reason"], "MANUAL");
     let enabled = app
-        .json(
-            Method::PATCH,
-            &format!("/v1/webhooks/{id}"),
-            json!({ "enabled": true }),
-        )
+        .json(Method::PATCH, &path, json!({ "enabled": true }))
         .await;
     assert!(enabled.data()["disabled_reason"].is_null());
 
     // Delete, with Kombo's `{}` body; then it is gone.
+    let key = Some(app.dev_key.as_str());
     let deleted = app
-        .send(
-            Method::DELETE,
-            &format!("/v1/webhooks/{id}"),
-            Some(&app.dev_key),
-            Some("{}".into()),
-        )
+        .send(Method::DELETE, &path, key, Some("{}".into()))
         .await;
     deleted.data();
-    app.get(&format!("/v1/webhooks/{id}"))
+    app.get(&path).await.error(404, None);
+    app.send(Method::DELETE, &path, key, None)
         .await
         .error(404, None);
-    app.send(
-        Method::DELETE,
-        &format!("/v1/webhooks/{id}"),
-        Some(&app.dev_key),
-        None,
-    )
-    .await
-    .error(404, None);
     app.send(Method::GET, "/v1/webhooks", None, None)
         .await
         .error(401, Some("PLATFORM.AUTHENTICATION_INVALID"));
@@ -178,14 +160,7 @@ async fn non_public_targets_are_refused(backend: Backend) {
         "http://192.168.1.1/",
         "http://0.0.0.0/",
     ] {
-        let reply = app
-            .send(
-                Method::POST,
-                "/v1/webhooks",
-                Some(&app.prod_key),
-                Some(json!({ "url": url }).to_string()),
-            )
-            .await;
+        let reply = create_in_production(&app, url).await;
         let message = reply.error(400, Some("PLATFORM.INPUT_INVALID"));
         assert!(message.contains("not a public address"), "{url}: {message}");
     }
