@@ -52,8 +52,3 @@ pub async fn serve(Path((requested, file)): Path<(String, String)>) -> Response 
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }
-
-/// Total size of the flow's assets, for the first-screen budget test.
-pub fn total_bytes() -> usize {
-    CSS.len() + JS.len()
-}
