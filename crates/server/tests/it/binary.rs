@@ -162,6 +162,13 @@ impl Drop for Running {
     }
 }
 
+/// `GET`s `url` with `key` and returns the answer's JSON.
+pub async fn get(client: &reqwest::Client, url: &str, key: &str) -> serde_json::Value {
+    let response = client.get(url).bearer_auth(key).send().await;
+    let response = response.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    response.json().await.expect("a JSON answer")
+}
+
 /// `POST`s `body` (or nothing) to `url` with `key` and returns the answer's JSON.
 pub async fn post(
     client: &reqwest::Client,

@@ -12,8 +12,19 @@ use serde_json::json;
 
 use crate::{
     both_backends,
-    helpers::{Backend, spawn_app, spawn_app_with},
+    helpers::{Backend, Reply, TestApp, spawn_app, spawn_app_with},
 };
+
+/// `POST /v1/connect/create-link` with `key` and the raw `body`.
+async fn post_create_link(app: &TestApp, key: &str, body: String) -> Reply {
+    app.send(
+        Method::POST,
+        "/v1/connect/create-link",
+        Some(key),
+        Some(body),
+    )
+    .await
+}
 
 async fn create_link_applies_defaults(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -150,14 +161,7 @@ async fn create_link_rejects_bad_input_naming_the_field(backend: Backend) {
         ("".into(), "JSON object"),
     ];
     for (body, field) in cases {
-        let reply = app
-            .send(
-                Method::POST,
-                "/v1/connect/create-link",
-                Some(&app.dev_key),
-                Some(body.clone()),
-            )
-            .await;
+        let reply = post_create_link(&app, &app.dev_key, body.clone()).await;
         let message = reply.error(400, Some("PLATFORM.INPUT_INVALID"));
         assert!(
             message.contains(field),
@@ -166,27 +170,13 @@ async fn create_link_rejects_bad_input_naming_the_field(backend: Backend) {
     }
     // The sandbox exists only in development.
     let sandbox = with("integration_tool", json!("sandbox"));
-    let reply = app
-        .send(
-            Method::POST,
-            "/v1/connect/create-link",
-            Some(&app.prod_key),
-            Some(sandbox.clone()),
-        )
-        .await;
+    let reply = post_create_link(&app, &app.prod_key, sandbox.clone()).await;
     assert!(
         reply
             .error(400, Some("PLATFORM.INPUT_INVALID"))
             .contains("development")
     );
-    let reply = app
-        .send(
-            Method::POST,
-            "/v1/connect/create-link",
-            Some(&app.dev_key),
-            Some(sandbox),
-        )
-        .await;
+    let reply = post_create_link(&app, &app.dev_key, sandbox).await;
     reply.data();
 }
 
@@ -204,14 +194,7 @@ async fn bodies_that_are_not_json_or_too_large_get_the_envelope(backend: Backend
     let json: serde_json::Value = reply.json().await.expect("envelope");
     assert_eq!(json["error"]["code"], "PLATFORM.INPUT_INVALID");
     let huge = format!("{{\"end_user_email\": \"{}\"}}", "a".repeat(100_000));
-    let reply = app
-        .send(
-            Method::POST,
-            "/v1/connect/create-link",
-            Some(&app.dev_key),
-            Some(huge),
-        )
-        .await;
+    let reply = post_create_link(&app, &app.dev_key, huge).await;
     reply.error(413, Some("PLATFORM.INPUT_INVALID"));
     // No content type at all is accepted (curl users forget it).
     let bare = client

@@ -242,15 +242,7 @@ async fn the_demo_inbox_keeps_only_signed_webhooks_and_only_the_newest_hundred()
     assert_eq!(shown_webhooks(&client, &base).await, Vec::<String>::new());
 
     // Real, signed deliveries of test events to the demo's own endpoint.
-    let endpoints: Value = client
-        .get(format!("{base}/v1/webhooks"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
+    let endpoints = crate::binary::get(&client, &format!("{base}/v1/webhooks"), &key).await;
     let endpoint = endpoints["data"]["results"]
         .as_array()
         .or_else(|| endpoints["data"].as_array())

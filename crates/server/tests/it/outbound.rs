@@ -51,15 +51,8 @@ async fn fake_proxy() -> (String, Arc<AtomicUsize>) {
 async fn first_attempt(client: &reqwest::Client, base: &str, key: &str, delivery: &str) -> Value {
     let deadline = Instant::now() + WAIT;
     loop {
-        let detail: Value = client
-            .get(format!("{base}/v1/webhooks/deliveries/{delivery}"))
-            .bearer_auth(key)
-            .send()
-            .await
-            .expect("delivery")
-            .json()
-            .await
-            .expect("json");
+        let url = format!("{base}/v1/webhooks/deliveries/{delivery}");
+        let detail = binary::get(client, &url, key).await;
         let attempt = &detail["data"]["attempt_log"][0];
         if !attempt.is_null() {
             return attempt.clone();

@@ -7,7 +7,7 @@
 use std::{process::Command, time::Duration};
 
 use crate::{
-    binary::{Binary, add_endpoint, post},
+    binary::{Binary, add_endpoint, get, post},
     helpers::{Backend, TestApp, activation_token, form_state, spawn_app, submit, token_of},
     receiver::TestReceiver,
 };
@@ -158,15 +158,8 @@ async fn trace_logs_responses_and_webhooks_never_carry_a_secret() {
 
     // Everything an operator can read afterwards.
     let mut responses = Vec::new();
-    let by_token = client
-        .get(format!(
-            "{base}/v1/connect/integration-by-token/{activation}"
-        ))
-        .bearer_auth(&api_key)
-        .send()
-        .await
-        .expect("redeem");
-    let integration: serde_json::Value = by_token.json().await.expect("json");
+    let by_token = format!("{base}/v1/connect/integration-by-token/{activation}");
+    let integration = get(&client, &by_token, &api_key).await;
     let integration_id = integration["data"]["id"]
         .as_str()
         .expect("id")
@@ -179,15 +172,8 @@ async fn trace_logs_responses_and_webhooks_never_carry_a_secret() {
     )
     .await;
     let deliveries = receiver.wait_for(2, Duration::from_secs(20)).await;
-    let log: serde_json::Value = client
-        .get(format!("{base}/v1/webhooks/{endpoint_id}/deliveries"))
-        .bearer_auth(&api_key)
-        .send()
-        .await
-        .expect("deliveries")
-        .json()
-        .await
-        .expect("json");
+    let deliveries_url = format!("{base}/v1/webhooks/{endpoint_id}/deliveries");
+    let log = get(&client, &deliveries_url, &api_key).await;
     let mut paths = vec![
         "/v1/check-api-key".to_owned(),
         "/v1/integrations".to_owned(),
