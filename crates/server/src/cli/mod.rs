@@ -1,6 +1,8 @@
-//! The command line: `serve`, `worker`, `migrate`, `api-keys` and `webhooks`. Every command
-//! reads the same configuration as `serve`. Results go to stdout (scriptable); logs go to
-//! stderr.
+//! The command line: `serve`, `worker`, `migrate`, `api-keys`, `webhooks`, `keys` and
+//! `default-config`. Every command reads the same configuration as `serve`. Results go to
+//! stdout (scriptable); logs go to stderr. The operator's commands live one file per group
+//! (`api_keys.rs`, `webhooks.rs`, `keys.rs`), one function per subcommand, and call the same
+//! operations as the API, as the operator (`audit::Caller::cli`).
 
 use std::{io::Write, path::PathBuf};
 
@@ -9,9 +11,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use plugboard_store::EnvironmentName;
 use tokio::net::TcpListener;
 
-use crate::{
-    AppState, audit::Caller, config::Config, error::DomainError, events::format_time, open_store,
-};
+use crate::{AppState, config::Config, error::DomainError, open_store};
+
+mod api_keys;
+mod keys;
+mod webhooks;
 
 /// Plugboard: a self-hosted Connect service, wire-compatible with the Kombo Connect API.
 #[derive(Debug, Parser)]
@@ -151,7 +155,7 @@ pub fn describe_database(config: &Config) -> String {
             let mut text = format!("SQLite database {}", absolute.display());
             if path.is_relative() {
                 text.push_str(
-                    " (relative to the current folder; set PLUGBOARD_DATA_DIR to use the same                      database from anywhere)",
+                    " (relative to the current folder; set PLUGBOARD_DATA_DIR to use the same database from anywhere)",
                 );
             }
             text
@@ -200,183 +204,19 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::ApiKeys(command) => api_keys(command, config).await,
+        Command::ApiKeys(command) => api_keys::run(command, config).await,
         Command::Worker => {
             let state = AppState::new(config).await?;
             crate::webhooks::worker::run(state, shutdown_signal()).await;
             Ok(())
         }
-        Command::Webhooks(command) => webhooks(command, config).await,
-        Command::Keys(command) => keys(command, config).await,
+        Command::Webhooks(command) => webhooks::run(command, config).await,
+        Command::Keys(command) => keys::run(command, config).await,
         Command::DefaultConfig => {
             std::io::stdout().write_all(crate::config::DEFAULTS.as_bytes())?;
             Ok(())
         }
     }
-}
-
-async fn keys(command: KeysCommand, config: Config) -> anyhow::Result<()> {
-    use base64::Engine;
-    let mut out = std::io::stdout().lock();
-    if let KeysCommand::Generate = command {
-        let key = crate::vault::MasterKey::generate();
-        let text =
-            zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(key.bytes()));
-        writeln!(out, "{}", text.as_str())?;
-        return Ok(());
-    }
-    let store = open_store(&config).await?;
-    store
-        .migrate()
-        .await
-        .context("applying database migrations")?;
-    let vault = crate::vault::Vault::with_previous(
-        &crate::master_key(&config)?,
-        &config.previous_master_keys,
-    );
-    let state_of = |id: &str| {
-        if id == vault.key_id() {
-            "current"
-        } else if vault.knows(id) {
-            "previous (can be opened)"
-        } else {
-            "UNKNOWN: configure this key in PLUGBOARD_PREVIOUS_MASTER_KEYS"
-        }
-    };
-    let print_status = |out: &mut std::io::StdoutLock<'_>, counts: &[(String, u64)]| {
-        writeln!(out, "{:<14}  {:>9}  STATE", "KEY ID", "SECRETS")?;
-        for (id, count) in counts {
-            writeln!(out, "{id:<14}  {count:>9}  {}", state_of(id))?;
-        }
-        if counts.iter().all(|(id, _)| id == vault.key_id()) {
-            writeln!(
-                out,
-                "Every secret is sealed with the current key {}; previous keys can be removed.",
-                vault.key_id()
-            )?;
-        }
-        std::io::Result::Ok(())
-    };
-    match command {
-        KeysCommand::Generate => unreachable!("handled above"),
-        KeysCommand::Status => {
-            print_status(&mut out, &store.sealing_key_counts().await?)?;
-        }
-        KeysCommand::Rotate { batch_size } => {
-            let started = std::time::Instant::now();
-            let report = crate::keys::rotate(&*store, &vault, batch_size, |report| {
-                eprintln!(
-                    "re-sealed {} secret(s) so far ({} changed meanwhile by a server)",
-                    report.resealed, report.changed_meanwhile
-                );
-            })
-            .await?;
-            eprintln!(
-                "Re-sealed {} secret(s) under key {} in {:.1?}; {} were rewritten by a server meanwhile.",
-                report.resealed,
-                vault.key_id(),
-                started.elapsed(),
-                report.changed_meanwhile
-            );
-            for (slot, id, error) in &report.failed {
-                eprintln!("could not re-seal {slot:?} of {id}: {error}");
-            }
-            let counts = store.sealing_key_counts().await?;
-            print_status(&mut out, &counts)?;
-            if !report.failed.is_empty() {
-                anyhow::bail!("{} secret(s) could not be opened", report.failed.len());
-            }
-            if counts.iter().any(|(id, _)| id != vault.key_id()) {
-                anyhow::bail!(
-                    "secrets sealed with another key remain: a server still runs with the old \
-                     PLUGBOARD_MASTER_KEY; restart every instance with the new key, then run this again"
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-async fn webhooks(command: WebhooksCommand, config: Config) -> anyhow::Result<()> {
-    use crate::webhooks;
-    let state = AppState::new(config).await?;
-    let mut out = std::io::stdout().lock();
-    match command {
-        WebhooksCommand::Add {
-            environment,
-            url,
-            events,
-        } => {
-            let environment = state.environments.get(environment.into()).clone();
-            let input = webhooks::EndpointInput {
-                url: Some(url),
-                events,
-                enabled: None,
-            };
-            let (endpoint, secret) =
-                webhooks::create_endpoint(&state, &environment, &input, &Caller::cli())
-                    .await
-                    .map_err(flag_error)?;
-            eprintln!(
-                "Added webhook endpoint {} for {} ({}).",
-                endpoint.id,
-                environment.name,
-                endpoint.event_types.join(", ")
-            );
-            writeln!(out, "{}", secret.as_str())?;
-        }
-        WebhooksCommand::List { environment } => {
-            let filter = environment.map(|env| state.environments.get(env.into()).id.clone());
-            writeln!(
-                out,
-                "{:<24}  {:<11}  {:<8}  {:<60}  EVENTS",
-                "ID", "ENVIRONMENT", "ENABLED", "URL"
-            )?;
-            for endpoint in state
-                .store
-                .list_webhook_endpoints(filter.as_deref())
-                .await?
-            {
-                let environment = state
-                    .environments
-                    .by_id(&endpoint.environment_id)
-                    .map_or("?", |env| env.name.as_str());
-                let enabled = match endpoint.disabled_reason {
-                    None if endpoint.enabled => "yes".to_owned(),
-                    None => "no".to_owned(),
-                    Some(reason) => format!("no ({})", reason.as_str().to_lowercase()),
-                };
-                writeln!(
-                    out,
-                    "{:<24}  {:<11}  {:<8}  {:<60}  {}",
-                    endpoint.id,
-                    environment,
-                    enabled,
-                    endpoint.url,
-                    endpoint.event_types.join(",")
-                )?;
-            }
-        }
-        WebhooksCommand::Remove { id } => {
-            let mut removed = false;
-            for environment in [
-                &state.environments.production,
-                &state.environments.development,
-            ] {
-                match webhooks::delete_endpoint(&state, environment, &id, &Caller::cli()).await {
-                    Ok(()) => removed = true,
-                    Err(DomainError::NotFound(_)) => {}
-                    Err(other) => return Err(other.into()),
-                }
-            }
-            if !removed {
-                anyhow::bail!("no webhook endpoint has id {id:?} (see `plugboard webhooks list`)");
-            }
-            tracing::info!(endpoint_id = %id, "webhook endpoint removed");
-            writeln!(out, "removed {id}")?;
-        }
-    }
-    Ok(())
 }
 
 /// An operation's error in the command line's words: an invalid field is named by its flag
@@ -416,53 +256,4 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
-}
-
-async fn api_keys(command: ApiKeysCommand, config: Config) -> anyhow::Result<()> {
-    let state = AppState::new(config).await?;
-    let mut out = std::io::stdout().lock();
-    match command {
-        ApiKeysCommand::Create { environment, name } => {
-            let (_, key) =
-                crate::api_keys::create(&state, environment.into(), &name, &Caller::cli())
-                    .await
-                    .map_err(flag_error)?;
-            writeln!(out, "{key}")?;
-        }
-        ApiKeysCommand::List { environment } => {
-            let filter = environment.map(|env| state.environments.get(env.into()).id.clone());
-            writeln!(
-                out,
-                "{:<24}  {:<11}  {:<14}  {:<24}  {:<24}  NAME",
-                "ID", "ENVIRONMENT", "KEY", "CREATED", "REVOKED"
-            )?;
-            for key in state.store.list_api_keys(filter.as_deref()).await? {
-                let environment = state
-                    .environments
-                    .by_id(&key.environment_id)
-                    .map_or("?", |env| env.name.as_str());
-                let revoked = key.revoked_at.map_or_else(|| "-".to_owned(), format_time);
-                writeln!(
-                    out,
-                    "{:<24}  {:<11}  {:<14}  {:<24}  {:<24}  {}",
-                    key.id,
-                    environment,
-                    format!("{}…", key.prefix),
-                    format_time(key.created_at),
-                    revoked,
-                    key.name
-                )?;
-            }
-        }
-        ApiKeysCommand::Revoke { id } => {
-            match crate::api_keys::revoke(&state, &id, &Caller::cli()).await {
-                Err(DomainError::NotFound(_)) => {
-                    anyhow::bail!("no active API key has id {id:?} (see `plugboard api-keys list`)")
-                }
-                other => other?,
-            }
-            writeln!(out, "revoked {id}")?;
-        }
-    }
-    Ok(())
 }
