@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use plugboard_store::{
     ConsumedLink, EndUser, Environment, Integration, IntegrationStatus, NewActivationToken,
-    NewIntegration, Relink, SetupStatus, ids::IntegrationId,
+    NewIntegration, Relink, SetupStatus, StoreError, ids::IntegrationId,
 };
 use zeroize::Zeroizing;
 
@@ -52,6 +52,44 @@ fn seal_credentials(
         .seal(Purpose::Credentials, id.as_str(), &plaintext)
 }
 
+/// The integration a connect link's flow creates: the link's end user and category, the
+/// chosen tool, the environment's scope config unless the link named one.
+fn new_integration(
+    claims: &LinkClaims,
+    environment: &Environment,
+    tool: &str,
+    now: DateTime<Utc>,
+) -> Integration {
+    Integration {
+        id: IntegrationId::generate(tool),
+        environment_id: environment.id.clone(),
+        tool: tool.to_owned(),
+        category: claims.cat,
+        status: IntegrationStatus::Active,
+        setup_status: SetupStatus::Completed,
+        end_user: EndUser {
+            email: claims.email.clone(),
+            organization_name: claims.org.clone(),
+            origin_id: claims.oid.clone(),
+        },
+        scope_config_id: claims
+            .scope
+            .clone()
+            .unwrap_or_else(|| environment.scope_config_id.clone()),
+        remote_environment: claims.renv.clone(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A completion that lost the race for its link: another submission used it first.
+fn link_used(error: StoreError) -> DomainError {
+    match error {
+        StoreError::LinkAlreadyUsed => LinkProblem::Used.into(),
+        other => DomainError::Store(other),
+    }
+}
+
 /// Completes a connection flow whose link `claims` has been verified and whose `credentials`
 /// have been checked against the tool: creates the integration with its sealed credentials,
 /// consumes the link, writes `integration-created`, and returns the activation token for the
@@ -74,27 +112,8 @@ pub async fn complete_connection(
     let environment = links::check(state, claims).await?;
     tools::available(&state.catalog, &environment, tool, claims.cat).map_err(unavailable)?;
     let now = Utc::now();
-    let id = IntegrationId::generate(tool);
-    let integration = Integration {
-        id: id.clone(),
-        environment_id: environment.id.clone(),
-        tool: tool.to_owned(),
-        category: claims.cat,
-        status: IntegrationStatus::Active,
-        setup_status: SetupStatus::Completed,
-        end_user: EndUser {
-            email: claims.email.clone(),
-            organization_name: claims.org.clone(),
-            origin_id: claims.oid.clone(),
-        },
-        scope_config_id: claims
-            .scope
-            .clone()
-            .unwrap_or_else(|| environment.scope_config_id.clone()),
-        remote_environment: claims.renv.clone(),
-        created_at: now,
-        updated_at: now,
-    };
+    let integration = new_integration(claims, &environment, tool, now);
+    let id = integration.id.clone();
     let (token, activation) = new_activation(now);
     let new = NewIntegration {
         credentials: seal_credentials(state, &id, credentials),
@@ -110,10 +129,7 @@ pub async fn complete_connection(
         .store
         .create_integration(&new)
         .await
-        .map_err(|error| match error {
-            plugboard_store::StoreError::LinkAlreadyUsed => LinkProblem::Used.into(),
-            other => DomainError::Store(other),
-        })?;
+        .map_err(link_used)?;
     state.metrics.integration_created(environment.name);
     tracing::info!(integration_id = %id, environment = %environment.name, "integration created");
     Ok(token)
