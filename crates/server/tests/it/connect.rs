@@ -388,26 +388,12 @@ async fn create_link_refuses_e_mail_addresses_with_markup() {
         r#""a b"@acme.example"#,
         "a<b>@acme.example",
     ] {
-        let reply = app
-            .send(
-                Method::POST,
-                "/v1/connect/create-link",
-                Some(&app.dev_key),
-                Some(create(email)),
-            )
-            .await;
+        let reply = post_create_link(&app, &app.dev_key, create(email)).await;
         let message = reply.error(400, Some("PLATFORM.INPUT_INVALID"));
         assert!(message.contains("end_user_email"), "{email}: {message}");
     }
     for email in ["o'brien+hr@acme.example", "first.last@sub.acme.example"] {
-        let reply = app
-            .send(
-                Method::POST,
-                "/v1/connect/create-link",
-                Some(&app.dev_key),
-                Some(create(email)),
-            )
-            .await;
+        let reply = post_create_link(&app, &app.dev_key, create(email)).await;
         assert_eq!(reply.status, 200, "{email}: {}", reply.text);
     }
 }

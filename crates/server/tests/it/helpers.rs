@@ -511,6 +511,18 @@ pub async fn form_state(base: &str, token: &str, tool: &str) -> String {
     text[start..].split('"').next().expect("state").to_owned()
 }
 
+/// Opens the credentials page of `tool` and posts its form with `fields`, as an end user's
+/// browser does: status and body.
+pub async fn fill_in(
+    base: &str,
+    token: &str,
+    tool: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let state = form_state(base, token, tool).await;
+    submit(base, token, tool, &state, fields).await
+}
+
 /// Posts the credentials form as a browser on the flow's own page would: status and body.
 pub async fn submit(
     base: &str,

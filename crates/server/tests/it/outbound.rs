@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::{
     binary::{self, Binary},
-    helpers::{Backend, TestApp, form_state, spawn_app_with, submit, token_of},
+    helpers::{Backend, TestApp, fill_in, spawn_app_with, token_of},
 };
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -182,12 +182,10 @@ async fn submit_recruitee(app: &TestApp, company_id: &str) -> (u16, String) {
         .create_link(json!({"integration_category": "ATS", "integration_tool": "recruitee"}))
         .await;
     let token = token_of(&link);
-    let state = form_state(&app.base, &token, "recruitee").await;
-    submit(
+    fill_in(
         &app.base,
         &token,
         "recruitee",
-        &state,
         &[("company_id", company_id), ("api_token", "secret-token")],
     )
     .await
@@ -263,12 +261,10 @@ async fn an_unreachable_vendor_is_not_a_wrong_instance() {
             &app.create_link(json!({"integration_tool": "bamboohr"}))
                 .await,
         );
-        let state = form_state(&app.base, &token, "bamboohr").await;
-        let (status, html) = submit(
+        let (status, html) = fill_in(
             &app.base,
             &token,
             "bamboohr",
-            &state,
             &[("subdomain", "acme"), ("api_key", "good-key")],
         )
         .await;
@@ -312,12 +308,10 @@ async fn a_failed_verification_is_logged_with_its_cause() {
     )
     .await;
     let token = token_of(created["data"]["link"].as_str().expect("link"));
-    let state = form_state(&base, &token, "bamboohr").await;
-    let (status, html) = submit(
+    let (status, html) = fill_in(
         &base,
         &token,
         "bamboohr",
-        &state,
         &[("subdomain", "acme"), ("api_key", "good-key")],
     )
     .await;

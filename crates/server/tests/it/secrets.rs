@@ -8,7 +8,7 @@ use std::{process::Command, time::Duration};
 
 use crate::{
     binary::{Binary, add_endpoint, get, post},
-    helpers::{Backend, TestApp, activation_token, form_state, spawn_app, submit, token_of},
+    helpers::{Backend, TestApp, activation_token, fill_in, spawn_app, token_of},
     receiver::TestReceiver,
 };
 
@@ -53,8 +53,7 @@ async fn connect_through_the_flow(base: &str, key: &str, credential: &str) -> St
     )
     .await;
     let token = token_of(created["data"]["link"].as_str().expect("link"));
-    let state = form_state(base, &token, "sandbox").await;
-    let (status, html) = submit(base, &token, "sandbox", &state, &[("api_key", credential)]).await;
+    let (status, html) = fill_in(base, &token, "sandbox", &[("api_key", credential)]).await;
     assert_eq!(status, 200, "{html}");
     activation_token(&html)
 }
