@@ -19,7 +19,7 @@
 
 use plugboard_store::{
     Store,
-    audit::{SealedRecord, SealedSlot},
+    sealing::{SealedRecord, SealedSlot},
 };
 
 use crate::vault::{Purpose, Vault};

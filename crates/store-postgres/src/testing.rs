@@ -3,7 +3,7 @@
 
 use std::{str::FromStr, time::SystemTime};
 
-use plugboard_store::{Result, ids, rows::from_sqlx};
+use plugboard_store::{Result, driver::from_sqlx, ids};
 use sqlx::{Connection, PgConnection, postgres::PgConnectOptions};
 
 use crate::PostgresStore;
@@ -53,7 +53,7 @@ pub fn schema_options(schema: &str) -> Result<PgConnectOptions> {
 pub async fn isolated_store() -> Result<PostgresStore> {
     let (_, options) = isolated_options().await?;
     let store = PostgresStore::connect_with(options).await?;
-    plugboard_store::Store::migrate(&store).await?;
+    plugboard_store::Setup::migrate(&store).await?;
     Ok(store)
 }
 

@@ -5,10 +5,13 @@
 //! drains every pending redemption and redeems them all with a single statement, so the writer
 //! is visited once per batch rather than once per request. Each request keeps its own `now`,
 //! and when several requests name the same token, exactly one of them is told it won.
+//!
+//! It stays a file of its own beside `integrations.rs`: its statement is SQLite's alone (one
+//! `UPDATE` over a `VALUES` list per batch), and the batching task is machinery, not an area.
 
 use std::collections::HashMap;
 
-use plugboard_store::{Integration, Result, StoreError, rows::IntegrationRow, rows::from_sqlx};
+use plugboard_store::{Integration, Result, StoreError, driver::from_sqlx, rows::IntegrationRow};
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -149,7 +152,7 @@ fn dispatch(batch: impl Iterator<Item = Request>, redeemed: Vec<(Vec<u8>, Option
 
 #[cfg(test)]
 mod tests {
-    use plugboard_store::Store;
+    use plugboard_store::Setup;
 
     use super::batch_sql;
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use plugboard_store::{Store, contract_tests};
+use plugboard_store::{Setup, Store, contract_tests};
 use plugboard_store_sqlite::SqliteStore;
 
 async fn fresh_store() -> Arc<dyn Store> {

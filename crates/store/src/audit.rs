@@ -1,15 +1,16 @@
-//! The audit trail and the re-sealing of secrets under a new master key, in domain words.
+//! The audit trail: who did what to what, when and from where.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::Sealed;
+use crate::Result;
 
 /// One entry of the audit trail: who did what to what, when and from where. Never holds a
 /// secret: actors and targets are named by id, and details are chosen fields (a tool, an
 /// outcome), not request bodies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
-    /// Bare id (24 base58 characters).
+    /// 24 base58 characters; the tie-breaker of the trail's `(created_at, id)` order.
     pub id: String,
     /// The environment it happened in.
     pub environment_id: String,
@@ -31,7 +32,7 @@ pub struct AuditEvent {
     pub created_at: DateTime<Utc>,
 }
 
-/// What [`crate::Store::list_audit_events`] keeps; every `Some` must match.
+/// What [`Audit::list_audit_events`] keeps; every `Some` must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
     /// Exactly this action.
@@ -48,33 +49,19 @@ pub struct AuditFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// Where a sealed value lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SealedSlot {
-    /// An integration's credentials; the record id is the integration id.
-    Credentials,
-    /// A webhook endpoint's signing secret; the record id is the endpoint id.
-    WebhookSecret,
-    /// A webhook endpoint's rotated-out secret, while it still signs.
-    PreviousWebhookSecret,
-}
+/// The audit trail.
+#[async_trait]
+pub trait Audit: Send + Sync {
+    /// Appends an entry to the audit trail.
+    async fn record_audit_event(&self, event: &AuditEvent) -> Result<()>;
 
-impl SealedSlot {
-    /// Every slot, in the order re-sealing visits them.
-    pub const ALL: [Self; 3] = [
-        Self::Credentials,
-        Self::WebhookSecret,
-        Self::PreviousWebhookSecret,
-    ];
-}
-
-/// A sealed value and where it lives, for re-sealing under another key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SealedRecord {
-    /// Which column.
-    pub slot: SealedSlot,
-    /// The integration or endpoint it belongs to (also its associated data).
-    pub record_id: String,
-    /// The value as stored.
-    pub sealed: Sealed,
+    /// An environment's audit trail, newest first, from before `before` (a `(created_at, id)`
+    /// position), at most `limit` entries.
+    async fn list_audit_events(
+        &self,
+        environment_id: &str,
+        filter: &AuditFilter,
+        before: Option<(DateTime<Utc>, &str)>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>>;
 }

@@ -241,14 +241,14 @@ async fn sigterm_lets_deliveries_in_flight_finish_and_records_them() {
     let store = plugboard_store_sqlite::SqliteStore::open(&dir.path().join("plugboard.db"))
         .await
         .expect("open the database");
-    let environments = plugboard_store::Store::environments(&store)
+    let environments = plugboard_store::Setup::environments(&store)
         .await
         .expect("environments");
     let development = environments
         .iter()
         .find(|env| env.name == plugboard_store::EnvironmentName::Development)
         .expect("development");
-    let detail = plugboard_store::Store::delivery(&store, &development.id, &delivery)
+    let detail = plugboard_store::Deliveries::delivery(&store, &development.id, &delivery)
         .await
         .expect("read")
         .expect("the delivery");

@@ -1,79 +1,13 @@
-//! Webhook endpoints and the durable delivery queue, in domain words.
-//!
-//! Every event row fans out, in the transaction that writes it, to one [`Delivery`] per enabled
-//! endpoint of its environment subscribed to its type. A worker claims due deliveries with a
-//! lease ([`Claim`]); an expired lease makes a delivery due again, so a crash loses nothing and
-//! at worst repeats a request (with the same `webhook-id`). Each attempt is logged.
+//! The durable delivery queue: one delivery per event and endpoint, claimed by workers under
+//! a lease, with every attempt logged.
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::Sealed;
-
-/// Why an endpoint stopped receiving deliveries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DisabledReason {
-    /// The operator disabled it.
-    Manual,
-    /// It answered `410 Gone`.
-    Gone,
-    /// It failed every attempt for longer than the configured limit (5 days by default).
-    Failing,
-}
-
-wire_enum!(DisabledReason {
-    Manual => "MANUAL",
-    Gone => "GONE",
-    Failing => "FAILING",
-});
-
-/// A URL that receives an environment's events.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookEndpoint {
-    /// Bare id (24 base58 characters).
-    pub id: String,
-    /// Its environment.
-    pub environment_id: String,
-    /// Where events are posted.
-    pub url: String,
-    /// The event types it receives.
-    pub event_types: Vec<String>,
-    /// Whether deliveries are attempted; pending ones wait while it is disabled.
-    pub enabled: bool,
-    /// Why it is disabled; `None` when enabled.
-    pub disabled_reason: Option<DisabledReason>,
-    /// The signing secret, sealed.
-    pub secret: Sealed,
-    /// The secret replaced by the last rotation, which keeps signing until it expires.
-    pub previous_secret: Option<PreviousSecret>,
-    /// Start of the current run of failed attempts; `None` after a success.
-    pub failing_since: Option<DateTime<Utc>>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last change by the operator or by delivery health.
-    pub updated_at: DateTime<Utc>,
-}
-
-/// A rotated-out secret that still signs alongside the new one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreviousSecret {
-    /// The old secret, sealed.
-    pub secret: Sealed,
-    /// When it stops signing.
-    pub expires_at: DateTime<Utc>,
-}
-
-/// An operator's change to an endpoint; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EndpointChanges {
-    /// New URL.
-    pub url: Option<String>,
-    /// New subscription.
-    pub event_types: Option<Vec<String>>,
-    /// Enable (clearing the failure record) or disable (reason [`DisabledReason::Manual`]).
-    pub enabled: Option<bool>,
-}
+use super::PreviousSecret;
+use crate::{Event, Result, Sealed};
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,7 +29,8 @@ wire_enum!(DeliveryStatus {
 /// One event on its way to one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
-    /// Bare id.
+    /// 24 characters (hex on SQLite, from a UUID on PostgreSQL); names the delivery in its
+    /// log and in manual retries.
     pub id: String,
     /// The event (its id is the `webhook-id`).
     pub event_id: String,
@@ -249,4 +184,60 @@ pub struct AttemptOutcome {
     pub next: NextStep,
     /// What it means for the endpoint.
     pub health: EndpointHealth,
+}
+
+/// The delivery queue, as workers drain it and operators inspect it.
+#[async_trait]
+pub trait Deliveries: Send + Sync {
+    /// Writes `event` with one delivery, to this endpoint only (a test event). Returns the
+    /// delivery's id, or `None` if the endpoint does not exist.
+    async fn queue_event_for_endpoint(
+        &self,
+        event: &Event,
+        endpoint_id: &str,
+    ) -> Result<Option<String>>;
+
+    /// Reserves up to `claim.limit` due deliveries of enabled endpoints until
+    /// `claim.lease_until`, counting each as an attempt. Safe against other workers in this
+    /// and, on PostgreSQL, other processes: a due delivery is claimed by one worker.
+    async fn claim_deliveries(&self, claim: &Claim<'_>) -> Result<Vec<ClaimedDelivery>>;
+
+    /// Gives back the deliveries claimed under `lease_id` that are still pending under it:
+    /// due at `now`, their attempt not counted. A worker calls this when a claim failed
+    /// without an answer (the commit may have happened as the connection dropped), so those
+    /// deliveries need not wait out the lease. Returns how many were given back.
+    async fn release_lease(&self, lease_id: &str, now: DateTime<Utc>) -> Result<u64>;
+
+    /// Records attempts, reschedules or closes their deliveries (only under the lease they
+    /// were claimed with; a success always counts) and updates endpoint health, in one
+    /// transaction.
+    async fn finish_attempts(&self, outcomes: &[AttemptOutcome], now: DateTime<Utc>) -> Result<()>;
+
+    /// When the earliest pending delivery of an enabled endpoint is due, if any.
+    async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>>;
+
+    /// Returns when deliveries may have been queued since the last call (in this process, or
+    /// anywhere on PostgreSQL), or after `timeout`, whichever is first.
+    async fn wait_for_new_deliveries(&self, timeout: std::time::Duration);
+
+    /// Up to `limit` deliveries of an endpoint, newest first, after `after`.
+    async fn list_deliveries(
+        &self,
+        environment_id: &str,
+        endpoint_id: &str,
+        filter: &DeliveryFilter,
+        after: Option<&DeliveryCursor>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>>;
+
+    /// A delivery with its payload and attempts.
+    async fn delivery(&self, environment_id: &str, id: &str) -> Result<Option<DeliveryDetail>>;
+
+    /// Makes a delivery pending and due now, whatever its status. `None` if there is none.
+    async fn retry_delivery(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>>;
 }

@@ -1,0 +1,43 @@
+//! [`Events`] on PostgreSQL, and the write of an event with its deliveries that every
+//! event-writing transaction runs.
+
+use async_trait::async_trait;
+use plugboard_store::{Event, Events, Result, driver::from_sqlx, rows::convert_all, sql};
+use sqlx::PgConnection;
+
+use crate::PostgresStore;
+
+/// Writes an event and its deliveries, whose `NOTIFY` goes out on commit.
+pub(crate) async fn write_event(conn: &mut PgConnection, event: &Event) -> Result<()> {
+    sql::events::insert(event)
+        .execute(&mut *conn)
+        .await
+        .map_err(from_sqlx)?;
+    crate::webhooks::queue_deliveries(conn, event, None).await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Events for PostgresStore {
+    async fn record_event(&self, event: &Event) -> Result<()> {
+        let mut tx = self.begin().await?;
+        write_event(&mut tx, event).await?;
+        self.commit(tx).await
+    }
+
+    async fn event(&self, environment_id: &str, id: &str) -> Result<Option<Event>> {
+        let row = sql::events::get(environment_id, id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        row.map(Event::try_from).transpose()
+    }
+
+    async fn recent_events(&self, environment_id: &str, limit: u32) -> Result<Vec<Event>> {
+        let rows = sql::events::recent(environment_id, limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        convert_all(rows)
+    }
+}

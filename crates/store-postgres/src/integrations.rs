@@ -1,0 +1,176 @@
+//! [`Integrations`] on PostgreSQL. Single-use links and activation tokens rest on a primary key
+//! and on a conditional `UPDATE`, which PostgreSQL serialises per row across processes.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use plugboard_store::{
+    Event, Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus, Integrations,
+    NewIntegration, Relink, Result, Sealed,
+    driver::{from_consume_error, from_sqlx},
+    ids::IntegrationId,
+    rows::{INTEGRATION_COLUMNS, IntegrationRow, convert_all},
+    sql, to_millis,
+};
+
+use crate::{PostgresStore, events::write_event};
+
+#[async_trait]
+impl Integrations for PostgresStore {
+    async fn create_integration(&self, new: &NewIntegration) -> Result<()> {
+        let integration = &new.integration;
+        let (id, now) = (&integration.id, integration.created_at);
+        let mut tx = self.begin().await?;
+        // The link goes first: a second completion of the same link fails before any work.
+        sql::links::consume(&new.link, id, now)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_consume_error)?;
+        sql::integrations::insert(integration)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        sql::integrations::insert_credentials(id, &new.credentials, now)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        let env = integration.environment_id.as_str();
+        sql::integrations::insert_activation_token(&new.activation, id, env, now)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        write_event(&mut tx, &new.event).await?;
+        self.commit(tx).await
+    }
+
+    async fn relink_integration(&self, relink: &Relink) -> Result<Option<Integration>> {
+        let mut tx = self.begin().await?;
+        let row = sql::integrations::reactivate(relink)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let integration = Integration::try_from(row)?;
+        let (id, now) = (&integration.id, relink.now);
+        sql::integrations::replace_credentials(id, &relink.credentials, now)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        sql::links::consume(&relink.link, id, now)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_consume_error)?;
+        let env = integration.environment_id.as_str();
+        sql::integrations::insert_activation_token(&relink.activation, id, env, now)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        if let Some(event) = &relink.event {
+            write_event(&mut tx, event).await?;
+        }
+        self.commit(tx).await?;
+        Ok(Some(integration))
+    }
+
+    async fn redeem_activation_token(
+        &self,
+        environment_id: &str,
+        hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Integration>> {
+        // PostgreSQL's own: one CTE (SQLite batches redemptions instead). Under READ COMMITTED a
+        // concurrent redemption waits for the first to commit and then re-checks
+        // `redeemed_at IS NULL`, so exactly one succeeds.
+        let row: Option<IntegrationRow> = sqlx::query_as(&format!(
+            "WITH redeemed AS ( \
+                 UPDATE activation_tokens SET redeemed_at = $1 \
+                 WHERE token_hash = $2 AND environment_id = $3 AND redeemed_at IS NULL \
+                 AND expires_at > $1 RETURNING integration_id) \
+             SELECT {INTEGRATION_COLUMNS} FROM integrations \
+             WHERE id = (SELECT integration_id FROM redeemed)"
+        ))
+        .bind(to_millis(now))
+        .bind(hash)
+        .bind(environment_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        row.map(Integration::try_from).transpose()
+    }
+
+    async fn integration(
+        &self,
+        environment_id: &str,
+        id: &IntegrationId,
+    ) -> Result<Option<Integration>> {
+        let row = sql::integrations::get(environment_id, id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        row.map(Integration::try_from).transpose()
+    }
+
+    async fn list_integrations(
+        &self,
+        environment_id: &str,
+        filter: &IntegrationFilter,
+        after: Option<&IntegrationCursor>,
+        limit: u32,
+    ) -> Result<Vec<Integration>> {
+        let rows = sql::integrations::list(environment_id, filter, after, limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        convert_all(rows)
+    }
+
+    async fn delete_integration(
+        &self,
+        environment_id: &str,
+        id: &IntegrationId,
+        event: &Event,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let done = sql::integrations::delete(environment_id, id)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        write_event(&mut tx, event).await?;
+        self.commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn update_integration_status(
+        &self,
+        environment_id: &str,
+        id: &IntegrationId,
+        from: IntegrationStatus,
+        to: IntegrationStatus,
+        event: &Event,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let done = sql::integrations::update_status(environment_id, id, from, to, now)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        write_event(&mut tx, event).await?;
+        self.commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn integration_credentials(&self, id: &IntegrationId) -> Result<Option<Sealed>> {
+        let row = sql::integrations::credentials(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(row.map(Sealed::from))
+    }
+}

@@ -1,0 +1,86 @@
+//! [`WebhookEndpoints`] on PostgreSQL.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use plugboard_store::{
+    Result, Sealed, WebhookEndpoints, driver::from_sqlx, rows::convert_all, sql,
+    webhooks::{EndpointChanges, WebhookEndpoint},
+};
+
+use crate::PostgresStore;
+
+#[async_trait]
+impl WebhookEndpoints for PostgresStore {
+    async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<()> {
+        sql::webhooks::insert_endpoint(endpoint)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    async fn webhook_endpoint(
+        &self,
+        environment_id: &str,
+        id: &str,
+    ) -> Result<Option<WebhookEndpoint>> {
+        let row = sql::webhooks::endpoint(environment_id, id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        row.map(WebhookEndpoint::try_from).transpose()
+    }
+
+    async fn list_webhook_endpoints(
+        &self,
+        environment_id: Option<&str>,
+    ) -> Result<Vec<WebhookEndpoint>> {
+        let rows = sql::webhooks::endpoints(environment_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        convert_all(rows)
+    }
+
+    async fn update_webhook_endpoint(
+        &self,
+        environment_id: &str,
+        id: &str,
+        changes: &EndpointChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WebhookEndpoint>> {
+        let row = sql::webhooks::update_endpoint(environment_id, id, changes, now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        if changes.enabled == Some(true) && row.is_some() {
+            // Deliveries that waited for the endpoint are due now.
+            super::notify(&self.pool).await?;
+        }
+        row.map(WebhookEndpoint::try_from).transpose()
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        environment_id: &str,
+        id: &str,
+        secret: &Sealed,
+        previous_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WebhookEndpoint>> {
+        let rotate = sql::webhooks::rotate_secret(environment_id, id, secret, previous_expires_at, now);
+        let row = rotate
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        row.map(WebhookEndpoint::try_from).transpose()
+    }
+
+    async fn delete_webhook_endpoint(&self, environment_id: &str, id: &str) -> Result<bool> {
+        let done = sql::webhooks::delete_endpoint(environment_id, id)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(done.rows_affected() == 1)
+    }
+}

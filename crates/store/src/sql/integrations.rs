@@ -1,0 +1,172 @@
+//! Shared statements of [`crate::Integrations`]. The redemption of an activation token differs
+//! (a group commit on SQLite, one CTE on PostgreSQL) and lives in each backend.
+
+use chrono::{DateTime, Utc};
+
+use crate::{
+    Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus, NewActivationToken,
+    Relink, Sealed,
+    ids::IntegrationId,
+    rows::{INTEGRATION_COLUMNS, IntegrationRow, SealedRow},
+    to_millis,
+};
+
+statements! {
+    /// Writes the integration row.
+    fn insert<'q>(integration: &'q Integration) -> Query {
+        sqlx::query(text!(
+            "INSERT INTO integrations ({INTEGRATION_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(integration.id.as_str())
+        .bind(integration.environment_id.as_str())
+        .bind(integration.tool.as_str())
+        .bind(integration.category.as_str())
+        .bind(integration.status.as_str())
+        .bind(integration.setup_status.as_str())
+        .bind(integration.end_user.email.as_deref())
+        .bind(integration.end_user.organization_name.as_str())
+        .bind(integration.end_user.origin_id.as_deref())
+        .bind(integration.scope_config_id.as_str())
+        .bind(integration.remote_environment.as_deref())
+        .bind(to_millis(integration.created_at))
+        .bind(to_millis(integration.updated_at))
+    }
+
+    /// Writes an integration's first credentials.
+    fn insert_credentials<'q>(
+        id: &'q IntegrationId,
+        sealed: &'q Sealed,
+        now: DateTime<Utc>,
+    ) -> Query {
+        sqlx::query(
+            "INSERT INTO credentials (integration_id, key_id, nonce, ciphertext, updated_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.as_str())
+        .bind(sealed.key_id.as_str())
+        .bind(sealed.nonce.as_slice())
+        .bind(sealed.ciphertext.as_slice())
+        .bind(to_millis(now))
+    }
+
+    /// Stores the hash of an activation token.
+    fn insert_activation_token<'q>(
+        token: &'q NewActivationToken,
+        integration_id: &'q IntegrationId,
+        environment_id: &'q str,
+        now: DateTime<Utc>,
+    ) -> Query {
+        sqlx::query(
+            "INSERT INTO activation_tokens \
+             (token_hash, integration_id, environment_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token.hash.as_slice())
+        .bind(integration_id.as_str())
+        .bind(environment_id)
+        .bind(to_millis(now))
+        .bind(to_millis(token.expires_at))
+    }
+
+    /// Reactivates a relinked integration if it still has the expected status.
+    fn reactivate<'q>(relink: &'q Relink) -> QueryAs<IntegrationRow> {
+        sqlx::query_as(text!(
+            "UPDATE integrations SET status = 'ACTIVE', updated_at = $1, \
+             scope_config_id = COALESCE($2, scope_config_id) \
+             WHERE id = $3 AND status = $4 RETURNING {INTEGRATION_COLUMNS}"
+        ))
+        .bind(to_millis(relink.now))
+        .bind(relink.scope_config_id.as_deref())
+        .bind(relink.integration_id.as_str())
+        .bind(relink.expected_status.as_str())
+    }
+
+    /// Replaces an integration's credentials.
+    fn replace_credentials<'q>(
+        id: &'q IntegrationId,
+        sealed: &'q Sealed,
+        now: DateTime<Utc>,
+    ) -> Query {
+        sqlx::query(
+            "UPDATE credentials SET key_id = $1, nonce = $2, ciphertext = $3, updated_at = $4 \
+             WHERE integration_id = $5",
+        )
+        .bind(sealed.key_id.as_str())
+        .bind(sealed.nonce.as_slice())
+        .bind(sealed.ciphertext.as_slice())
+        .bind(to_millis(now))
+        .bind(id.as_str())
+    }
+
+    /// The integration with this id in this environment.
+    fn get<'q>(environment_id: &'q str, id: &'q IntegrationId) -> QueryAs<IntegrationRow> {
+        sqlx::query_as(text!(
+            "SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE id = $1 AND environment_id = $2"
+        ))
+        .bind(id.as_str())
+        .bind(environment_id)
+    }
+
+    /// A page of an environment's integrations, oldest first, after a `(created_at, id)`
+    /// position; a `None` filter matches everything.
+    fn list<'q>(
+        environment_id: &'q str,
+        filter: &'q IntegrationFilter,
+        after: Option<&'q IntegrationCursor>,
+        limit: u32,
+    ) -> QueryAs<IntegrationRow> {
+        sqlx::query_as(text!(
+            "SELECT {INTEGRATION_COLUMNS} FROM integrations \
+             WHERE environment_id = $1 \
+             AND ($2 IS NULL OR end_user_origin_id = $2) \
+             AND ($3 IS NULL OR tool = $3) \
+             AND ($4 IS NULL OR category = $4) \
+             AND ($5 IS NULL OR status = $5) \
+             AND ($6 IS NULL OR (created_at, id) > ($6, $7)) \
+             ORDER BY created_at, id LIMIT $8"
+        ))
+        .bind(environment_id)
+        .bind(filter.origin_id.as_deref())
+        .bind(filter.tool.as_deref())
+        .bind(filter.category.map(|c| c.as_str()))
+        .bind(filter.status.map(IntegrationStatus::as_str))
+        .bind(after.map(|cursor| to_millis(cursor.created_at)))
+        .bind(after.map(|cursor| cursor.id.as_str()))
+        .bind(i64::from(limit))
+    }
+
+    /// Deletes an integration (its credentials and tokens go with it by cascade).
+    fn delete<'q>(environment_id: &'q str, id: &'q IntegrationId) -> Query {
+        sqlx::query("DELETE FROM integrations WHERE id = $1 AND environment_id = $2")
+            .bind(id.as_str())
+            .bind(environment_id)
+    }
+
+    /// Changes the status if it still is `from`.
+    fn update_status<'q>(
+        environment_id: &'q str,
+        id: &'q IntegrationId,
+        from: IntegrationStatus,
+        to: IntegrationStatus,
+        now: DateTime<Utc>,
+    ) -> Query {
+        sqlx::query(
+            "UPDATE integrations SET status = $1, updated_at = $2 \
+             WHERE id = $3 AND environment_id = $4 AND status = $5",
+        )
+        .bind(to.as_str())
+        .bind(to_millis(now))
+        .bind(id.as_str())
+        .bind(environment_id)
+        .bind(from.as_str())
+    }
+
+    /// An integration's sealed credentials.
+    fn credentials<'q>(id: &'q IntegrationId) -> QueryAs<SealedRow> {
+        sqlx::query_as(
+            "SELECT key_id, nonce, ciphertext FROM credentials WHERE integration_id = $1",
+        )
+        .bind(id.as_str())
+    }
+}
