@@ -69,7 +69,7 @@ impl PostgresStore {
         })
     }
 
-        /// The connection pool, for backend-specific work such as `LISTEN`.
+    /// The connection pool, for backend-specific work such as `LISTEN`.
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use plugboard_store::{
-    Environment, EnvironmentName, Result, Setup, StoreError, driver::from_sqlx,
-    rows::convert_all, sql, to_millis,
+    Environment, EnvironmentName, Result, Setup, StoreError, driver::from_sqlx, rows::convert_all,
+    sql, to_millis,
 };
 
 use crate::PostgresStore;

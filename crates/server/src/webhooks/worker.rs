@@ -1,7 +1,8 @@
 //! The delivery worker: claims due deliveries, sends them, records each attempt.
 //!
 //! - **Claiming.** Deliveries are claimed in batches under a lease
-//!   ([`Store::claim_deliveries`]); a claim never takes more than an endpoint's free slots
+//!   ([`Deliveries::claim_deliveries`](plugboard_store::Deliveries::claim_deliveries)); a
+//!   claim never takes more than an endpoint's free slots
 //!   (`PLUGBOARD_WEBHOOK_ENDPOINT_CONCURRENCY`) or the process's
 //!   (`PLUGBOARD_WEBHOOK_CONCURRENCY`), so a hanging endpoint holds at most its own slots and
 //!   healthy endpoints keep flowing.

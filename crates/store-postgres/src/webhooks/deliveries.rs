@@ -6,7 +6,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plugboard_store::{
-    Deliveries, Event, Result, StoreError, driver::from_sqlx, from_millis,
+    Deliveries, Event, Result, StoreError,
+    driver::from_sqlx,
+    from_millis,
     rows::{ClaimedRow, convert_all},
     sql, to_millis,
     webhooks::{

@@ -65,7 +65,7 @@ pub(crate) async fn notify(executor: impl PgExecutor<'_>) -> Result<()> {
 }
 
 impl PostgresStore {
-/// Starts (once) a task that listens on this schema's delivery channel and signals `wake`.
+    /// Starts (once) a task that listens on this schema's delivery channel and signals `wake`.
     /// While the listening connection is down, workers still poll.
     pub(crate) async fn start_listener(&self) {
         let pool = self.pool.clone();
@@ -103,4 +103,3 @@ async fn listen(pool: &PgPool, wake: &Notify) -> Result<()> {
         wake.notify_one();
     }
 }
-

@@ -3,7 +3,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plugboard_store::{
-    Result, Sealed, WebhookEndpoints, driver::from_sqlx, rows::convert_all, sql,
+    Result, Sealed, WebhookEndpoints,
+    driver::from_sqlx,
+    rows::convert_all,
+    sql,
     webhooks::{EndpointChanges, WebhookEndpoint},
 };
 
@@ -68,7 +71,8 @@ impl WebhookEndpoints for SqliteStore {
         previous_expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Option<WebhookEndpoint>> {
-        let rotate = sql::webhooks::rotate_secret(environment_id, id, secret, previous_expires_at, now);
+        let rotate =
+            sql::webhooks::rotate_secret(environment_id, id, secret, previous_expires_at, now);
         let row = rotate
             .fetch_optional(&self.write)
             .await

@@ -96,37 +96,53 @@ pub async fn audit_events_page_newest_first(store: Arc<dyn Store>) {
 pub async fn audit_events_filter(store: Arc<dyn Store>) {
     let (dev, _, start) = seed_trail(&*store).await;
     assert_eq!(
-        filtered(&*store, &dev, AuditFilter {
-            action: Some("link.opened".into()),
-            ..Default::default()
-        })
+        filtered(
+            &*store,
+            &dev,
+            AuditFilter {
+                action: Some("link.opened".into()),
+                ..Default::default()
+            }
+        )
         .await
         .len(),
         2
     );
     assert_eq!(
-        filtered(&*store, &dev, AuditFilter {
-            actor: Some("cli".into()),
-            ..Default::default()
-        })
+        filtered(
+            &*store,
+            &dev,
+            AuditFilter {
+                actor: Some("cli".into()),
+                ..Default::default()
+            }
+        )
         .await
         .len(),
         1
     );
     assert_eq!(
-        filtered(&*store, &dev, AuditFilter {
-            target: Some("api_key:abc".into()),
-            ..Default::default()
-        })
+        filtered(
+            &*store,
+            &dev,
+            AuditFilter {
+                target: Some("api_key:abc".into()),
+                ..Default::default()
+            }
+        )
         .await
         .len(),
         1
     );
     assert_eq!(
-        filtered(&*store, &dev, AuditFilter {
-            link_id: Some("link-1".into()),
-            ..Default::default()
-        })
+        filtered(
+            &*store,
+            &dev,
+            AuditFilter {
+                link_id: Some("link-1".into()),
+                ..Default::default()
+            }
+        )
         .await
         .len(),
         3

@@ -100,7 +100,7 @@ pub async fn concurrent_redemptions_succeed_exactly_once(store: Arc<dyn Store>) 
 /// Five integrations of the development environment: tools and origins to filter by, one of
 /// them an ATS.
 async fn five_integrations(store: &dyn Store) -> (String, Vec<Integration>) {
-    let dev = environment_id(&*store, EnvironmentName::Development).await;
+    let dev = environment_id(store, EnvironmentName::Development).await;
     let mut created = Vec::new();
     for (tool, origin) in [
         ("personio", "a"),
@@ -143,7 +143,6 @@ pub async fn integrations_list_walks_with_a_cursor(store: Arc<dyn Store>) {
     let mut expected = created.clone();
     expected.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
     assert_eq!(seen, expected);
-
 }
 
 /// Filters combine, and the list is scoped to its environment.

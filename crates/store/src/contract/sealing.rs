@@ -111,7 +111,6 @@ pub async fn sealing_counts_and_batches_visit_old_keys(store: Arc<dyn Store>) {
         .expect("batch");
     assert_eq!(previous.len(), 1);
     assert_eq!(previous[0].sealed, sealed_with("old", 2));
-
 }
 
 /// Re-sealing never overwrites a value that changed since it was read, and leaves the current

@@ -14,13 +14,40 @@ macro_rules! slot_statements {
     ($table:literal, $id:literal, $key:literal, $nonce:literal, $ciphertext:literal) => {
         (
             concat!(
-                "SELECT ", $id, " AS record_id, ", $key, " AS key_id, ", $nonce, " AS nonce, ",
-                $ciphertext, " AS ciphertext FROM ", $table, " WHERE ", $key, " IS NOT NULL AND ",
-                $key, " <> $1 AND ($2 IS NULL OR ", $id, " > $2) ORDER BY ", $id, " LIMIT $3"
+                "SELECT ",
+                $id,
+                " AS record_id, ",
+                $key,
+                " AS key_id, ",
+                $nonce,
+                " AS nonce, ",
+                $ciphertext,
+                " AS ciphertext FROM ",
+                $table,
+                " WHERE ",
+                $key,
+                " IS NOT NULL AND ",
+                $key,
+                " <> $1 AND ($2 IS NULL OR ",
+                $id,
+                " > $2) ORDER BY ",
+                $id,
+                " LIMIT $3"
             ),
             concat!(
-                "UPDATE ", $table, " SET ", $key, " = $1, ", $nonce, " = $2, ", $ciphertext,
-                " = $3 WHERE ", $id, " = $4 AND ", $nonce, " = $5"
+                "UPDATE ",
+                $table,
+                " SET ",
+                $key,
+                " = $1, ",
+                $nonce,
+                " = $2, ",
+                $ciphertext,
+                " = $3 WHERE ",
+                $id,
+                " = $4 AND ",
+                $nonce,
+                " = $5"
             ),
         )
     };
@@ -29,7 +56,13 @@ macro_rules! slot_statements {
 fn slot_statements(slot: SealedSlot) -> (&'static str, &'static str) {
     match slot {
         SealedSlot::Credentials => {
-            slot_statements!("credentials", "integration_id", "key_id", "nonce", "ciphertext")
+            slot_statements!(
+                "credentials",
+                "integration_id",
+                "key_id",
+                "nonce",
+                "ciphertext"
+            )
         }
         SealedSlot::WebhookSecret => slot_statements!(
             "webhook_endpoints",

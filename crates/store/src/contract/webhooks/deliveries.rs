@@ -34,7 +34,14 @@ async fn twenty_events(store: &dyn Store) -> (String, WebhookEndpoint, WebhookEn
 }
 
 /// [`twenty_events`], every delivery claimed under `lease-b`.
-async fn leased(store: &dyn Store) -> (String, WebhookEndpoint, WebhookEndpoint, Vec<ClaimedDelivery>) {
+async fn leased(
+    store: &dyn Store,
+) -> (
+    String,
+    WebhookEndpoint,
+    WebhookEndpoint,
+    Vec<ClaimedDelivery>,
+) {
     let (dev, hook, other) = twenty_events(store).await;
     let none = HashMap::new();
     let claimed = store
@@ -90,7 +97,6 @@ pub async fn claims_respect_endpoint_caps_and_release(store: Arc<dyn Store>) {
         again.iter().all(|c| c.attempt == 1),
         "the attempt is undone"
     );
-
 }
 
 /// Concurrent claims take disjoint deliveries.
@@ -102,7 +108,10 @@ pub async fn concurrent_claims_take_disjoint_deliveries(store: Arc<dyn Store>) {
         per_endpoint: 4,
         ..claim_now("lease-a", &in_flight, 100)
     };
-    assert_eq!(store.claim_deliveries(&capped).await.expect("claim").len(), 5);
+    assert_eq!(
+        store.claim_deliveries(&capped).await.expect("claim").len(),
+        5
+    );
     // Concurrent claims take disjoint deliveries, 35 in all.
     let none = HashMap::new();
     let mut tasks = Vec::new();
@@ -139,7 +148,6 @@ pub async fn concurrent_claims_take_disjoint_deliveries(store: Arc<dyn Store>) {
             .expect("claim")
             .is_empty()
     );
-
 }
 
 /// Expired leases (a crashed worker) make the deliveries due again, as the next attempt.
@@ -164,7 +172,6 @@ pub async fn expired_leases_make_deliveries_due_again(store: Arc<dyn Store>) {
             .iter()
             .all(|c| c.attempt == 2 && c.lease_id == "lease-b")
     );
-
 }
 
 /// A failed attempt is logged with its answer, reschedules its delivery and marks its
@@ -207,7 +214,6 @@ pub async fn a_failed_attempt_is_logged_and_rescheduled(store: Arc<dyn Store>) {
         .expect("get")
         .expect("exists");
     assert!(failing.failing_since.is_some() && failing.enabled);
-
 }
 
 /// A worker whose lease was taken over cannot reschedule, but its success counts.
@@ -258,7 +264,6 @@ pub async fn a_stale_lease_cannot_reschedule_but_a_success_counts(store: Arc<dyn
         .expect("get")
         .expect("exists");
     assert_eq!(done.delivery.status, DeliveryStatus::Succeeded);
-
 }
 
 /// Giving up fails the delivery; a manual retry makes it due again.
@@ -295,7 +300,6 @@ pub async fn giving_up_and_retrying_by_hand(store: Arc<dyn Store>) {
             .expect("retry"),
         None
     );
-
 }
 
 /// Failing for longer than the limit disables an endpoint; 410 disables at once; disabled
@@ -375,7 +379,6 @@ pub async fn failing_and_gone_endpoints_are_disabled(store: Arc<dyn Store>) {
             .iter()
             .all(|c| c.endpoint_id != one.endpoint_id)
     );
-
 }
 
 /// The log: newest first, filtered, paged.
@@ -385,7 +388,12 @@ pub async fn the_delivery_log_pages_with_filters(store: Arc<dyn Store>) {
         .record_event(&event(&dev, "integration-created"))
         .await
         .expect("event");
-    let success = outcome(&claimed[0], Some(200), NextStep::Succeeded, EndpointHealth::Healthy);
+    let success = outcome(
+        &claimed[0],
+        Some(200),
+        NextStep::Succeeded,
+        EndpointHealth::Healthy,
+    );
     store
         .finish_attempts(&[success], millis_now())
         .await

@@ -74,7 +74,6 @@ pub async fn webhook_endpoints_are_stored_and_listed(store: Arc<dyn Store>) {
             .len(),
         4
     );
-
 }
 
 /// Each event type reaches only enabled endpoints of its environment that subscribe to it,
@@ -127,7 +126,6 @@ pub async fn events_fan_out_to_subscribed_enabled_endpoints(store: Arc<dyn Store
         first.payload.contains(&first.event_id),
         "the event's exact body travels"
     );
-
 }
 
 /// Changes: disabling by hand records why; enabling clears it; other environments' endpoints
@@ -186,7 +184,6 @@ pub async fn endpoint_changes_disable_and_enable(store: Arc<dyn Store>) {
             .expect("update"),
         None
     );
-
 }
 
 /// Rotation keeps the old secret, with its expiry.
@@ -214,7 +211,6 @@ pub async fn rotation_keeps_the_previous_secret(store: Arc<dyn Store>) {
             .expect("ids")
             .contains(&"k1".to_owned())
     );
-
 }
 
 /// A test event reaches its endpoint only, even one not subscribed to its type.
@@ -259,7 +255,6 @@ pub async fn a_test_event_reaches_one_endpoint(store: Arc<dyn Store>) {
             .expect("queue"),
         None
     );
-
 }
 
 /// Deleting an endpoint deletes its deliveries, and only its own.
