@@ -33,15 +33,11 @@ async fn twenty_events(store: &dyn Store) -> (String, WebhookEndpoint, WebhookEn
     (dev, hook, other)
 }
 
+/// The environment, the two endpoints and the claimed deliveries of [`leased`].
+type Leased = (String, WebhookEndpoint, WebhookEndpoint, Vec<ClaimedDelivery>);
+
 /// [`twenty_events`], every delivery claimed under `lease-b`.
-async fn leased(
-    store: &dyn Store,
-) -> (
-    String,
-    WebhookEndpoint,
-    WebhookEndpoint,
-    Vec<ClaimedDelivery>,
-) {
+async fn leased(store: &dyn Store) -> Leased {
     let (dev, hook, other) = twenty_events(store).await;
     let none = HashMap::new();
     let claimed = store
