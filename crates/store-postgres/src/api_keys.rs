@@ -1,4 +1,4 @@
-//! [`ApiKeys`] on PostgreSQL.
+//! [`ApiKeys`] on PostgreSQL. Every statement is shared: [`plugboard_store::sql::api_keys`].
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

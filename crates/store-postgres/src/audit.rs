@@ -1,4 +1,4 @@
-//! [`Audit`] on PostgreSQL.
+//! [`Audit`] on PostgreSQL. Every statement is shared: [`plugboard_store::sql::audit`].
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -1,7 +1,13 @@
-//! The [`Store`](plugboard_store::Store) on PostgreSQL: for production, and for several Plugboard processes sharing
-//! one database. Every guarantee of the trait holds across processes: single-use links and
-//! activation tokens rest on a primary key and on a conditional `UPDATE`, which PostgreSQL
-//! serialises per row.
+//! The [`Store`](plugboard_store::Store) on PostgreSQL: for production, and for several
+//! Plugboard processes sharing one database. Every guarantee of the trait holds across
+//! processes: single-use links and activation tokens rest on a primary key and on a conditional
+//! `UPDATE`, which PostgreSQL serialises per row.
+//!
+//! One file per area, as in `plugboard-store` and `plugboard-store-sqlite`: `links.rs` holds
+//! `impl Links for PostgresStore`, and so on. Statements that read the same on SQLite come from
+//! [`plugboard_store::sql`]; this crate writes only PostgreSQL's own: the fan-out of events to
+//! deliveries and its `NOTIFY` (`webhooks/mod.rs`), the `SKIP LOCKED` claim
+//! (`webhooks/deliveries.rs`) and the one-statement redemption (`integrations.rs`).
 
 use std::{str::FromStr, sync::Arc, time::Duration};
 
@@ -29,8 +35,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    /// One connection of its own for [`Setup::probe`](plugboard_store::Setup::probe), so the health check never waits behind
-    /// a saturated `pool`.
+    /// One connection of its own for [`Setup::probe`](plugboard_store::Setup::probe), so the
+    /// health check never waits behind a saturated `pool`.
     probe: PgPool,
     /// Signalled by the `LISTEN` task when any process commits new deliveries.
     wake: Arc<Notify>,

@@ -1,4 +1,4 @@
-//! [`Sealing`] on PostgreSQL.
+//! [`Sealing`] on PostgreSQL. Every statement is shared: [`plugboard_store::sql::sealing`].
 
 use async_trait::async_trait;
 use plugboard_store::{

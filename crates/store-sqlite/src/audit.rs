@@ -1,4 +1,4 @@
-//! [`Audit`] on SQLite.
+//! [`Audit`] on SQLite. Every statement is shared: [`plugboard_store::sql::audit`].
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -6,6 +6,12 @@
 //! the writer. Other processes on the same file (the CLI while a server runs) are handled by
 //! the busy timeout; every write transaction starts with a write so it never has to upgrade a
 //! read lock.
+//!
+//! One file per area, as in `plugboard-store` and `plugboard-store-postgres`: `links.rs` holds
+//! `impl Links for SqliteStore`, and so on. Statements that read the same on PostgreSQL come
+//! from [`plugboard_store::sql`]; this crate writes only SQLite's own: the fan-out of events to
+//! deliveries (`webhooks/mod.rs`), the claim in one write transaction
+//! (`webhooks/deliveries.rs`) and the batched redemption (`redeem.rs`).
 
 use std::{path::Path, str::FromStr, time::Duration};
 

@@ -1,4 +1,4 @@
-//! [`Links`] on SQLite.
+//! [`Links`] on SQLite. Every statement is shared: [`plugboard_store::sql::links`].
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

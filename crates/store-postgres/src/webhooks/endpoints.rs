@@ -1,4 +1,6 @@
-//! [`WebhookEndpoints`] on PostgreSQL.
+//! [`WebhookEndpoints`] on PostgreSQL. Every statement is shared
+//! ([`plugboard_store::sql::webhooks`]); only the wake-up after enabling an endpoint (a
+//! `NOTIFY`) is PostgreSQL's.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

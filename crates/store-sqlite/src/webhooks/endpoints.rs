@@ -1,4 +1,5 @@
-//! [`WebhookEndpoints`] on SQLite.
+//! [`WebhookEndpoints`] on SQLite. Every statement is shared
+//! ([`plugboard_store::sql::webhooks`]); only the wake-up after enabling an endpoint is SQLite's.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -30,13 +30,14 @@ pub const ENVIRONMENT_COLUMNS: &str = "id, name, scope_config_id, created_at";
 /// `environments` row.
 #[derive(Debug, sqlx::FromRow)]
 pub struct EnvironmentRow {
-    /// [`Environment::id`].
+    /// [`Environment::id`](crate::Environment::id).
     pub id: String,
-    /// `production` or `development`.
+    /// [`Environment::name`](crate::Environment::name), as its wire name.
     pub name: String,
-    /// Default scope config id.
+    /// [`Environment::scope_config_id`](crate::Environment::scope_config_id).
     pub scope_config_id: String,
-    /// Creation time in milliseconds.
+    /// [`Environment::created_at`](crate::Environment::created_at), in milliseconds since the
+    /// epoch.
     pub created_at: i64,
 }
 
@@ -61,19 +62,19 @@ pub const API_KEY_COLUMNS: &str =
 /// `api_keys` row.
 #[derive(Debug, sqlx::FromRow)]
 pub struct ApiKeyRow {
-    /// [`ApiKey::id`].
+    /// [`ApiKey::id`](crate::ApiKey::id).
     pub id: String,
-    /// Owning environment.
+    /// [`ApiKey::environment_id`](crate::ApiKey::environment_id).
     pub environment_id: String,
-    /// Operator's label.
+    /// [`ApiKey::name`](crate::ApiKey::name), as its wire name.
     pub name: String,
-    /// SHA-256 of the key.
+    /// [`ApiKey::key_hash`](crate::ApiKey::key_hash).
     pub key_hash: Vec<u8>,
-    /// Display prefix.
+    /// [`ApiKey::prefix`](crate::ApiKey::prefix).
     pub prefix: String,
-    /// Creation time in milliseconds.
+    /// [`ApiKey::created_at`](crate::ApiKey::created_at), in milliseconds since the epoch.
     pub created_at: i64,
-    /// Revocation time in milliseconds.
+    /// [`ApiKey::revoked_at`](crate::ApiKey::revoked_at), in milliseconds since the epoch.
     pub revoked_at: Option<i64>,
 }
 
@@ -101,17 +102,17 @@ pub const INTEGRATION_COLUMNS: &str = "id, environment_id, tool, category, statu
 /// `integrations` row. Also `Deserialize`, for backends that return a row as a JSON object.
 #[derive(Debug, sqlx::FromRow, serde::Deserialize)]
 pub struct IntegrationRow {
-    /// `<tool>:<id>`.
+    /// [`Integration::id`](crate::Integration::id).
     pub id: String,
-    /// Owning environment.
+    /// [`Integration::environment_id`](crate::Integration::environment_id).
     pub environment_id: String,
-    /// Tool id.
+    /// [`Integration::tool`](crate::Integration::tool).
     pub tool: String,
-    /// Category wire name.
+    /// [`Integration::category`](crate::Integration::category), as its wire name.
     pub category: String,
-    /// Status wire name.
+    /// [`Integration::status`](crate::Integration::status), as its wire name.
     pub status: String,
-    /// Setup status wire name.
+    /// [`Integration::setup_status`](crate::Integration::setup_status), as its wire name.
     pub setup_status: String,
     /// End user's email.
     pub end_user_email: Option<String>,
@@ -119,13 +120,15 @@ pub struct IntegrationRow {
     pub end_user_organization_name: String,
     /// Operator's id of the end user.
     pub end_user_origin_id: Option<String>,
-    /// Scope config in force.
+    /// [`Integration::scope_config_id`](crate::Integration::scope_config_id).
     pub scope_config_id: String,
-    /// The tool's own environment.
+    /// [`Integration::remote_environment`](crate::Integration::remote_environment).
     pub remote_environment: Option<String>,
-    /// Creation time in milliseconds.
+    /// [`Integration::created_at`](crate::Integration::created_at), in milliseconds since the
+    /// epoch.
     pub created_at: i64,
-    /// Last update in milliseconds.
+    /// [`Integration::updated_at`](crate::Integration::updated_at), in milliseconds since the
+    /// epoch.
     pub updated_at: i64,
 }
 
@@ -183,17 +186,17 @@ pub const EVENT_COLUMNS: &str = "id, environment_id, event_type, payload, create
 /// `events` row.
 #[derive(Debug, sqlx::FromRow)]
 pub struct EventRow {
-    /// [`Event::id`].
+    /// [`Event::id`](crate::Event::id).
     pub id: String,
-    /// Owning environment.
+    /// [`Event::environment_id`](crate::Event::environment_id).
     pub environment_id: String,
-    /// Event type.
+    /// [`Event::event_type`](crate::Event::event_type).
     pub event_type: String,
-    /// Exact JSON body.
+    /// [`Event::payload`](crate::Event::payload).
     pub payload: String,
-    /// Creation time in milliseconds.
+    /// [`Event::created_at`](crate::Event::created_at), in milliseconds since the epoch.
     pub created_at: i64,
-    /// Log detail.
+    /// [`Event::detail`](crate::Event::detail).
     pub detail: Option<String>,
 }
 
@@ -220,11 +223,11 @@ pub const MAGIC_LINK_COLUMNS: &str = "id, environment_id, integration_id, end_us
 /// `magic_links` row.
 #[derive(Debug, sqlx::FromRow)]
 pub struct MagicLinkRow {
-    /// Link id.
+    /// [`MagicLink::id`](crate::MagicLink::id).
     pub id: String,
-    /// Owning environment.
+    /// [`MagicLink::environment_id`](crate::MagicLink::environment_id).
     pub environment_id: String,
-    /// Integration of a relink link.
+    /// [`MagicLink::integration_id`](crate::MagicLink::integration_id).
     pub integration_id: Option<String>,
     /// End user's email.
     pub end_user_email: Option<String>,
@@ -232,15 +235,15 @@ pub struct MagicLinkRow {
     pub end_user_organization_name: String,
     /// Operator's id of the end user.
     pub end_user_origin_id: Option<String>,
-    /// Category wire name.
+    /// [`MagicLink::category`](crate::MagicLink::category), as its wire name.
     pub category: String,
-    /// Pre-selected tool.
+    /// [`MagicLink::tool`](crate::MagicLink::tool).
     pub tool: Option<String>,
-    /// Creation time in milliseconds.
+    /// [`MagicLink::created_at`](crate::MagicLink::created_at), in milliseconds since the epoch.
     pub created_at: i64,
-    /// Expiry in milliseconds.
+    /// [`MagicLink::expires_at`](crate::MagicLink::expires_at), in milliseconds since the epoch.
     pub expires_at: i64,
-    /// Revocation time in milliseconds.
+    /// [`MagicLink::revoked_at`](crate::MagicLink::revoked_at), in milliseconds since the epoch.
     pub revoked_at: Option<i64>,
 }
 
@@ -288,25 +291,26 @@ pub const AUDIT_EVENT_COLUMNS: &str =
 /// `audit_events` row.
 #[derive(Debug, sqlx::FromRow)]
 pub struct AuditEventRow {
-    /// [`crate::audit::AuditEvent::id`].
+    /// [`AuditEvent::id`](crate::audit::AuditEvent::id).
     pub id: String,
-    /// Owning environment.
+    /// [`AuditEvent::environment_id`](crate::audit::AuditEvent::environment_id).
     pub environment_id: String,
-    /// `noun.verb`.
+    /// [`AuditEvent::action`](crate::audit::AuditEvent::action).
     pub action: String,
-    /// Who.
+    /// [`AuditEvent::actor`](crate::audit::AuditEvent::actor).
     pub actor: String,
-    /// What.
+    /// [`AuditEvent::target`](crate::audit::AuditEvent::target).
     pub target: Option<String>,
-    /// Link involved.
+    /// [`AuditEvent::link_id`](crate::audit::AuditEvent::link_id).
     pub link_id: Option<String>,
-    /// Client address.
+    /// [`AuditEvent::ip`](crate::audit::AuditEvent::ip).
     pub ip: Option<String>,
-    /// Client user agent.
+    /// [`AuditEvent::user_agent`](crate::audit::AuditEvent::user_agent).
     pub user_agent: Option<String>,
-    /// JSON object text.
+    /// [`AuditEvent::detail`](crate::audit::AuditEvent::detail).
     pub detail: String,
-    /// Milliseconds since the epoch.
+    /// [`AuditEvent::created_at`](crate::audit::AuditEvent::created_at), in milliseconds since the
+    /// epoch.
     pub created_at: i64,
 }
 

@@ -18,15 +18,15 @@ pub const WEBHOOK_ENDPOINT_COLUMNS: &str = "id, environment_id, url, event_types
 /// `webhook_endpoints` row.
 #[derive(Debug, sqlx::FromRow)]
 pub struct WebhookEndpointRow {
-    /// [`WebhookEndpoint::id`].
+    /// [`WebhookEndpoint::id`](crate::webhooks::WebhookEndpoint::id).
     pub id: String,
-    /// Owning environment.
+    /// [`WebhookEndpoint::environment_id`](crate::webhooks::WebhookEndpoint::environment_id).
     pub environment_id: String,
-    /// Target URL.
+    /// [`WebhookEndpoint::url`](crate::webhooks::WebhookEndpoint::url).
     pub url: String,
     /// Comma-separated event types.
     pub event_types: String,
-    /// Whether deliveries are attempted.
+    /// [`WebhookEndpoint::enabled`](crate::webhooks::WebhookEndpoint::enabled).
     pub enabled: bool,
     /// Why not, when disabled.
     pub disabled_reason: Option<String>,
@@ -44,11 +44,14 @@ pub struct WebhookEndpointRow {
     pub previous_ciphertext: Option<Vec<u8>>,
     /// When the previous secret stops signing, in milliseconds.
     pub previous_expires_at: Option<i64>,
-    /// Start of the current failure run, in milliseconds.
+    /// [`WebhookEndpoint::failing_since`](crate::webhooks::WebhookEndpoint::failing_since), in
+    /// milliseconds since the epoch.
     pub failing_since: Option<i64>,
-    /// Creation time in milliseconds.
+    /// [`WebhookEndpoint::created_at`](crate::webhooks::WebhookEndpoint::created_at), in
+    /// milliseconds since the epoch.
     pub created_at: i64,
-    /// Last update in milliseconds.
+    /// [`WebhookEndpoint::updated_at`](crate::webhooks::WebhookEndpoint::updated_at), in
+    /// milliseconds since the epoch.
     pub updated_at: i64,
 }
 
@@ -120,27 +123,30 @@ pub const DELIVERY_COLUMNS: &str = "id, event_id, endpoint_id, environment_id, e
 /// `webhook_deliveries` row.
 #[derive(Debug, sqlx::FromRow)]
 pub struct DeliveryRow {
-    /// Delivery id.
+    /// [`Delivery::id`](crate::webhooks::Delivery::id).
     pub id: String,
-    /// Event id.
+    /// [`Delivery::event_id`](crate::webhooks::Delivery::event_id).
     pub event_id: String,
-    /// Endpoint id.
+    /// [`Delivery::endpoint_id`](crate::webhooks::Delivery::endpoint_id).
     pub endpoint_id: String,
-    /// Environment id.
+    /// [`Delivery::environment_id`](crate::webhooks::Delivery::environment_id).
     pub environment_id: String,
-    /// Event type.
+    /// [`Delivery::event_type`](crate::webhooks::Delivery::event_type).
     pub event_type: String,
-    /// Status wire name.
+    /// [`Delivery::status`](crate::webhooks::Delivery::status), as its wire name.
     pub status: String,
-    /// Attempts started.
+    /// [`Delivery::attempts`](crate::webhooks::Delivery::attempts).
     pub attempts: i64,
-    /// Next attempt (or lease end), in milliseconds.
+    /// [`Delivery::next_attempt_at`](crate::webhooks::Delivery::next_attempt_at), in milliseconds
+    /// since the epoch.
     pub next_attempt_at: i64,
-    /// Last HTTP status.
+    /// [`Delivery::last_http_status`](crate::webhooks::Delivery::last_http_status).
     pub last_http_status: Option<i64>,
-    /// Creation time in milliseconds.
+    /// [`Delivery::created_at`](crate::webhooks::Delivery::created_at), in milliseconds since the
+    /// epoch.
     pub created_at: i64,
-    /// Last update in milliseconds.
+    /// [`Delivery::updated_at`](crate::webhooks::Delivery::updated_at), in milliseconds since the
+    /// epoch.
     pub updated_at: i64,
 }
 
@@ -173,17 +179,18 @@ impl TryFrom<DeliveryRow> for Delivery {
 /// `webhook_attempts` row (without its delivery id).
 #[derive(Debug, sqlx::FromRow)]
 pub struct AttemptRow {
-    /// Attempt number.
+    /// [`Attempt::number`](crate::webhooks::Attempt::number).
     pub number: i64,
-    /// Start, in milliseconds.
+    /// [`Attempt::started_at`](crate::webhooks::Attempt::started_at), in milliseconds since the
+    /// epoch.
     pub started_at: i64,
-    /// Duration in milliseconds.
+    /// [`Attempt::duration_ms`](crate::webhooks::Attempt::duration_ms).
     pub duration_ms: i64,
-    /// Response status.
+    /// [`Attempt::http_status`](crate::webhooks::Attempt::http_status).
     pub http_status: Option<i64>,
-    /// Failure without a response.
+    /// [`Attempt::error`](crate::webhooks::Attempt::error).
     pub error: Option<String>,
-    /// First bytes of the response.
+    /// [`Attempt::response_excerpt`](crate::webhooks::Attempt::response_excerpt).
     pub response_excerpt: Option<String>,
 }
 
@@ -206,21 +213,21 @@ impl TryFrom<AttemptRow> for Attempt {
 /// What a claim query returns per delivery: the delivery, its event's body and its endpoint.
 #[derive(Debug, sqlx::FromRow)]
 pub struct ClaimedRow {
-    /// Delivery id.
+    /// [`ClaimedDelivery::id`](crate::webhooks::ClaimedDelivery::id).
     pub id: String,
     /// Attempt number of this claim.
     pub attempts: i64,
-    /// Event id.
+    /// [`ClaimedDelivery::event_id`](crate::webhooks::ClaimedDelivery::event_id).
     pub event_id: String,
-    /// Event type.
+    /// [`ClaimedDelivery::event_type`](crate::webhooks::ClaimedDelivery::event_type).
     pub event_type: String,
-    /// Event body.
+    /// [`ClaimedDelivery::payload`](crate::webhooks::ClaimedDelivery::payload).
     pub payload: String,
-    /// Endpoint id.
+    /// [`ClaimedDelivery::endpoint_id`](crate::webhooks::ClaimedDelivery::endpoint_id).
     pub endpoint_id: String,
-    /// Environment id.
+    /// [`ClaimedDelivery::environment_id`](crate::webhooks::ClaimedDelivery::environment_id).
     pub environment_id: String,
-    /// Endpoint URL.
+    /// [`ClaimedDelivery::url`](crate::webhooks::ClaimedDelivery::url).
     pub url: String,
     /// Sealing key id of the secret.
     pub secret_key_id: String,

@@ -8,7 +8,7 @@
 //! no cast. A statement that differs stays in its backend's area file, with a comment saying
 //! why.
 //!
-//! ```ignore
+//! ```text
 //! // crates/store/src/sql/api_keys.rs
 //! statements! {
 //!     /// Revokes an unrevoked key.

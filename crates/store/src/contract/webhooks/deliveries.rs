@@ -34,7 +34,12 @@ async fn twenty_events(store: &dyn Store) -> (String, WebhookEndpoint, WebhookEn
 }
 
 /// The environment, the two endpoints and the claimed deliveries of [`leased`].
-type Leased = (String, WebhookEndpoint, WebhookEndpoint, Vec<ClaimedDelivery>);
+type Leased = (
+    String,
+    WebhookEndpoint,
+    WebhookEndpoint,
+    Vec<ClaimedDelivery>,
+);
 
 /// [`twenty_events`], every delivery claimed under `lease-b`.
 async fn leased(store: &dyn Store) -> Leased {
