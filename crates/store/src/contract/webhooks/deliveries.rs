@@ -6,52 +6,15 @@ use std::{collections::HashMap, sync::Arc};
 
 use chrono::{Duration, Utc};
 
-use super::{claim_now, endpoint, outcome};
+use super::{claim_now, leased, outcome, twenty_events};
 use crate::{
-    EnvironmentName, Store,
-    contract::{environment_id, event, millis_now},
+    Store,
+    contract::{event, millis_now},
     webhooks::{
-        Attempt, AttemptOutcome, Claim, ClaimedDelivery, DeliveryCursor, DeliveryFilter,
-        DeliveryStatus, DisabledReason, EndpointHealth, NextStep, WebhookEndpoint,
+        Attempt, AttemptOutcome, Claim, DeliveryCursor, DeliveryFilter, DeliveryStatus,
+        DisabledReason, EndpointHealth, NextStep,
     },
 };
-
-/// Two development endpoints subscribed to `integration-created`, and 20 such events: 40
-/// deliveries, all due.
-async fn twenty_events(store: &dyn Store) -> (String, WebhookEndpoint, WebhookEndpoint) {
-    let dev = environment_id(store, EnvironmentName::Development).await;
-    let hook = endpoint(&dev, "https://a.example/hook", &["integration-created"]);
-    let other = endpoint(&dev, "https://b.example/hook", &["integration-created"]);
-    store.insert_webhook_endpoint(&hook).await.expect("insert");
-    store.insert_webhook_endpoint(&other).await.expect("insert");
-    for _ in 0..20 {
-        store
-            .record_event(&event(&dev, "integration-created"))
-            .await
-            .expect("event");
-    }
-    (dev, hook, other)
-}
-
-/// The environment, the two endpoints and the claimed deliveries of [`leased`].
-type Leased = (
-    String,
-    WebhookEndpoint,
-    WebhookEndpoint,
-    Vec<ClaimedDelivery>,
-);
-
-/// [`twenty_events`], every delivery claimed under `lease-b`.
-async fn leased(store: &dyn Store) -> Leased {
-    let (dev, hook, other) = twenty_events(store).await;
-    let none = HashMap::new();
-    let claimed = store
-        .claim_deliveries(&claim_now("lease-b", &none, 100))
-        .await
-        .expect("claim");
-    assert_eq!(claimed.len(), 40);
-    (dev, hook, other, claimed)
-}
 
 /// A busy endpoint only gets its free slots; a lost claim is given back by its lease id.
 pub async fn claims_respect_endpoint_caps_and_release(store: Arc<dyn Store>) {

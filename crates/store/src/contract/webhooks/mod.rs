@@ -4,10 +4,12 @@ use std::collections::HashMap;
 
 use chrono::{Duration, Utc};
 
-use super::{millis_now, sealed};
-use crate::ids;
-use crate::webhooks::{
-    Attempt, AttemptOutcome, Claim, ClaimedDelivery, EndpointHealth, NextStep, WebhookEndpoint,
+use super::{environment_id, event, millis_now, sealed};
+use crate::{
+    EnvironmentName, Store, ids,
+    webhooks::{
+        Attempt, AttemptOutcome, Claim, ClaimedDelivery, EndpointHealth, NextStep, WebhookEndpoint,
+    },
 };
 
 mod deliveries;
@@ -16,6 +18,8 @@ mod endpoints;
 pub use deliveries::*;
 pub use endpoints::*;
 
+/// An enabled endpoint of `environment_id` at `url`, subscribed to `types`, signing with
+/// `secret-1`.
 pub(super) fn endpoint(environment_id: &str, url: &str, types: &[&str]) -> WebhookEndpoint {
     let now = millis_now();
     WebhookEndpoint {
@@ -66,4 +70,41 @@ fn outcome(
         next,
         health,
     }
+}
+
+/// Two development endpoints subscribed to `integration-created`, and 20 such events: 40
+/// deliveries, all due.
+async fn twenty_events(store: &dyn Store) -> (String, WebhookEndpoint, WebhookEndpoint) {
+    let dev = environment_id(store, EnvironmentName::Development).await;
+    let hook = endpoint(&dev, "https://a.example/hook", &["integration-created"]);
+    let other = endpoint(&dev, "https://b.example/hook", &["integration-created"]);
+    store.insert_webhook_endpoint(&hook).await.expect("insert");
+    store.insert_webhook_endpoint(&other).await.expect("insert");
+    for _ in 0..20 {
+        store
+            .record_event(&event(&dev, "integration-created"))
+            .await
+            .expect("event");
+    }
+    (dev, hook, other)
+}
+
+/// The environment, the two endpoints and the claimed deliveries of [`leased`].
+type Leased = (
+    String,
+    WebhookEndpoint,
+    WebhookEndpoint,
+    Vec<ClaimedDelivery>,
+);
+
+/// [`twenty_events`], every delivery claimed under `lease-b`.
+async fn leased(store: &dyn Store) -> Leased {
+    let (dev, hook, other) = twenty_events(store).await;
+    let none = HashMap::new();
+    let claimed = store
+        .claim_deliveries(&claim_now("lease-b", &none, 100))
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 40);
+    (dev, hook, other, claimed)
 }
