@@ -235,37 +235,22 @@ pub enum Missing {
 
 impl std::fmt::Display for Missing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (what, id, max) = match self {
+            Self::Integration(id) => ("integration", id, 80),
+            Self::WebhookEndpoint(id) => ("webhook endpoint", id, 40),
+            Self::WebhookDelivery(id) => ("webhook delivery", id, 40),
+            Self::MagicLink(id) => ("unrevoked magic link", id, 40),
+            Self::ApiKey(id) => ("active API key", id, 40),
+            Self::ActivationToken => {
+                return f.write_str(
+                    "No integration for this activation token: it is unknown, expired (tokens \
+                     live 10 minutes), already redeemed, or belongs to another environment.",
+                );
+            }
+        };
         // Ids come from the client: shown cut, so a huge one cannot bloat the answer.
-        fn shown(id: &str, max: usize) -> String {
-            id.chars().take(max).collect()
-        }
-        match self {
-            Self::Integration(id) => write!(
-                f,
-                "No integration with id {:?} exists in this environment.",
-                shown(id, 80)
-            ),
-            Self::WebhookEndpoint(id) => write!(
-                f,
-                "No webhook endpoint with id {:?} exists in this environment.",
-                shown(id, 40)
-            ),
-            Self::WebhookDelivery(id) => write!(
-                f,
-                "No webhook delivery with id {:?} exists in this environment.",
-                shown(id, 40)
-            ),
-            Self::MagicLink(id) => write!(
-                f,
-                "No unrevoked magic link with id {:?} exists in this environment.",
-                shown(id, 40)
-            ),
-            Self::ApiKey(id) => write!(f, "No active API key has id {:?}.", shown(id, 40)),
-            Self::ActivationToken => f.write_str(
-                "No integration for this activation token: it is unknown, expired (tokens live \
-                 10 minutes), already redeemed, or belongs to another environment.",
-            ),
-        }
+        let shown: String = id.chars().take(max).collect();
+        write!(f, "No {what} with id {shown:?} exists in this environment.")
     }
 }
 

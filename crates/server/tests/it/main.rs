@@ -2,6 +2,7 @@
 //! binary, and Kombo's official SDK against it.
 
 mod abuse;
+mod architecture;
 mod binary;
 mod branding;
 mod cli;
