@@ -206,8 +206,9 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::ApiKeys(command) => api_keys::run(command, config).await,
         Command::Worker => {
+            let shutdown = shutdown_signal();
             let state = AppState::new(config).await?;
-            crate::webhooks::worker::run(state, shutdown_signal()).await;
+            crate::webhooks::worker::run(state, shutdown).await;
             Ok(())
         }
         Command::Webhooks(command) => webhooks::run(command, config).await,
@@ -229,31 +230,46 @@ fn flag_error(error: DomainError) -> anyhow::Error {
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {} (PLUGBOARD_LISTEN)", config.listen))?;
-    crate::run_with(config, listener, shutdown_signal(), demo).await
+    crate::run_with(config, listener, shutdown, demo).await
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when
+/// the future is first polled, so a SIGTERM that arrives while the server or worker is still
+/// starting stops it gracefully instead of killing it.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let (mut interrupt, mut terminate) = signals;
+            tokio::select! {
+                Some(()) = recv(interrupt.as_mut()) => {},
+                Some(()) = recv(terminate.as_mut()) => {},
+                else => std::future::pending::<()>().await,
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing in-flight requests");
     }
-    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// The next delivery of `signal`, or never if its handler could not be installed.
+#[cfg(unix)]
+async fn recv(signal: Option<&mut tokio::signal::unix::Signal>) -> Option<()> {
+    match signal {
+        Some(signal) => signal.recv().await,
+        None => std::future::pending().await,
+    }
 }
