@@ -16,32 +16,33 @@ use crate::{AppState, error::ApiError};
 
 /// How often the database is probed.
 const PROBE_EVERY: Duration = Duration::from_millis(250);
-/// How long a probe may take before the database counts as unreachable. With
-/// [`PROBE_EVERY`], an outage is noticed within 750 ms.
+/// How long a probe may take before it counts as a timeout.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+/// How many probes in a row must time out before the database counts as unreachable. A probe
+/// that fails (the connection refused or reset, as in a restart) counts at once; one that is
+/// merely slow may have been starved of CPU by the very load it would then refuse with 503s,
+/// so a second opinion is asked. A database that stops answering is noticed within about
+/// 1.25 s, a refused connection within 250 ms.
+const TIMEOUTS_BEFORE_DOWN: u32 = 2;
 
 /// Starts probing `store`; the receiver says whether the database was reachable at the last
 /// probe. The probe stops when every receiver is gone.
 pub fn watch(store: Arc<dyn Store>) -> watch::Receiver<bool> {
     let (sender, receiver) = watch::channel(true);
     tokio::spawn(async move {
+        let mut timeouts = 0;
         loop {
-            let up = matches!(
-                tokio::time::timeout(PROBE_TIMEOUT, store.probe()).await,
-                Ok(Ok(()))
-            );
-            sender.send_if_modified(|known| {
-                if *known == up {
-                    return false;
+            let up = match tokio::time::timeout(PROBE_TIMEOUT, store.probe()).await {
+                Ok(answer) => {
+                    timeouts = 0;
+                    answer.is_ok()
                 }
-                if up {
-                    tracing::info!("the database is reachable again");
-                } else {
-                    tracing::warn!("the database is unreachable: answering 503 until it is back");
+                Err(_) => {
+                    timeouts += 1;
+                    timeouts < TIMEOUTS_BEFORE_DOWN && *sender.borrow()
                 }
-                *known = up;
-                true
-            });
+            };
+            report(&sender, up);
             tokio::select! {
                 () = tokio::time::sleep(PROBE_EVERY) => {}
                 () = sender.closed() => return,
@@ -49,6 +50,22 @@ pub fn watch(store: Arc<dyn Store>) -> watch::Receiver<bool> {
         }
     });
     receiver
+}
+
+/// Publishes the probe's verdict, logging each change.
+fn report(sender: &watch::Sender<bool>, up: bool) {
+    sender.send_if_modified(|known| {
+        if *known == up {
+            return false;
+        }
+        if up {
+            tracing::info!("the database is reachable again");
+        } else {
+            tracing::warn!("the database is unreachable: answering 503 until it is back");
+        }
+        *known = up;
+        true
+    });
 }
 
 /// Middleware of the API: 503 with `Retry-After` while the database is unreachable, and for a
