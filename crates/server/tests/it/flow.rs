@@ -22,7 +22,7 @@ use serde_json::json;
 use crate::{
     both_backends,
     helpers::{
-        Backend, activation_token, encode, form_state, spawn_app, spawn_app_with, submit,
+        Backend, activation_token, fill_in, form_state, spawn_app, spawn_app_with, submit,
         submit_response, token_of,
     },
 };
@@ -135,15 +135,7 @@ async fn every_page_of_the_sandbox_flow_leads_to_an_integration(backend: Backend
         "{}",
         guide.text
     );
-    let state = form_state(&app.base, &token, "sandbox").await;
-    let (status, html) = submit(
-        &app.base,
-        &token,
-        "sandbox",
-        &state,
-        &[("api_key", "anything")],
-    )
-    .await;
+    let (status, html) = fill_in(&app.base, &token, "sandbox", &[("api_key", "anything")]).await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Sandbox is connected"));
     let redeemed = app
@@ -196,12 +188,10 @@ async fn vendor_answers_become_precise_messages_and_failed_events(backend: Backe
         ("acme", "broken", "could not be reached", "unreachable"),
     ];
     for (subdomain, key, message, detail) in cases {
-        let state = form_state(&app.base, &token, "bamboohr").await;
-        let (status, html) = submit(
+        let (status, html) = fill_in(
             &app.base,
             &token,
             "bamboohr",
-            &state,
             &[("subdomain", subdomain), ("api_key", key)],
         )
         .await;
@@ -234,12 +224,10 @@ async fn vendor_answers_become_precise_messages_and_failed_events(backend: Backe
             "no credential in the log"
         );
     }
-    let state = form_state(&app.base, &token, "bamboohr").await;
-    let (status, html) = submit(
+    let (status, html) = fill_in(
         &app.base,
         &token,
         "bamboohr",
-        &state,
         &[("subdomain", "acme"), ("api_key", "good-key")],
     )
     .await;
@@ -339,8 +327,7 @@ async fn magic_links_can_be_listed_and_revoked(backend: Backend) {
         "links are credentials and never listed"
     );
     let token = token_of(&second);
-    let state = form_state(&app.base, &token, "sandbox").await;
-    let (status, html) = submit(&app.base, &token, "sandbox", &state, &[("api_key", "ok")]).await;
+    let (status, html) = fill_in(&app.base, &token, "sandbox", &[("api_key", "ok")]).await;
     assert_eq!(status, 200);
     assert!(
         !html.contains("data-activation-token"),
@@ -409,27 +396,8 @@ async fn relink_replaces_credentials_through_the_flow(backend: Backend) {
         &[("api_key", "first")],
     )
     .await;
-    let id = app
-        .get(&format!(
-            "/v1/connect/integration-by-token/{}",
-            activation_token(&html)
-        ))
-        .await
-        .data()["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let link = app
-        .json(
-            Method::POST,
-            &format!("/v1/integrations/{}/relink", encode(&id)),
-            json!({}),
-        )
-        .await
-        .data()["link"]
-        .as_str()
-        .expect("link")
-        .to_owned();
+    let id = app.redeem(&activation_token(&html)).await;
+    let link = app.relink(&id).await;
     let relink = token_of(&link);
     let consent = app
         .send(Method::GET, &format!("/connect?token={relink}"), None, None)
@@ -438,15 +406,7 @@ async fn relink_replaces_credentials_through_the_flow(backend: Backend) {
         consent.text.contains("Step 1 of 3"),
         "a relink goes straight to its tool"
     );
-    let state = form_state(&app.base, &relink, "sandbox").await;
-    let (status, html) = submit(
-        &app.base,
-        &relink,
-        "sandbox",
-        &state,
-        &[("api_key", "second")],
-    )
-    .await;
+    let (status, html) = fill_in(&app.base, &relink, "sandbox", &[("api_key", "second")]).await;
     assert_eq!(status, 200, "{html}");
     let redeemed = app
         .get(&format!(
@@ -455,24 +415,8 @@ async fn relink_replaces_credentials_through_the_flow(backend: Backend) {
         ))
         .await;
     assert_eq!(redeemed.data()["id"], id.as_str());
-    let gone = app
-        .json(
-            Method::POST,
-            &format!("/v1/integrations/{}/relink", encode(&id)),
-            json!({}),
-        )
-        .await
-        .data()["link"]
-        .as_str()
-        .expect("link")
-        .to_owned();
-    app.json(
-        Method::DELETE,
-        &format!("/v1/integrations/{}", encode(&id)),
-        json!({}),
-    )
-    .await
-    .data();
+    let gone = app.relink(&id).await;
+    app.delete_integration(&id).await;
     let reply = app
         .send(
             Method::GET,
