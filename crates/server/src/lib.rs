@@ -109,12 +109,12 @@ pub struct AppInner {
     /// The tool catalog.
     pub catalog: Catalog,
     /// Sealing and signing keys.
-    pub vault: Vault,
+    pub vault: Arc<Vault>,
     /// The two environments.
     pub environments: Environments,
     /// Prometheus metrics.
-    pub metrics: Metrics,
-    /// The hosted flow's credential verifier.
+    pub metrics: Arc<Metrics>,
+    /// The hosted flow's credential verifier, and which views it already audited.
     pub flow: flow::FlowState,
     /// Rate limits (`ratelimit.rs`), pruned every minute by a task that ends with the state.
     pub limits: Arc<ratelimit::RateLimits>,
@@ -250,9 +250,9 @@ impl AppState {
             config,
             store,
             catalog,
-            vault,
+            vault: Arc::new(vault),
             environments,
-            metrics: Metrics::new(),
+            metrics: Arc::new(Metrics::new()),
             flow,
             limits,
             database_up,
@@ -422,7 +422,8 @@ pub async fn run_with(
         "Plugboard is listening"
     );
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(webhooks::worker::run(state.clone(), async move {
+    let worker_context = webhooks::worker::Context::of(&state);
+    let worker = tokio::spawn(webhooks::worker::run(worker_context, async move {
         let _ = stopped.wait_for(|stop| *stop).await;
     }));
     // One shutdown signal for the public listener and, when configured, the metrics one.

@@ -208,7 +208,8 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Worker => {
             let shutdown = shutdown_signal();
             let state = AppState::new(config).await?;
-            crate::webhooks::worker::run(state, shutdown).await;
+            let context = crate::webhooks::worker::Context::of(&state);
+            crate::webhooks::worker::run(context, shutdown).await;
             Ok(())
         }
         Command::Webhooks(command) => webhooks::run(command, config).await,

@@ -37,9 +37,12 @@ use tokio::{
 use zeroize::Zeroizing;
 
 use crate::{
-    AppState,
+    AppState, Environments,
     config::WebhookConfig,
-    lock, net,
+    lock,
+    metrics::Metrics,
+    net,
+    vault::Vault,
     webhooks::{allowed_addresses, open_secret, sign},
 };
 
@@ -92,9 +95,37 @@ impl Clients {
     }
 }
 
+/// What the worker needs, and nothing more: it is the HTTP server's neighbour, not part of it,
+/// and `plugboard worker` runs it alone.
+pub struct Context {
+    /// Where deliveries are claimed and their outcomes recorded.
+    pub store: Arc<dyn plugboard_store::Store>,
+    /// Opens the endpoints' sealed secrets.
+    pub vault: Arc<Vault>,
+    /// Which environment a delivery belongs to decides the addresses it may reach.
+    pub environments: Environments,
+    /// Concurrency, lease, timeout, retry schedule and allowed networks.
+    pub config: WebhookConfig,
+    /// Attempts and deliveries in flight.
+    pub metrics: Arc<Metrics>,
+}
+
+impl Context {
+    /// The worker's share of the application's state.
+    pub fn of(state: &AppState) -> Self {
+        Self {
+            store: Arc::clone(&state.store),
+            vault: Arc::clone(&state.vault),
+            environments: state.environments.clone(),
+            config: state.config.webhooks.clone(),
+            metrics: Arc::clone(&state.metrics),
+        }
+    }
+}
+
 /// What the worker shares with its delivery tasks.
 struct Shared {
-    state: AppState,
+    context: Context,
     clients: Clients,
     /// Deliveries in flight per endpoint, for the per-endpoint cap.
     in_flight: Mutex<HashMap<String, u32>>,
@@ -122,15 +153,15 @@ async fn release_lost(store: &dyn plugboard_store::Store, leases: &mut Vec<Strin
 
 /// Runs the worker until `shutdown` completes, then drains. Errors of the database are
 /// logged and retried; this only returns once shut down.
-pub async fn run(state: AppState, shutdown: impl Future<Output = ()> + Send) {
-    let config = state.config.webhooks.clone();
+pub async fn run(context: Context, shutdown: impl Future<Output = ()> + Send) {
+    let config = context.config.clone();
     let shared = Arc::new(Shared {
         clients: Clients::new(&config),
-        state,
+        context,
         in_flight: Mutex::default(),
         freed: Notify::new(),
     });
-    let store = Arc::clone(&shared.state.store);
+    let store = Arc::clone(&shared.context.store);
     let (outcomes, queue) = mpsc::channel(4 * RECORD_BATCH);
     let recorder = tokio::spawn(record(Arc::clone(&store), queue));
     let slots = Arc::new(Semaphore::new(config.concurrency as usize));
@@ -239,7 +270,7 @@ async fn deliver(
     permit: OwnedSemaphorePermit,
     outcomes: mpsc::Sender<AttemptOutcome>,
 ) {
-    let metrics = &shared.state.metrics;
+    let metrics = &shared.context.metrics;
     metrics.webhook_in_flight(1);
     let outcome = attempt(&shared, &delivery).await;
     metrics.webhook_in_flight(-1);
@@ -267,7 +298,7 @@ struct Answer {
 
 /// Makes one attempt and decides what follows.
 async fn attempt(shared: &Shared, delivery: &ClaimedDelivery) -> AttemptOutcome {
-    let config = &shared.state.config.webhooks;
+    let config = &shared.context.config;
     let started_at = Utc::now();
     let clock = Instant::now();
     let result = send(shared, delivery).await;
@@ -284,7 +315,7 @@ async fn attempt(shared: &Shared, delivery: &ClaimedDelivery) -> AttemptOutcome 
     };
     let succeeded = http_status.is_some_and(|s| (200..300).contains(&s));
     let gone = http_status == Some(410);
-    shared.state.metrics.webhook_attempt(
+    shared.context.metrics.webhook_attempt(
         match (succeeded, http_status) {
             (true, _) => "succeeded",
             (false, Some(_)) => "http_error",
@@ -359,8 +390,8 @@ pub fn retry_delay(
 /// Signs and sends a delivery. `Err` is a failure without an HTTP answer, in words for the
 /// delivery log (never the URL, which may carry the operator's own token).
 async fn send(shared: &Shared, delivery: &ClaimedDelivery) -> Result<Answer, String> {
-    let state = &shared.state;
-    let environment = state
+    let context = &shared.context;
+    let environment = context
         .environments
         .by_id(&delivery.environment_id)
         .map(|env| env.name)
@@ -371,11 +402,11 @@ async fn send(shared: &Shared, delivery: &ClaimedDelivery) -> Result<Answer, Str
     allowed
         .check_literal_host(&url)
         .map_err(|blocked| unreachable_host(&blocked.0))?;
-    let secret = open_secret(&state.vault, &delivery.endpoint_id, &delivery.secret)
+    let secret = open_secret(&context.vault, &delivery.endpoint_id, &delivery.secret)
         .map_err(|_| "the endpoint's secret cannot be opened with this master key".to_owned())?;
     let previous: Option<Zeroizing<String>> =
         delivery.previous_secret.as_ref().and_then(|previous| {
-            open_secret(&state.vault, &delivery.endpoint_id, &previous.secret).ok()
+            open_secret(&context.vault, &delivery.endpoint_id, &previous.secret).ok()
         });
     let headers = signed_headers(
         delivery,
@@ -391,7 +422,7 @@ async fn send(shared: &Shared, delivery: &ClaimedDelivery) -> Result<Answer, Str
         .body(delivery.payload.clone())
         .send()
         .await
-        .map_err(|error| describe(&error, url_host, state.config.webhooks.timeout))?;
+        .map_err(|error| describe(&error, url_host, context.config.timeout))?;
     let status = response.status().as_u16();
     let retry_after = response
         .headers()

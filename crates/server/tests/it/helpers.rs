@@ -213,7 +213,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     });
     let mut worker_signal = signal;
     tokio::spawn(plugboard::webhooks::worker::run(
-        state.clone(),
+        plugboard::webhooks::worker::Context::of(&state),
         async move {
             let _ = worker_signal.wait_for(|stop| *stop).await;
         },

@@ -163,7 +163,7 @@ async fn two_workers_on_one_postgres_send_each_event_once() {
     .await
     .expect("second state");
     let (stop, stopped) = watch::channel(false);
-    let second_worker = tokio::spawn(worker::run(second.clone(), async move {
+    let second_worker = tokio::spawn(worker::run(worker::Context::of(&second), async move {
         let mut stopped = stopped;
         let _ = stopped.wait_for(|stop| *stop).await;
     }));
