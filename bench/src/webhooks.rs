@@ -118,13 +118,9 @@ async fn measure(
     )
     .await?;
     let environment = state.environments.development.clone();
-    let input = plugboard::webhooks::EndpointInput {
-        url: Some(url),
-        ..Default::default()
-    };
     let cli = plugboard::audit::Caller::cli();
     let (endpoint, _) =
-        plugboard::webhooks::create_endpoint(&state, &environment, &input, &cli).await?;
+        plugboard::webhooks::create_endpoint(&state, &environment, &url, None, &cli).await?;
     eprintln!("{backend}: queueing {BURST} events…");
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..8 {

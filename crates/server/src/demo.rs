@@ -95,12 +95,8 @@ pub async fn prepare(state: &AppState, address: SocketAddr) -> anyhow::Result<Ar
             webhooks::delete_endpoint(state, &development, &endpoint.id, &Caller::cli()).await?;
         }
     }
-    let input = webhooks::EndpointInput {
-        url: Some(inbox),
-        ..Default::default()
-    };
     let (_, secret) =
-        webhooks::create_endpoint(state, &development, &input, &Caller::cli()).await?;
+        webhooks::create_endpoint(state, &development, &inbox, None, &Caller::cli()).await?;
     println!(
         "\n  Plugboard demo: open {}/ and click \"Connect HRIS\" (choose Sandbox).\n  \
          Development API key (for curl and Kombo's SDKs): {}\n",

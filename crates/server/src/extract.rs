@@ -11,7 +11,11 @@ use axum::{
 use plugboard_store::{Environment, ids::IntegrationId};
 use serde::de::DeserializeOwned;
 
-use crate::{AppState, audit, error::ApiError, tokens};
+use crate::{
+    AppState, audit,
+    error::{ApiError, DomainError, Missing},
+    tokens,
+};
 
 /// The largest request body the API accepts.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -262,12 +266,10 @@ impl<S: Send + Sync> FromRequestParts<S> for IntegrationPath {
     }
 }
 
-/// The error for an integration id unknown in the caller's environment.
-pub fn not_found(id: &str) -> ApiError {
-    let shown: String = id.chars().take(80).collect();
-    ApiError::IntegrationNotFound(format!(
-        "No integration with id {shown:?} exists in this environment."
-    ))
+/// The answer for an integration id unknown in the caller's environment, the same words
+/// `integrations::get` gives (a malformed id cannot exist, so it is not found either).
+fn not_found(id: &str) -> ApiError {
+    DomainError::NotFound(Missing::Integration(id.to_owned())).into()
 }
 
 #[cfg(test)]

@@ -5,13 +5,7 @@ use std::io::Write;
 use plugboard_store::{Environment, EnvironmentName};
 
 use super::{WebhooksCommand, flag_error};
-use crate::{
-    AppState,
-    audit::Caller,
-    config::Config,
-    error::DomainError,
-    webhooks::{self, EndpointInput},
-};
+use crate::{AppState, audit::Caller, config::Config, error::DomainError, webhooks};
 
 /// Runs a `webhooks` subcommand.
 pub(super) async fn run(command: WebhooksCommand, config: Config) -> anyhow::Result<()> {
@@ -23,12 +17,7 @@ pub(super) async fn run(command: WebhooksCommand, config: Config) -> anyhow::Res
             events,
         } => {
             let environment = state.environments.get(environment.into()).clone();
-            let input = EndpointInput {
-                url: Some(url),
-                events,
-                enabled: None,
-            };
-            add(&state, &environment, &input).await
+            add(&state, &environment, &url, events.as_deref()).await
         }
         WebhooksCommand::List { environment } => list(&state, environment.map(Into::into)).await,
         WebhooksCommand::Remove { id } => remove(&state, &id).await,
@@ -39,9 +28,11 @@ pub(super) async fn run(command: WebhooksCommand, config: Config) -> anyhow::Res
 async fn add(
     state: &AppState,
     environment: &Environment,
-    input: &EndpointInput,
+    url: &str,
+    events: Option<&[String]>,
 ) -> anyhow::Result<()> {
-    let (endpoint, secret) = webhooks::create_endpoint(state, environment, input, &Caller::cli())
+    let caller = Caller::cli();
+    let (endpoint, secret) = webhooks::create_endpoint(state, environment, url, events, &caller)
         .await
         .map_err(flag_error)?;
     eprintln!(

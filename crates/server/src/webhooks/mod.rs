@@ -116,14 +116,15 @@ fn seal_secret(vault: &Vault, endpoint_id: &str, secret: &str) -> Sealed {
     vault.seal(Purpose::WebhookSecret, endpoint_id, secret.as_bytes())
 }
 
-/// An endpoint's URL and subscription as an operator gives them: checked by the operations.
+/// An operator's changes to an endpoint: only the fields given change, each checked as on
+/// create.
 #[derive(Debug, Clone, Default)]
-pub struct EndpointInput {
+pub struct EndpointPatch {
     /// Where deliveries are posted (`url`).
     pub url: Option<String>,
-    /// The event types it receives (`events`); `None` on create means all of them.
+    /// The event types it receives (`events`).
     pub events: Option<Vec<String>>,
-    /// Whether it receives deliveries (`enabled`); updates only.
+    /// Whether it receives deliveries (`enabled`).
     pub enabled: Option<bool>,
 }
 
@@ -160,16 +161,18 @@ fn entry(
         .detail("events", endpoint.event_types.clone())
 }
 
-/// Creates an endpoint of `environment` after checking its URL (`url`) and subscription
-/// (`events`). Returns it with its secret, which is shown once and stored only sealed.
+/// Creates an endpoint of `environment` after checking its `url` and subscription (`events`;
+/// `None` means every event type). Returns it with its secret, which is shown once and stored
+/// only sealed.
 pub async fn create_endpoint(
     state: &AppState,
     environment: &Environment,
-    input: &EndpointInput,
+    url: &str,
+    events: Option<&[String]>,
     caller: &Caller,
 ) -> Result<(WebhookEndpoint, Zeroizing<String>), DomainError> {
-    let url = checked_url(state, environment, input.url.as_deref().unwrap_or_default())?;
-    let event_types = checked_events(input.events.as_deref())?;
+    let url = checked_url(state, environment, url)?;
+    let event_types = checked_events(events)?;
     let id = ids::new_id();
     let secret = sign::new_secret();
     let now = Utc::now();
@@ -193,13 +196,12 @@ pub async fn create_endpoint(
     Ok((endpoint, secret))
 }
 
-/// Applies an operator's changes to an endpoint: only the fields given, each checked as on
-/// create. Enabling it sends the deliveries that waited.
+/// Applies an operator's changes to an endpoint. Enabling it sends the deliveries that waited.
 pub async fn update_endpoint(
     state: &AppState,
     environment: &Environment,
     id: &str,
-    input: &EndpointInput,
+    input: &EndpointPatch,
     caller: &Caller,
 ) -> Result<WebhookEndpoint, DomainError> {
     let changes = EndpointChanges {

@@ -80,14 +80,16 @@ async fn rotation_reseals_everything_while_the_server_serves(backend: Backend) {
         integration_ids.push(app.redeem(&token).await);
     }
     // Subscribed to an event this test never causes: only its test events are delivered.
-    let input = webhooks::EndpointInput {
-        url: Some(receiver.url.clone()),
-        events: Some(vec!["connection-flow-failed".to_owned()]),
-        enabled: None,
-    };
-    let (endpoint, _) = webhooks::create_endpoint(&before, &development, &input, &Caller::cli())
-        .await
-        .expect("endpoint");
+    let events = ["connection-flow-failed".to_owned()];
+    let (endpoint, _) = webhooks::create_endpoint(
+        &before,
+        &development,
+        &receiver.url,
+        Some(&events),
+        &Caller::cli(),
+    )
+    .await
+    .expect("endpoint");
     let (_, secret) = webhooks::rotate_secret(&before, &development, &endpoint.id, &Caller::cli())
         .await
         .expect("rotate");

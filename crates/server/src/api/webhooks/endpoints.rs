@@ -158,14 +158,15 @@ pub async fn create_webhook(
     client: audit::Client,
     ApiJson(body): ApiJson<WebhookIn>,
 ) -> ApiResult<Json<Success<WebhookWithSecretOut>>> {
-    let input = webhooks::EndpointInput {
-        url: Some(body.url),
-        events: body.events,
-        enabled: None,
-    };
     let caller = audit::Caller::api(&auth, client);
-    let (endpoint, secret) =
-        webhooks::create_endpoint(&state, &auth.environment, &input, &caller).await?;
+    let (endpoint, secret) = webhooks::create_endpoint(
+        &state,
+        &auth.environment,
+        &body.url,
+        body.events.as_deref(),
+        &caller,
+    )
+    .await?;
     Ok(success(WebhookWithSecretOut {
         endpoint: endpoint.into(),
         secret: secret.as_str().to_owned(),
@@ -235,7 +236,7 @@ pub async fn update_webhook(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<WebhookPatch>,
 ) -> ApiResult<Json<Success<WebhookOut>>> {
-    let input = webhooks::EndpointInput {
+    let input = webhooks::EndpointPatch {
         url: body.url,
         events: body.events,
         enabled: body.enabled,
