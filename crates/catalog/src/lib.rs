@@ -9,14 +9,16 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod api;
 mod icon;
 mod logo;
 mod schema;
 mod template;
 
+pub use api::{Api, Auth, BasicPair, TokenExchange, is_api_id};
 pub use logo::{Image, Logo, LogoSource, MAX_OVERRIDE_BYTES, check_image};
 pub use schema::{
-    Field, FieldKind, FieldProblem, Input, Localized, Method, Pattern, Verify, VerifyAuth,
+    Field, FieldKind, FieldProblem, Input, Localized, Method, Pattern, Verify,
     is_plain_email, placeholders,
 };
 pub use template::{FillError, Slot, fill_url, host_placeholders, slots};
@@ -172,12 +174,20 @@ pub struct Tool {
     /// The request that proves the credentials work.
     #[serde(default)]
     pub verify: Option<Verify>,
+    /// The tool's APIs that passthrough requests may call, under Kombo's ids.
+    #[serde(default)]
+    pub apis: Vec<Api>,
     /// The vendor's CC0 logo from `logos/`, when simple-icons has one; not part of the file.
     #[serde(skip)]
     pub logo: Option<Logo>,
 }
 
 impl Tool {
+    /// The passthrough API with Kombo's id `id`.
+    pub fn api(&self, id: &str) -> Option<&Api> {
+        self.apis.iter().find(|api| api.id == id)
+    }
+
     /// Whether the tool can be connected as `category`.
     pub fn supports(&self, category: Category) -> bool {
         self.categories.contains(&category)
@@ -460,13 +470,89 @@ fn validate_connection(tool: &Tool) -> Result<(), String> {
         }
     }
     if let Some(base) = &tool.base_url {
-        let example = placeholders(base).iter().fold(base.clone(), |url, name| {
+        https_template("base_url", base)?;
+    }
+    validate_apis(tool)
+}
+
+/// Whether `template`, its placeholders filled with a plain word, is an absolute https URL.
+fn https_template(what: &str, template: &str) -> Result<(), String> {
+    let example = placeholders(template)
+        .iter()
+        .fold(template.to_owned(), |url, name| {
             url.replace(&format!("{{{name}}}"), "example")
         });
-        let parsed = url::Url::parse(&example).map_err(|e| format!("base_url {base:?}: {e}"))?;
-        if parsed.scheme() != "https" {
-            return Err(format!("base_url {base:?} must be https"));
+    let parsed = url::Url::parse(&example).map_err(|e| format!("{what} {template:?}: {e}"))?;
+    if parsed.scheme() != "https" {
+        return Err(format!("{what} {template:?} must be https"));
+    }
+    Ok(())
+}
+
+/// Rules for `[[apis]]`: unique Kombo ids, placeholders that name fields (never a secret one
+/// in a URL the caller is shown), and bases that cannot be moved: a relative base is a plain
+/// path under the tool's `base_url` (the development tools' APIs are Plugboard's own).
+fn validate_apis(tool: &Tool) -> Result<(), String> {
+    let mut ids = std::collections::BTreeSet::new();
+    for api in &tool.apis {
+        let what = format!("apis.{}", api.id);
+        if !is_api_id(&api.id) || !ids.insert(api.id.as_str()) {
+            return Err(format!(
+                "api id {:?} must be unique: letters, digits, - and _",
+                api.id
+            ));
         }
+        for template in api.templates() {
+            for name in placeholders(template) {
+                if !tool.fields.iter().any(|field| field.id == name) {
+                    return Err(format!("{what}: {{{name}}} in {template:?} is not a field id"));
+                }
+            }
+        }
+        for name in placeholders(&api.base_url) {
+            let secret = tool
+                .fields
+                .iter()
+                .any(|field| field.id == name && field.kind == FieldKind::Secret);
+            if secret {
+                return Err(format!(
+                    "{what}: base_url shows {{{name}}}, a secret, to the caller"
+                ));
+            }
+        }
+        relative_or_https(tool, &format!("{what}.base_url"), &api.base_url)?;
+        if let Auth::Token(exchange) = &api.auth {
+            relative_or_https(tool, &format!("{what}.auth.url"), &exchange.url)?;
+        }
+        for name in api.headers.keys() {
+            let token = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !token {
+                return Err(format!("{what}: {name:?} is not a header name"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A base or endpoint: an absolute https template, or a plain path (no `..`, query or
+/// fragment) under the tool's `base_url`, which development tools may lack (Plugboard serves
+/// their APIs).
+fn relative_or_https(tool: &Tool, what: &str, template: &str) -> Result<(), String> {
+    if !template.starts_with('/') {
+        return https_template(what, template);
+    }
+    if tool.base_url.is_none() && !tool.development_only {
+        return Err(format!("{what} {template:?} is relative but the tool has no base_url"));
+    }
+    let plain = !template.contains(['?', '#', '\\'])
+        && template
+            .split('/')
+            .all(|segment| segment != ".." && segment != ".");
+    if !plain {
+        return Err(format!("{what} {template:?} must be a plain path"));
     }
     Ok(())
 }

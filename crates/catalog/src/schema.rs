@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::Auth;
+
 /// A text in every language of the flow. Deserialisation fails, naming the language, when one
 /// is missing, so no end user ever sees a blank label.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -238,26 +240,6 @@ fn default_max_length() -> u32 {
     500
 }
 
-/// How the verification request presents the credentials.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum VerifyAuth {
-    /// No authorization header (credentials go in headers, query or body instead).
-    None,
-    /// HTTP Basic.
-    Basic {
-        /// Username template, e.g. `{api_key}`.
-        username: String,
-        /// Password template, e.g. `x`.
-        password: String,
-    },
-    /// `Authorization: Bearer <token>`.
-    Bearer {
-        /// Token template, e.g. `{api_key}`.
-        token: String,
-    },
-}
-
 /// HTTP methods a verification request may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -279,7 +261,7 @@ pub struct Verify {
     /// Path appended to the tool's base URL; may carry a query string.
     pub path: String,
     /// How credentials are presented.
-    pub auth: VerifyAuth,
+    pub auth: Auth,
     /// Extra headers, e.g. `X-SmartToken = "{api_key}"`.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -304,13 +286,7 @@ impl Verify {
     /// Every template string of the request, for placeholder validation.
     pub fn templates(&self) -> Vec<&str> {
         let mut all = vec![self.path.as_str()];
-        match &self.auth {
-            VerifyAuth::None => {}
-            VerifyAuth::Basic { username, password } => {
-                all.extend([username.as_str(), password.as_str()])
-            }
-            VerifyAuth::Bearer { token } => all.push(token),
-        }
+        all.extend(self.auth.templates());
         all.extend(self.headers.values().map(String::as_str));
         all.extend(self.form.values().map(String::as_str));
         all.extend(self.json.as_deref());
