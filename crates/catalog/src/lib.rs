@@ -838,4 +838,175 @@ mod tests {
         assert_eq!(Category::from_path("HRIS"), None);
         assert_eq!(Category::parse("hris"), None);
     }
+
+    /// The API-key tools that declare no passthrough API, each with the reason in its file:
+    /// their APIs expect a login token bare in `Authorization`, which `Auth::Token` cannot send.
+    const TOOLS_WITHOUT_APIS: [&str; 2] = ["breezyhr", "kenjo"];
+
+    #[test]
+    fn every_api_key_tool_declares_a_passthrough_api() {
+        let catalog = Catalog::builtin().expect("builtin");
+        for tool in catalog.tools() {
+            if tool.auth != AuthKind::ApiKey {
+                assert!(
+                    tool.apis.is_empty(),
+                    "{}: oauth2 tools have no sign-in yet",
+                    tool.id
+                );
+                continue;
+            }
+            let excused = TOOLS_WITHOUT_APIS.contains(&tool.id.as_str());
+            assert_eq!(
+                tool.apis.is_empty(),
+                excused,
+                "{}: every api_key tool declares an API, except {TOOLS_WITHOUT_APIS:?}",
+                tool.id
+            );
+        }
+        // Kombo's ids, so that client code written for Kombo calls the same API here.
+        for (tool, api) in [
+            ("ashby", "v1"),
+            ("deel", "api"),
+            ("factorial", "api"),
+            ("greenhouse", "harvestv3"),
+            ("hibob", "v1"),
+            ("jobvite", "v2"),
+            ("recruitee", "default"),
+            ("smartrecruiters", "default"),
+            ("workable", "v3"),
+            ("workday", "custom-report"),
+        ] {
+            let found = catalog.get(tool).and_then(|tool| tool.api(api));
+            assert!(found.is_some(), "{tool}/{api} is missing");
+        }
+    }
+
+    /// An API-key tool that passes every other rule, for `[[apis]]` cases to be appended to.
+    const API_TOOL: &str = r##"id = "acme"
+label = "Acme"
+categories = ["HRIS"]
+color = "#224488"
+auth = "api_key"
+base_url = "https://api.acme.com"
+
+[[fields]]
+id = "subdomain"
+kind = "text"
+label = { en = "S", de = "S", fr = "S", it = "S", es = "S" }
+
+[[fields]]
+id = "api_key"
+kind = "secret"
+label = { en = "K", de = "K", fr = "K", it = "K", es = "K" }
+
+[guide]
+en = ["x"]
+de = ["x"]
+fr = ["x"]
+it = ["x"]
+es = ["x"]
+
+[verify]
+method = "GET"
+path = "/me"
+auth = { type = "bearer", token = "{api_key}" }
+"##;
+
+    fn with_api(base_url: &str, extra: &str) -> String {
+        format!(
+            "{API_TOOL}\n[[apis]]\nid = \"v1\"\nbase_url = \"{base_url}\"\n\
+             auth = {{ type = \"bearer\", token = \"{{api_key}}\" }}\n{extra}"
+        )
+    }
+
+    #[test]
+    fn apis_with_relative_and_templated_bases_are_accepted() {
+        for text in [
+            with_api("/", ""),
+            with_api("/v1", "headers = { \"X-Api-Version\" = \"1\" }\n"),
+            with_api("https://{subdomain}.acme.com/v1", ""),
+            with_api(
+                "https://reports.acme.com",
+                "[[apis]]\nid = \"custom-report\"\nbase_url = \"/c/{subdomain}\"\n\
+                 auth = { type = \"token\", url = \"/token\", form = { key = \"{api_key}\" } }\n",
+            ),
+        ] {
+            let catalog = Catalog::from_files([("acme.toml", text.as_str())]);
+            assert!(catalog.is_ok(), "{text}: {catalog:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_apis_with_the_file_name() {
+        let cases = [
+            (
+                with_api("/v1", "[[apis]]\nid = \"v1\"\nbase_url = \"/v2\"\nauth = { type = \"none\" }\n"),
+                "api id \"v1\" must be unique",
+            ),
+            (
+                with_api("/v1", "").replace("id = \"v1\"", "id = \"a/b\""),
+                "api id \"a/b\" must be unique: letters, digits, - and _",
+            ),
+            (
+                with_api("https://{api_key}.acme.com", ""),
+                "apis.v1: base_url shows {api_key}, a secret, to the caller",
+            ),
+            (
+                with_api("/v1/../admin", ""),
+                "apis.v1.base_url \"/v1/../admin\" must be a plain path",
+            ),
+            (
+                with_api("/v1?debug=1", ""),
+                "must be a plain path",
+            ),
+            (
+                with_api("http://api.acme.com/v1", ""),
+                "apis.v1.base_url \"http://api.acme.com/v1\" must be https",
+            ),
+            (
+                with_api("/c/{company}", ""),
+                "apis.v1: {company} in \"/c/{company}\" is not a field id",
+            ),
+            (
+                with_api("/v1", "headers = { \"X Version\" = \"1\" }\n"),
+                "apis.v1: \"X Version\" is not a header name",
+            ),
+            (
+                with_api("/v1", "").replace(
+                    "base_url = \"/v1\"\nauth = { type = \"bearer\", token = \"{api_key}\" }",
+                    "base_url = \"/v1\"\nauth = { type = \"token\", url = \"http://auth.acme.com/token\" }",
+                ),
+                "apis.v1.auth.url \"http://auth.acme.com/token\" must be https",
+            ),
+            (
+                with_api("/v1", "").replace("type = \"bearer\"", "type = \"cookie\""),
+                "unknown variant",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = Catalog::from_files([("acme.toml", text.as_str())]).expect_err(expected);
+            let message = err.to_string();
+            assert!(message.contains("acme.toml"), "{message}");
+            assert!(
+                message.contains(expected),
+                "{message} should say {expected}"
+            );
+        }
+    }
+
+    /// Every API-key tool needs a base URL and development tools may lack one, so no file
+    /// reaches this rule today; it guards tools whose requirements change.
+    #[test]
+    fn a_relative_api_base_needs_the_tools_base_url() {
+        let mut tool: Tool = toml::from_str(&with_api("/v1", "")).expect("valid");
+        assert_eq!(validate_apis(&tool), Ok(()));
+        tool.base_url = None;
+        let message = validate_apis(&tool).expect_err("no base_url");
+        assert_eq!(
+            message,
+            "apis.v1.base_url \"/v1\" is relative but the tool has no base_url"
+        );
+        tool.apis[0].base_url = "https://api.acme.com/v1".into();
+        assert_eq!(validate_apis(&tool), Ok(()));
+    }
 }
