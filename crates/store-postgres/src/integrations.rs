@@ -139,6 +139,12 @@ impl Integrations for PostgresStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
+        // Not a cascading foreign key: the request log is written in batches that may land
+        // after a deletion, and one such entry must not fail the whole batch.
+        sql::request_log::delete_for_integration(environment_id, id)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
         write_event(&mut tx, event).await?;
         self.commit(tx).await?;
         Ok(true)

@@ -23,6 +23,7 @@ mod audit;
 mod events;
 mod integrations;
 mod links;
+mod request_log;
 mod sealing;
 mod setup;
 #[cfg(feature = "testing")]

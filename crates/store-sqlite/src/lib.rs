@@ -27,6 +27,7 @@ mod events;
 mod integrations;
 mod links;
 mod redeem;
+mod request_log;
 mod sealing;
 mod setup;
 mod webhooks;

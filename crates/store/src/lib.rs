@@ -23,6 +23,7 @@
 //! | `integrations` | [`Integrations`] | integrations, their credentials and activation tokens |
 //! | `events` | [`Events`] | the webhook events an environment emitted |
 //! | `audit` | [`Audit`] | the audit trail |
+//! | `request_log` | [`RequestLog`] | the passthrough request log: one row per call to a tool |
 //! | `sealing` | [`Sealing`] | which master key sealed what, and re-sealing under a new one |
 //! | `webhooks` | [`WebhookEndpoints`], [`Deliveries`] | endpoints, and the delivery queue |
 //!
@@ -72,6 +73,7 @@ mod events;
 pub mod ids;
 mod integrations;
 mod links;
+pub mod request_log;
 pub mod rows;
 pub mod sealing;
 mod setup;
@@ -89,6 +91,7 @@ pub use integrations::{
     NewActivationToken, NewIntegration, Relink, SetupStatus,
 };
 pub use links::{ConsumedLink, Links, MagicLink};
+pub use request_log::RequestLog;
 pub use sealing::{Sealed, Sealing};
 pub use setup::{Environment, EnvironmentName, Setup};
 pub use webhooks::{Deliveries, WebhookEndpoints};
@@ -127,6 +130,7 @@ pub trait Store:
     + Integrations
     + Events
     + Audit
+    + RequestLog
     + Sealing
     + WebhookEndpoints
     + Deliveries
@@ -141,6 +145,7 @@ impl<T> Store for T where
         + Integrations
         + Events
         + Audit
+        + RequestLog
         + Sealing
         + WebhookEndpoints
         + Deliveries

@@ -15,6 +15,7 @@ mod audit;
 mod events;
 mod integrations;
 mod links;
+mod request_log;
 mod sealing;
 mod setup;
 mod webhooks;
@@ -24,6 +25,7 @@ pub use audit::*;
 pub use events::*;
 pub use integrations::*;
 pub use links::*;
+pub use request_log::*;
 pub use sealing::*;
 pub use setup::*;
 pub use webhooks::*;
@@ -50,6 +52,11 @@ macro_rules! contract_tests {
             standalone_events_are_stored_and_found,
             audit_events_page_newest_first,
             audit_events_filter,
+            request_log_keeps_every_field,
+            request_log_pages_newest_first,
+            request_log_filters,
+            request_log_goes_with_its_integration,
+            request_log_batches_are_whole,
             sealing_counts_and_batches_visit_old_keys,
             resealing_is_compare_and_set,
             webhook_endpoints_are_stored_and_listed,

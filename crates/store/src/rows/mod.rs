@@ -333,6 +333,76 @@ impl TryFrom<AuditEventRow> for crate::audit::AuditEvent {
     }
 }
 
+/// Columns of `request_log`, in [`RequestLogRow`]'s order.
+pub const REQUEST_LOG_COLUMNS: &str = "id, environment_id, integration_id, tool, api, method, \
+    path, remote_status, error, duration_ms, request_bytes, response_bytes, attempts, created_at";
+
+/// `request_log` row. Counts are 64-bit integers, as both schemas store them.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RequestLogRow {
+    /// [`RequestLogEntry::id`](crate::request_log::RequestLogEntry::id).
+    pub id: String,
+    /// [`RequestLogEntry::environment_id`](crate::request_log::RequestLogEntry::environment_id).
+    pub environment_id: String,
+    /// [`RequestLogEntry::integration_id`](crate::request_log::RequestLogEntry::integration_id).
+    pub integration_id: String,
+    /// [`RequestLogEntry::tool`](crate::request_log::RequestLogEntry::tool).
+    pub tool: String,
+    /// [`RequestLogEntry::api`](crate::request_log::RequestLogEntry::api).
+    pub api: String,
+    /// [`RequestLogEntry::method`](crate::request_log::RequestLogEntry::method).
+    pub method: String,
+    /// [`RequestLogEntry::path`](crate::request_log::RequestLogEntry::path).
+    pub path: String,
+    /// [`RequestLogEntry::remote_status`](crate::request_log::RequestLogEntry::remote_status).
+    pub remote_status: Option<i64>,
+    /// [`RequestLogEntry::error`](crate::request_log::RequestLogEntry::error).
+    pub error: Option<String>,
+    /// [`RequestLogEntry::duration_ms`](crate::request_log::RequestLogEntry::duration_ms).
+    pub duration_ms: i64,
+    /// [`RequestLogEntry::request_bytes`](crate::request_log::RequestLogEntry::request_bytes).
+    pub request_bytes: i64,
+    /// [`RequestLogEntry::response_bytes`](crate::request_log::RequestLogEntry::response_bytes).
+    pub response_bytes: i64,
+    /// [`RequestLogEntry::attempts`](crate::request_log::RequestLogEntry::attempts).
+    pub attempts: i64,
+    /// [`RequestLogEntry::created_at`](crate::request_log::RequestLogEntry::created_at), in
+    /// milliseconds since the epoch.
+    pub created_at: i64,
+}
+
+/// A stored count as the unsigned type of its field; out of range (a corrupt row) is an error.
+fn count<T: TryFrom<i64>>(what: &str, value: i64) -> Result<T> {
+    T::try_from(value).map_err(|_| corrupt(what, &value.to_string()))
+}
+
+impl TryFrom<RequestLogRow> for crate::request_log::RequestLogEntry {
+    type Error = StoreError;
+
+    fn try_from(row: RequestLogRow) -> Result<Self> {
+        Ok(Self {
+            integration_id: IntegrationId::parse(&row.integration_id)
+                .ok_or_else(|| corrupt("integration id", &row.integration_id))?,
+            remote_status: row
+                .remote_status
+                .map(|status| count("remote status", status))
+                .transpose()?,
+            duration_ms: count("duration", row.duration_ms)?,
+            request_bytes: count("request bytes", row.request_bytes)?,
+            response_bytes: count("response bytes", row.response_bytes)?,
+            attempts: count("attempts", row.attempts)?,
+            created_at: from_millis(row.created_at)?,
+            id: row.id,
+            environment_id: row.environment_id,
+            tool: row.tool,
+            api: row.api,
+            method: row.method,
+            path: row.path,
+            error: row.error,
+        })
+    }
+}
+
 /// A sealed value with the id of the row it lives in.
 #[derive(Debug, sqlx::FromRow)]
 pub struct SealedRecordRow {

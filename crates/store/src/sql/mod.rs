@@ -24,7 +24,8 @@
 
 /// Declares shared statements: each `fn name<'q>(…) -> Query` or `-> QueryAs<Row>` becomes a
 /// public function generic over `DB`, bounded by every value type Plugboard binds (`&str`,
-/// bytes, `i64`, `bool`, `String` and their `Option`s), so one body serves both backends.
+/// bytes, `i64`, `bool`, `String` and their `Option`s), so one body serves both backends. Both
+/// cache prepared statements, so a statement may opt out of the cache (`persistent(false)`).
 macro_rules! statements {
     ($(
         $(#[$meta:meta])*
@@ -34,7 +35,7 @@ macro_rules! statements {
         $(#[$meta])*
         pub fn $name<$q, DB>($($arg: $ty),*) -> statements!(@out $q DB $kind $($row)?)
         where
-            DB: sqlx::Database,
+            DB: sqlx::Database + sqlx::database::HasStatementCache,
             for<'a> &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
             for<'a> Option<&'a str>: sqlx::Encode<'a, DB>,
             for<'a> &'a [u8]: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
@@ -70,6 +71,7 @@ pub mod audit;
 pub mod events;
 pub mod integrations;
 pub mod links;
+pub mod request_log;
 pub mod sealing;
 pub mod setup;
 pub mod webhooks;
