@@ -208,7 +208,13 @@ mod tests {
 
     #[test]
     fn api_ids_are_plain() {
-        for good in ["v1", "personnelv2", "recruitingV2", "harvest-v2", "custom_report"] {
+        for good in [
+            "v1",
+            "personnelv2",
+            "recruitingV2",
+            "harvest-v2",
+            "custom_report",
+        ] {
             assert!(is_api_id(good), "{good}");
         }
         for bad in ["", "a/b", "..", "a b", "é", &"a".repeat(41)] {

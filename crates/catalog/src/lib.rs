@@ -18,8 +18,8 @@ mod template;
 pub use api::{Api, Auth, BasicPair, TokenExchange, is_api_id};
 pub use logo::{Image, Logo, LogoSource, MAX_OVERRIDE_BYTES, check_image};
 pub use schema::{
-    Field, FieldKind, FieldProblem, Input, Localized, Method, Pattern, Verify,
-    is_plain_email, placeholders,
+    Field, FieldKind, FieldProblem, Input, Localized, Method, Pattern, Verify, is_plain_email,
+    placeholders,
 };
 pub use template::{FillError, Slot, fill_url, host_placeholders, slots};
 
@@ -505,7 +505,9 @@ fn validate_apis(tool: &Tool) -> Result<(), String> {
         for template in api.templates() {
             for name in placeholders(template) {
                 if !tool.fields.iter().any(|field| field.id == name) {
-                    return Err(format!("{what}: {{{name}}} in {template:?} is not a field id"));
+                    return Err(format!(
+                        "{what}: {{{name}}} in {template:?} is not a field id"
+                    ));
                 }
             }
         }
@@ -545,7 +547,9 @@ fn relative_or_https(tool: &Tool, what: &str, template: &str) -> Result<(), Stri
         return https_template(what, template);
     }
     if tool.base_url.is_none() && !tool.development_only {
-        return Err(format!("{what} {template:?} is relative but the tool has no base_url"));
+        return Err(format!(
+            "{what} {template:?} is relative but the tool has no base_url"
+        ));
     }
     let plain = !template.contains(['?', '#', '\\'])
         && template

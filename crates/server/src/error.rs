@@ -64,6 +64,23 @@ pub enum ApiError {
         /// Whole seconds until the next request is allowed (at least 1).
         retry_after: u64,
     },
+    /// An integration has as many passthrough calls in flight as allowed. 429 with
+    /// `PLATFORM.CONCURRENCY_LIMIT_EXCEEDED`, `Concurrency-Limit` and `Concurrency-Remaining: 0`.
+    #[error("{message}")]
+    ConcurrencyLimited {
+        /// What happened.
+        message: String,
+        /// The limit, for the header.
+        limit: u32,
+    },
+    /// A passthrough call took longer than its timeout. 504 with `PLATFORM.TASK_TIMED_OUT`.
+    #[error("{0}")]
+    TimedOut(String),
+    /// The tool behind a passthrough call could not be reached, refused to log Plugboard in,
+    /// or answered more than Plugboard reads. 502 with `PLATFORM.UNKNOWN_ERROR` and a message
+    /// that says which.
+    #[error("{0}")]
+    Tool(String),
     /// The database is unreachable; retry shortly. 503 with `Retry-After`.
     #[error("service temporarily unavailable")]
     Unavailable,
@@ -92,7 +109,8 @@ pub struct ErrorBody {
     pub title: Option<&'static str>,
     /// What happened and, for input errors, what to fix.
     pub message: String,
-    /// Link to a log page; Plugboard has none, so always `null`.
+    /// The request log entry of a failed passthrough call
+    /// (`GET /v1/integrations/{id}/requests/{request_id}`); `null` for other errors.
     pub log_url: Option<String>,
 }
 
@@ -137,6 +155,21 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 Some("PLATFORM.RATE_LIMIT_EXCEEDED"),
                 Some("Rate limit exceeded"),
+            ),
+            Self::ConcurrencyLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("PLATFORM.CONCURRENCY_LIMIT_EXCEEDED"),
+                Some("Concurrency limit exceeded"),
+            ),
+            Self::TimedOut(_) => (
+                StatusCode::GATEWAY_TIMEOUT,
+                Some("PLATFORM.TASK_TIMED_OUT"),
+                Some("Task timed out"),
+            ),
+            Self::Tool(_) => (
+                StatusCode::BAD_GATEWAY,
+                Some("PLATFORM.UNKNOWN_ERROR"),
+                Some("The tool could not be used"),
             ),
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -293,17 +326,29 @@ impl From<crate::ratelimit::Refused> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, envelope) = self.envelope();
+        self.with_log_url(None)
+    }
+}
+
+impl ApiError {
+    /// The response, with `log_url` pointing at the request log entry the error was
+    /// recorded under.
+    pub fn with_log_url(self, log_url: Option<String>) -> Response {
+        let (status, mut envelope) = self.envelope();
+        envelope.error.log_url = log_url;
         let retry_after = match self {
             Self::Unavailable => Some(1),
             Self::RateLimited { retry_after, .. } => Some(retry_after),
             _ => None,
         };
         let mut response = (status, Json(envelope)).into_response();
+        let headers = response.headers_mut();
         if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Self::ConcurrencyLimited { limit, .. } = self {
+            headers.insert("concurrency-limit", HeaderValue::from(limit));
+            headers.insert("concurrency-remaining", HeaderValue::from(0));
         }
         response
     }
@@ -341,6 +386,12 @@ mod tests {
                 limit: 1,
                 retry_after: 1,
             },
+            ApiError::ConcurrencyLimited {
+                message: String::new(),
+                limit: 30,
+            },
+            ApiError::TimedOut(String::new()),
+            ApiError::Tool(String::new()),
             ApiError::Unavailable,
             ApiError::Internal,
         ];

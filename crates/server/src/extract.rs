@@ -27,24 +27,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        // Kombo's SDK always sends application/json; a missing type is tolerated for curl users,
-        // but a body declared as something else is refused rather than guessed at.
-        if let Some(value) = request.headers().get(header::CONTENT_TYPE) {
-            let essence = value
-                .to_str()
-                .unwrap_or_default()
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim();
-            let json = essence.eq_ignore_ascii_case("application/json")
-                || essence.to_ascii_lowercase().ends_with("+json");
-            if !json {
-                return Err(ApiError::UnsupportedMediaType(format!(
-                    "The request body must be JSON (Content-Type: application/json), not {essence:?}."
-                )));
-            }
-        }
+        json_content_type(&request)?;
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
@@ -59,6 +42,49 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 }
             })?;
         parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Kombo's SDK always sends application/json; a missing type is tolerated for curl users, but
+/// a body declared as something else is refused rather than guessed at.
+fn json_content_type(request: &Request) -> Result<(), ApiError> {
+    if let Some(value) = request.headers().get(header::CONTENT_TYPE) {
+        let essence = value
+            .to_str()
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim();
+        let json = essence.eq_ignore_ascii_case("application/json")
+            || essence.to_ascii_lowercase().ends_with("+json");
+        if !json {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "The request body must be JSON (Content-Type: application/json), not {essence:?}."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A JSON body up to `PLUGBOARD_PASSTHROUGH_MAX_REQUEST_BODY` rather than [`BODY_LIMIT`]: a
+/// passthrough request carries files and SOAP envelopes.
+pub struct PassthroughJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for PassthroughJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        json_content_type(&request)?;
+        let limit = state.config.passthrough.max_request_body;
+        let bytes = axum::body::to_bytes(request.into_body(), limit)
+            .await
+            .map_err(|_| {
+                ApiError::PayloadTooLarge(format!(
+                    "The request body is larger than {limit} bytes (PLUGBOARD_PASSTHROUGH_MAX_REQUEST_BODY), or it could not be read."
+                ))
+            })?;
+        parse_json(&bytes).map(PassthroughJson)
     }
 }
 

@@ -48,9 +48,12 @@ pub(crate) mod metrics;
 pub mod net;
 pub mod openapi;
 pub(crate) mod ops;
+pub mod passthrough;
 pub(crate) mod ratelimit;
+pub(crate) mod sandbox;
 pub mod sdk;
 pub mod tokens;
+pub(crate) mod tool_auth;
 pub(crate) mod tools;
 pub mod vault;
 pub mod webhooks;
@@ -122,6 +125,8 @@ pub struct AppInner {
     pub database_up: tokio::sync::watch::Receiver<bool>,
     /// Recently authenticated API keys (`api_keys.rs`).
     pub(crate) api_keys: api_keys::KeyCache,
+    /// Passthrough's clients, caches, limits and request log writer (`passthrough/`).
+    pub passthrough: passthrough::Passthrough,
 }
 
 impl std::fmt::Debug for AppInner {
@@ -246,6 +251,11 @@ impl AppState {
         let limits = Arc::new(ratelimit::RateLimits::new(&config));
         ratelimit::spawn_pruning(&limits, ratelimit::PRUNE_EVERY);
         let database_up = health::watch(store.clone());
+        let passthrough = passthrough::Passthrough::new(
+            &config.passthrough,
+            config.tool_base_urls.clone(),
+            store.clone(),
+        );
         Ok(Self(Arc::new(AppInner {
             config,
             store,
@@ -257,6 +267,7 @@ impl AppState {
             limits,
             database_up,
             api_keys: api_keys::KeyCache::default(),
+            passthrough,
         })))
     }
 }
@@ -339,7 +350,8 @@ pub fn app_with(state: AppState, demo: Option<Arc<demo::Demo>>) -> Router {
         .merge(api)
         .merge(ops::router())
         .merge(flow::router())
-        .merge(sdk::router());
+        .merge(sdk::router())
+        .merge(sandbox::router());
     router = match demo {
         Some(demo) => router.merge(demo::router(demo)),
         None => router.merge(ops::home_router()),
@@ -440,6 +452,7 @@ pub async fn run_with(
     };
     let http = state.config.http.clone();
     let trusted = state.config.trusted_proxies.clone();
+    let request_log = state.passthrough.log.clone();
     let metrics = match state.config.metrics_listen {
         Some(address) => {
             let metrics_listener = listener::bind(address).await?;
@@ -464,6 +477,8 @@ pub async fn run_with(
     if let Some(metrics) = metrics {
         let _ = metrics.await;
     }
+    // Calls finished with the HTTP requests above; their log entries are written before exit.
+    request_log.flush().await;
     let _ = stop.send(true);
     let _ = worker.await;
     served

@@ -49,6 +49,17 @@ struct OutcomeLabels {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PassthroughLabels {
+    tool: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ToolLabels {
+    tool: String,
+}
+
 /// The application's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -61,6 +72,8 @@ pub struct Metrics {
     webhook_attempts: Family<OutcomeLabels, Counter>,
     webhook_durations: Histogram,
     webhook_in_flight: prometheus_client::metrics::gauge::Gauge,
+    passthrough: Family<PassthroughLabels, Counter>,
+    passthrough_durations: Family<ToolLabels, Histogram>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -135,6 +148,23 @@ impl Metrics {
             "Webhook requests in flight in this process",
             webhook_in_flight.clone(),
         );
+        let passthrough = Family::<PassthroughLabels, Counter>::default();
+        registry.register(
+            "passthrough_requests",
+            "Passthrough calls by tool and outcome: the tool's status class (2xx, 3xx, 4xx, \
+             5xx) or Plugboard's error class (timeout, unreachable, ...)",
+            passthrough.clone(),
+        );
+        let passthrough_durations = Family::<ToolLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+            ])
+        });
+        registry.register(
+            "passthrough_request_duration_seconds",
+            "Time a passthrough call took in all, retries included, by tool",
+            passthrough_durations.clone(),
+        );
         Self {
             registry,
             requests,
@@ -146,6 +176,8 @@ impl Metrics {
             webhook_attempts,
             webhook_durations,
             webhook_in_flight,
+            passthrough,
+            passthrough_durations,
         }
     }
 
@@ -215,6 +247,22 @@ impl Metrics {
     /// Tracks webhook requests in flight (`+1` when one starts, `-1` when it ends).
     pub fn webhook_in_flight(&self, delta: i64) {
         self.webhook_in_flight.inc_by(delta);
+    }
+
+    /// Counts a finished passthrough call of `tool` (a catalog id, so the label set is
+    /// bounded) and its duration.
+    pub fn passthrough_call(&self, tool: &str, outcome: &'static str, elapsed: Duration) {
+        self.passthrough
+            .get_or_create(&PassthroughLabels {
+                tool: tool.to_owned(),
+                outcome,
+            })
+            .inc();
+        self.passthrough_durations
+            .get_or_create(&ToolLabels {
+                tool: tool.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
     }
 
     /// Counts a redemption attempt.

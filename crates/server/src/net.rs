@@ -467,9 +467,32 @@ impl WithoutUrl for reqwest::Error {
     }
 }
 
+/// A `Retry-After` value: seconds, or an HTTP date (a date in the past is no wait).
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        (date.to_utc() - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(90)).to_rfc2822();
+        let parsed = parse_retry_after(&later).expect("a date");
+        assert!(parsed > Duration::from_secs(80) && parsed <= Duration::from_secs(90));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
 
     /// Each registry entry: its first and last address and one inside are refused, whatever
     /// the prefix length.

@@ -15,6 +15,7 @@ pub mod general;
 pub mod integrations;
 pub mod links;
 pub mod page;
+pub mod passthrough;
 pub mod tools;
 pub mod webhooks;
 
@@ -61,6 +62,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(integrations::setup_link))
         .routes(routes!(tools::get_tools))
         .routes(routes!(general::check_api_key))
+        .routes(routes!(passthrough::send_passthrough_request))
         // Plugboard extensions: what Kombo offers in its dashboard, or not at all.
         .routes(routes!(integrations::list_integrations))
         .routes(routes!(links::list_links))
@@ -81,6 +83,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::deliveries::get_delivery))
         .routes(routes!(webhooks::deliveries::retry_delivery))
         .routes(routes!(audit::list_audit_events))
+        .routes(routes!(passthrough::list_requests))
+        .routes(routes!(passthrough::get_request))
 }
 
 /// The `/v1` router: [`routes()`] without the document.

@@ -70,6 +70,14 @@ readers! {
         timeout if timeout > Duration::from_secs(120) => Err("must be at most 2 minutes".to_owned()),
         timeout => Ok(timeout),
     }) -> Duration;
+    /// A size in bytes from 1 KiB to 1 GiB: `65536`, `512KiB`, `10MiB` (also kB, MB).
+    byte_size(|text: &str| {
+        let size = text.trim().parse::<bytesize::ByteSize>().map_err(|e| format!("{text:?} is not a size like 10MiB ({e})"))?;
+        match usize::try_from(size.as_u64()) {
+            Ok(bytes) if (1024..=1 << 30).contains(&bytes) => Ok(bytes),
+            _ => Err(format!("{text:?} must be from 1KiB to 1GiB")),
+        }
+    }) -> usize;
     /// A number of requests in flight, from 1 to 10,000.
     count(|text| number(text, 1..=10_000)) -> u32;
     /// A number of connections, from 1 to 1,000,000.

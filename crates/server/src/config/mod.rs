@@ -102,6 +102,9 @@ pub struct Config {
     /// Webhook delivery settings (`PLUGBOARD_WEBHOOK_*`), read as a section of their own.
     #[serde(skip)]
     pub webhooks: WebhookConfig,
+    /// Passthrough settings (`PLUGBOARD_PASSTHROUGH_*`), read as a section of their own.
+    #[serde(skip)]
+    pub passthrough: PassthroughConfig,
     /// `PLUGBOARD_RATE_LIMIT_API`: API requests one API key may make per minute, in bursts
     /// of up to the same number; `None` (`off`) for no limit. Counted per process.
     #[serde(deserialize_with = "de::rate")]
@@ -310,6 +313,44 @@ impl Default for WebhookConfig {
     }
 }
 
+/// How passthrough requests (`POST /v1/passthrough/{tool}/{api}`) are limited.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PassthroughConfig {
+    /// `PLUGBOARD_PASSTHROUGH_TIMEOUT`: how long one passthrough call may take in all, retries
+    /// and token logins included; past it the caller gets `PLATFORM.TASK_TIMED_OUT`.
+    #[serde(rename = "passthrough_timeout", deserialize_with = "de::duration")]
+    pub timeout: Duration,
+    /// `PLUGBOARD_PASSTHROUGH_MAX_REQUEST_BODY`: the largest passthrough request Plugboard
+    /// accepts, its JSON envelope included (a base64 file is a third larger than the file).
+    #[serde(
+        rename = "passthrough_max_request_body",
+        deserialize_with = "de::byte_size"
+    )]
+    pub max_request_body: usize,
+    /// `PLUGBOARD_PASSTHROUGH_MAX_RESPONSE_BODY`: the largest answer of a tool Plugboard reads;
+    /// a larger one is an error, never a truncated body.
+    #[serde(
+        rename = "passthrough_max_response_body",
+        deserialize_with = "de::byte_size"
+    )]
+    pub max_response_body: usize,
+    /// `PLUGBOARD_PASSTHROUGH_CONCURRENCY`: calls in flight per integration and process; past
+    /// it `PLATFORM.CONCURRENCY_LIMIT_EXCEEDED` (Kombo's limit is 30).
+    #[serde(rename = "passthrough_concurrency", deserialize_with = "de::count")]
+    pub concurrency: u32,
+    /// `PLUGBOARD_PASSTHROUGH_RETRY_BUDGET`: the most a call that asked for retries
+    /// (`api_options.retries`) waits in all between attempts; a longer `Retry-After` from the
+    /// tool ends the retries and returns its answer.
+    #[serde(rename = "passthrough_retry_budget", deserialize_with = "de::duration")]
+    pub retry_budget: Duration,
+}
+
+impl Default for PassthroughConfig {
+    fn default() -> Self {
+        sources::default_of()
+    }
+}
+
 /// A configuration problem, naming the variable (and file) to fix.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -326,6 +367,7 @@ pub fn keys() -> BTreeSet<&'static str> {
         sources::fields::<Config>(),
         sources::fields::<Dependent>(),
         sources::fields::<WebhookConfig>(),
+        sources::fields::<PassthroughConfig>(),
         sources::fields::<HttpConfig>(),
         sources::fields::<RawBranding>(),
     ]
@@ -366,6 +408,7 @@ impl Config {
         }
         let config = Self {
             webhooks: section(figment)?,
+            passthrough: section(figment)?,
             http: section(figment)?,
             brand: BrandingConfig::parse(section(figment)?)?,
             ..section(figment)?

@@ -10,13 +10,14 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use base64::Engine;
-use plugboard_catalog::{
-    Method, Tool, Verify, VerifyAuth, fill_url, host_placeholders, placeholders,
-};
+use plugboard_catalog::{Auth, Method, Tool, Verify, fill_url, host_placeholders, placeholders};
 use reqwest::StatusCode;
 
-use crate::{integrations::Credentials, net};
+use crate::{
+    integrations::Credentials,
+    net,
+    tool_auth::{self, ExchangeError, fill_json, fill_raw},
+};
 
 /// How long a vendor may take to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -115,7 +116,26 @@ impl Verifier {
         } else {
             &self.guarded
         };
-        match build(client, url, spec, credentials).send().await {
+        let token = match &spec.auth {
+            Auth::Token(exchange) => {
+                let endpoint =
+                    match tool_auth::endpoint(base, &exchange.url, &tool.fields, credentials) {
+                        Ok(endpoint) => endpoint,
+                        Err(_) => return Outcome::WrongInstance,
+                    };
+                match tool_auth::exchange(client, endpoint, exchange, credentials, TIMEOUT).await {
+                    Ok(token) => Some(token),
+                    Err(ExchangeError::Rejected(_)) => return Outcome::InvalidCredentials,
+                    Err(ExchangeError::Failed(_)) => return Outcome::Unreachable,
+                    Err(ExchangeError::Unreachable(failure)) => {
+                        return failed(tool, &failure, user_host);
+                    }
+                }
+            }
+            _ => None,
+        };
+        let token = token.as_ref().map(|token| token.value.as_str());
+        match build(client, url, spec, credentials, token).send().await {
             Ok(response) => classify(response.status(), not_found),
             Err(error) => failed(tool, &net::classify(&error), user_host),
         }
@@ -196,25 +216,13 @@ fn build(
     url: reqwest::Url,
     spec: &Verify,
     credentials: &Credentials,
+    token: Option<&str>,
 ) -> reqwest::RequestBuilder {
     let mut request = match spec.method {
         Method::Get => client.get(url),
         Method::Post => client.post(url),
     };
-    match &spec.auth {
-        VerifyAuth::None => {}
-        VerifyAuth::Basic { username, password } => {
-            // Built by hand rather than with `basic_auth` so an empty password stays `user:`.
-            let pair = format!(
-                "{}:{}",
-                fill_raw(username, credentials),
-                fill_raw(password, credentials)
-            );
-            let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
-            request = request.header("authorization", format!("Basic {encoded}"));
-        }
-        VerifyAuth::Bearer { token } => request = request.bearer_auth(fill_raw(token, credentials)),
-    }
+    request = tool_auth::apply(request, &spec.auth, credentials, token);
     for (name, value) in &spec.headers {
         request = request.header(name.as_str(), fill_raw(value, credentials));
     }
@@ -231,34 +239,6 @@ fn build(
             .body(fill_json(json, credentials));
     }
     request
-}
-
-fn fill(template: &str, mut value_of: impl FnMut(&str) -> String) -> String {
-    placeholders(template)
-        .into_iter()
-        .fold(template.to_owned(), |text, name| {
-            text.replacen(&format!("{{{name}}}"), &value_of(name), 1)
-        })
-}
-
-fn fill_raw(template: &str, credentials: &Credentials) -> String {
-    fill(template, |name| {
-        credentials.get(name).cloned().unwrap_or_default()
-    })
-}
-
-/// Fills a JSON template, escaping values as JSON string contents.
-fn fill_json(template: &str, credentials: &Credentials) -> String {
-    fill(template, |name| {
-        let quoted = serde_json::to_string(
-            credentials
-                .get(name)
-                .map(String::as_str)
-                .unwrap_or_default(),
-        )
-        .unwrap_or_default();
-        quoted[1..quoted.len() - 1].to_owned()
-    })
 }
 
 /// The development environment's test tool: the API key decides the outcome, so operators can
@@ -314,20 +294,6 @@ path = "/users?limit=1&q={subdomain}"
 auth = { type = "basic", username = "{api_key}", password = "" }
 json = '{"key":"{api_key}"}'
 "##;
-
-    #[test]
-    fn values_are_escaped_for_where_they_go() {
-        let credentials: Credentials = [
-            ("subdomain".into(), "a b/../x".into()),
-            ("api_key".into(), "k\"ey".into()),
-        ]
-        .into();
-        assert_eq!(
-            fill_json(r#"{"key":"{api_key}"}"#, &credentials),
-            r#"{"key":"k\"ey"}"#
-        );
-        assert_eq!(fill_raw("{api_key}:", &credentials), "k\"ey:");
-    }
 
     #[test]
     fn statuses_map_to_what_the_user_can_do() {

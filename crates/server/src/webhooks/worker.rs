@@ -428,7 +428,7 @@ async fn send(shared: &Shared, delivery: &ClaimedDelivery) -> Result<Answer, Str
         .headers()
         .get(RETRY_AFTER)
         .and_then(|value| value.to_str().ok())
-        .and_then(parse_retry_after);
+        .and_then(net::parse_retry_after);
     Ok(Answer {
         status,
         retry_after,
@@ -467,15 +467,6 @@ pub fn signed_headers(
 }
 
 /// `Retry-After` as seconds or an HTTP date.
-fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    (date.to_utc() - Utc::now()).to_std().ok()
-}
-
 /// The first [`EXCERPT_BYTES`] of a response body, read no further.
 async fn excerpt(mut response: reqwest::Response) -> String {
     let mut bytes = Vec::new();
@@ -567,14 +558,5 @@ mod tests {
     fn the_default_schedule_spans_more_than_two_days() {
         let total: Duration = WebhookConfig::default().retry_schedule.iter().sum();
         assert!(total > Duration::from_secs(2 * 24 * 3600), "{total:?}");
-    }
-
-    #[test]
-    fn retry_after_takes_seconds_and_dates() {
-        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
-        let later = (Utc::now() + chrono::Duration::seconds(90)).to_rfc2822();
-        let parsed = parse_retry_after(&later).expect("a date");
-        assert!(parsed > Duration::from_secs(80) && parsed <= Duration::from_secs(90));
-        assert_eq!(parse_retry_after("soon"), None);
     }
 }

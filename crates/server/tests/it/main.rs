@@ -20,6 +20,7 @@ mod key_rotation;
 mod link_tokens;
 mod outage;
 mod outbound;
+mod passthrough;
 mod receiver;
 mod sandbox;
 mod sdk_compat;
