@@ -24,6 +24,7 @@ mod passthrough;
 mod receiver;
 mod sandbox;
 mod sdk_compat;
+mod sdk_passthrough;
 mod secrets;
 mod webhook_durability;
 mod webhooks;
