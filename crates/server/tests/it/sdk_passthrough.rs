@@ -1,6 +1,7 @@
-//! Kombo's official TypeScript SDK's `general.sendPassthroughRequest` against the real server:
-//! the SDK validates the passthrough envelope and every error body strictly, so drift from
-//! Kombo's shape fails here. `scripts/test` installs the SDK.
+//! Kombo's official SDKs send passthrough requests to the real server: TypeScript's
+//! `general.sendPassthroughRequest` and Python's `general.send_passthrough_request`. Both
+//! validate the passthrough envelope and every error body strictly, so drift from Kombo's
+//! shape fails here. `scripts/test` installs both SDKs.
 
 use std::{path::PathBuf, process::Command, time::Duration};
 
@@ -67,11 +68,40 @@ async fn unreliable_vendor() -> String {
     format!("http://{address}")
 }
 
-async fn kombo_sdk_sends_passthrough_requests(backend: Backend) {
+/// Runs `program` with `args` in `tests/compat` with the suites' variables; returns (success,
+/// stdout, stderr). The server runs on the test's runtime, so this waits off its threads.
+async fn run_suite(
+    program: PathBuf,
+    args: &'static [&'static str],
+    vars: Vec<(&'static str, String)>,
+) -> (bool, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let output = Command::new(&program)
+            .args(args)
+            .current_dir(compat_dir())
+            .envs(vars)
+            .output()
+            .unwrap_or_else(|e| panic!("{} runs: {e}", program.display()));
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+    .await
+    .expect("suite runner")
+}
+
+async fn kombo_sdks_send_passthrough_requests(backend: Backend) {
     let dir = compat_dir();
     assert!(
         dir.join("node_modules/@kombo-api/sdk").exists(),
         "the Kombo SDK is not installed: run `npm ci` in tests/compat (./scripts/test does)"
+    );
+    let python = dir.join("../../target/kombo-python-venv/bin/python");
+    assert!(
+        python.exists(),
+        "Kombo's Python SDK is not installed in target/kombo-python-venv (./scripts/test does)"
     );
     let vendor = unreliable_vendor().await;
     let app = spawn_app_with(backend, |config| {
@@ -82,35 +112,42 @@ async fn kombo_sdk_sends_passthrough_requests(backend: Backend) {
     })
     .await;
     let sandbox = connect(&app, "sandbox", &[("api_key", "sandbox-key-0001")]).await;
-    // Its own integration, since the suite disables it.
+    // Its own integration, since the suites disable it.
     let spare = connect(&app, "sandbox", &[("api_key", "sandbox-key-0002")]).await;
     let bamboohr = connect(&app, "bamboohr", &[("subdomain", "acme"), ("api_key", "k")]).await;
-    let (server_url, dev_key) = (format!("{}/v1", app.base), app.dev_key.clone());
-    // The server runs on this test's runtime: wait for node off the runtime's threads.
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .args(["--test", "--test-reporter=spec", "passthrough.test.mjs"])
-            .current_dir(&dir)
-            .env("PLUGBOARD_SERVER_URL", server_url)
-            .env("PLUGBOARD_DEV_API_KEY", dev_key)
-            .env("PLUGBOARD_SANDBOX_ID", sandbox)
-            .env("PLUGBOARD_SPARE_SANDBOX_ID", spare)
-            .env("PLUGBOARD_BAMBOOHR_ID", bamboohr)
-            .output()
-            .expect("node is installed")
-    })
-    .await
-    .expect("node runner");
-    let report = String::from_utf8_lossy(&output.stdout);
+    let vars = vec![
+        ("PLUGBOARD_SERVER_URL", format!("{}/v1", app.base)),
+        ("PLUGBOARD_DEV_API_KEY", app.dev_key.clone()),
+        ("PLUGBOARD_SANDBOX_ID", sandbox),
+        ("PLUGBOARD_SPARE_SANDBOX_ID", spare),
+        ("PLUGBOARD_BAMBOOHR_ID", bamboohr),
+    ];
+
+    let (ok, report, stderr) = run_suite(
+        "node".into(),
+        &["--test", "--test-reporter=spec", "passthrough.test.mjs"],
+        vars.clone(),
+    )
+    .await;
     assert!(
-        output.status.success(),
-        "Kombo SDK passthrough suite failed:\n{report}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        ok,
+        "Kombo TypeScript SDK passthrough suite failed:\n{report}\n{stderr}"
     );
     assert!(
         report.contains("pass 11"),
-        "all 11 SDK passthrough cases ran:\n{report}"
+        "all 11 TypeScript SDK passthrough cases ran:\n{report}"
+    );
+
+    // unittest reports on stderr.
+    let (ok, stdout, report) = run_suite(python, &["passthrough_test.py"], vars).await;
+    assert!(
+        ok,
+        "Kombo Python SDK passthrough suite failed:\n{report}\n{stdout}"
+    );
+    assert!(
+        report.contains("Ran 11 tests") && report.trim_end().ends_with("OK"),
+        "all 11 Python SDK passthrough cases ran:\n{report}"
     );
 }
 
-both_backends!(kombo_sdk_sends_passthrough_requests);
+both_backends!(kombo_sdks_send_passthrough_requests);
