@@ -79,8 +79,12 @@ describe('README first steps', { timeout: 180_000 }, () => {
 
   test('work with curl and a browser, as written', async () => {
     const { section, blocks } = firstSteps();
-    assert.equal(blocks.length, 3, `three shell blocks: the key, the link, the exchange\n${section}`);
-    const [keyBlock, linkBlock, exchangeBlock] = blocks;
+    assert.equal(
+      blocks.length,
+      4,
+      `four shell blocks: the key, the link, the exchange, the passthrough call\n${section}`,
+    );
+    const [keyBlock, linkBlock, exchangeBlock, passthroughBlock] = blocks;
 
     // 1. The API key, captured in $KEY.
     assert.match(keyBlock, /^KEY=\$\(/m);
@@ -116,5 +120,12 @@ describe('README first steps', { timeout: 180_000 }, () => {
     const exchange = exchangeBlock.replace(/^TOKEN=\S+$/m, `TOKEN=${token}`);
     const integration = (await run(exchange, { KEY: key })).trim();
     assert.match(integration, expectedOutput(exchangeBlock, plugboard.url));
+
+    // 5. The passthrough call, with the integration's id in place of the placeholder.
+    assert.match(passthroughBlock, /^INTEGRATION=\S+$/m);
+    const id = JSON.parse(integration).data.id;
+    const call = passthroughBlock.replace(/^INTEGRATION=\S+$/m, `INTEGRATION=${id}`);
+    const employees = (await run(call, { KEY: key })).trim();
+    assert.match(employees, expectedOutput(passthroughBlock, plugboard.url));
   });
 });
