@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plugboard_store::{
-    Event, Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus, Integrations,
-    NewIntegration, Relink, Result, Sealed,
+    DueCheck, Event, Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus,
+    Integrations, NewIntegration, Relink, Result, Sealed,
     driver::{from_consume_error, from_sqlx},
     ids::IntegrationId,
     rows::convert_all,
@@ -163,5 +163,40 @@ impl Integrations for SqliteStore {
             .await
             .map_err(from_sqlx)?;
         Ok(row.map(Sealed::from))
+    }
+
+    async fn claim_connection_checks(
+        &self,
+        now: DateTime<Utc>,
+        interval: chrono::Duration,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueCheck>> {
+        let rows = sql::integrations::claim_checks(now, interval, lease_until, limit)
+            .fetch_all(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        convert_all(rows)
+    }
+
+    async fn record_connection_check(
+        &self,
+        id: &IntegrationId,
+        failing_since: Option<DateTime<Utc>>,
+        next: DateTime<Utc>,
+    ) -> Result<()> {
+        sql::integrations::record_check(id, failing_since, next)
+            .execute(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    async fn schedule_connection_check(&self, id: &IntegrationId, at: DateTime<Utc>) -> Result<()> {
+        sql::integrations::schedule_check(id, at)
+            .execute(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
     }
 }

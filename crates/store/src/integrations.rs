@@ -147,6 +147,17 @@ pub struct IntegrationCursor {
     pub id: String,
 }
 
+/// An integration whose connection check is due, as [`Integrations::claim_connection_checks`]
+/// hands it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueCheck {
+    /// The integration.
+    pub integration: Integration,
+    /// When the tool first refused its credentials in the current run of failed checks;
+    /// `None` after a successful check.
+    pub failing_since: Option<DateTime<Utc>>,
+}
+
 /// Integrations with their credentials and activation tokens.
 #[async_trait]
 pub trait Integrations: Send + Sync {
@@ -211,4 +222,30 @@ pub trait Integrations: Send + Sync {
 
     /// The sealed credentials of an integration.
     async fn integration_credentials(&self, id: &IntegrationId) -> Result<Option<Sealed>>;
+
+    /// Claims up to `limit` `ACTIVE` or `INVALID` integrations whose connection check is due
+    /// at `now`: at their `check_due_at`, or `interval` after their last change when none is
+    /// set. Each claimed integration's next check moves to `lease_until`, so other processes
+    /// skip it while this one checks (and it comes back if this one dies); the check's result
+    /// then sets the real next time with [`Integrations::record_connection_check`].
+    async fn claim_connection_checks(
+        &self,
+        now: DateTime<Utc>,
+        interval: chrono::Duration,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueCheck>>;
+
+    /// Records a check: since when the credentials have been refused (`None` when they
+    /// work), and when to check next.
+    async fn record_connection_check(
+        &self,
+        id: &IntegrationId,
+        failing_since: Option<DateTime<Utc>>,
+        next: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Brings an integration's next check forward to `at` (the tool just refused a
+    /// passthrough call), unless one is due sooner.
+    async fn schedule_connection_check(&self, id: &IntegrationId, at: DateTime<Utc>) -> Result<()>;
 }

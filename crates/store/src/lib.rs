@@ -87,8 +87,8 @@ pub use api_keys::{ApiKey, ApiKeys};
 pub use audit::Audit;
 pub use events::{Event, Events};
 pub use integrations::{
-    EndUser, Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus, Integrations,
-    NewActivationToken, NewIntegration, Relink, SetupStatus,
+    DueCheck, EndUser, Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus,
+    Integrations, NewActivationToken, NewIntegration, Relink, SetupStatus,
 };
 pub use links::{ConsumedLink, Links, MagicLink};
 pub use request_log::RequestLog;

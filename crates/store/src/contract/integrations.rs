@@ -356,3 +356,88 @@ pub async fn relink_replaces_credentials_and_reactivates(store: Arc<dyn Store>) 
         .expect_err("link reused");
     assert!(matches!(error, StoreError::LinkAlreadyUsed), "{error:?}");
 }
+
+/// Connection checks come due one interval after an integration's last change, are claimed
+/// once (a claim leases them), record their result, and can be brought forward; inactive
+/// integrations are never checked.
+pub async fn connection_checks_are_claimed_once_and_recorded(store: Arc<dyn Store>) {
+    let dev = environment_id(&*store, EnvironmentName::Development).await;
+    let checked = new_integration(&dev, "bamboohr", None);
+    let disabled = new_integration(&dev, "personio", None);
+    for new in [&checked, &disabled] {
+        store.create_integration(new).await.expect("create");
+    }
+    let inactive = event(&dev, "integration-state-changed");
+    let now = checked.integration.created_at;
+    assert!(
+        store
+            .update_integration_status(
+                &dev,
+                &disabled.integration.id,
+                IntegrationStatus::Active,
+                IntegrationStatus::Inactive,
+                &inactive,
+                now,
+            )
+            .await
+            .expect("disable")
+    );
+    let day = Duration::days(1);
+    let lease = now + day + Duration::minutes(10);
+    let none = store
+        .claim_connection_checks(now + Duration::hours(23), day, lease, 10)
+        .await
+        .expect("claim");
+    assert!(
+        none.is_empty(),
+        "not due before an interval has passed: {none:?}"
+    );
+    let due = store
+        .claim_connection_checks(now + day, day, lease, 10)
+        .await
+        .expect("claim");
+    assert_eq!(due.len(), 1, "only the active one: {due:?}");
+    assert_eq!(due[0].integration, checked.integration);
+    assert_eq!(due[0].failing_since, None);
+    let again = store
+        .claim_connection_checks(now + day, day, lease, 10)
+        .await
+        .expect("claim");
+    assert!(again.is_empty(), "a claimed check is leased");
+
+    let id = &checked.integration.id;
+    let failing = now + day;
+    store
+        .record_connection_check(id, Some(failing), now + day * 2)
+        .await
+        .expect("record");
+    let later = store
+        .claim_connection_checks(now + day * 2, day, lease, 10)
+        .await
+        .expect("claim");
+    assert_eq!(later.len(), 1);
+    assert_eq!(
+        later[0].failing_since,
+        Some(failing),
+        "the failing streak is kept"
+    );
+
+    store
+        .record_connection_check(id, None, now + day * 5)
+        .await
+        .expect("record");
+    store
+        .schedule_connection_check(id, now + day * 3)
+        .await
+        .expect("schedule");
+    store
+        .schedule_connection_check(id, now + day * 4)
+        .await
+        .expect("a later time does not postpone");
+    let forward = store
+        .claim_connection_checks(now + day * 3, day, lease, 10)
+        .await
+        .expect("claim");
+    assert_eq!(forward.len(), 1, "brought forward");
+    assert_eq!(forward[0].failing_since, None);
+}

@@ -49,6 +49,7 @@ macro_rules! contract_tests {
             status_changes_are_compare_and_set,
             deleting_removes_credentials_and_tokens,
             relink_replaces_credentials_and_reactivates,
+            connection_checks_are_claimed_once_and_recorded,
             standalone_events_are_stored_and_found,
             audit_events_page_newest_first,
             audit_events_filter,

@@ -132,6 +132,27 @@ pub struct IntegrationRow {
     pub updated_at: i64,
 }
 
+/// An `integrations` row with its connection-check state, as a claim returns it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct DueCheckRow {
+    /// The integration.
+    #[sqlx(flatten)]
+    pub integration: IntegrationRow,
+    /// [`DueCheck::failing_since`](crate::DueCheck::failing_since), in milliseconds.
+    pub failing_since: Option<i64>,
+}
+
+impl TryFrom<DueCheckRow> for crate::DueCheck {
+    type Error = StoreError;
+
+    fn try_from(row: DueCheckRow) -> Result<Self> {
+        Ok(Self {
+            integration: row.integration.try_into()?,
+            failing_since: optional_millis(row.failing_since)?,
+        })
+    }
+}
+
 impl TryFrom<IntegrationRow> for Integration {
     type Error = StoreError;
 

@@ -7,7 +7,7 @@ use crate::{
     Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus, NewActivationToken,
     Relink, Sealed,
     ids::IntegrationId,
-    rows::{INTEGRATION_COLUMNS, IntegrationRow, SealedRow},
+    rows::{DueCheckRow, INTEGRATION_COLUMNS, IntegrationRow, SealedRow},
     to_millis,
 };
 
@@ -167,6 +167,54 @@ statements! {
         sqlx::query_as(
             "SELECT key_id, nonce, ciphertext FROM credentials WHERE integration_id = $1",
         )
+        .bind(id.as_str())
+    }
+
+    /// Claims due connection checks (see `Integrations::claim_connection_checks`). The due
+    /// condition is repeated outside the subquery: on PostgreSQL, a second process whose
+    /// subquery saw the same rows re-checks it on the rows the first one updated, and skips
+    /// them.
+    fn claim_checks<'q>(
+        now: DateTime<Utc>,
+        interval: chrono::Duration,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> QueryAs<DueCheckRow> {
+        sqlx::query_as(text!(
+            "UPDATE integrations SET check_due_at = $1 \
+             WHERE id IN (SELECT id FROM integrations \
+                 WHERE status IN ('ACTIVE', 'INVALID') \
+                 AND COALESCE(check_due_at, updated_at + $2) <= $3 \
+                 ORDER BY COALESCE(check_due_at, updated_at + $2), id LIMIT $4) \
+             AND status IN ('ACTIVE', 'INVALID') \
+             AND COALESCE(check_due_at, updated_at + $2) <= $3 \
+             RETURNING {INTEGRATION_COLUMNS}, failing_since"
+        ))
+        .bind(to_millis(lease_until))
+        .bind(interval.num_milliseconds())
+        .bind(to_millis(now))
+        .bind(i64::from(limit))
+    }
+
+    /// Records a check's result and the next check.
+    fn record_check<'q>(
+        id: &'q IntegrationId,
+        failing_since: Option<DateTime<Utc>>,
+        next: DateTime<Utc>,
+    ) -> Query {
+        sqlx::query("UPDATE integrations SET failing_since = $1, check_due_at = $2 WHERE id = $3")
+            .bind(failing_since.map(to_millis))
+            .bind(to_millis(next))
+            .bind(id.as_str())
+    }
+
+    /// Brings the next check forward to `at` unless it is due sooner.
+    fn schedule_check<'q>(id: &'q IntegrationId, at: DateTime<Utc>) -> Query {
+        sqlx::query(
+            "UPDATE integrations SET check_due_at = $1 \
+             WHERE id = $2 AND (check_due_at IS NULL OR check_due_at > $1)",
+        )
+        .bind(to_millis(at))
         .bind(id.as_str())
     }
 }
