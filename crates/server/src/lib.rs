@@ -31,6 +31,7 @@ pub mod api;
 pub mod api_keys;
 pub mod audit;
 pub mod branding;
+pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -127,6 +128,8 @@ pub struct AppInner {
     pub(crate) api_keys: api_keys::KeyCache,
     /// Passthrough's clients, caches, limits and request log writer (`passthrough/`).
     pub passthrough: passthrough::Passthrough,
+    /// Wakes this process's connection checker when a check is brought forward (`checks.rs`).
+    pub check_wake: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for AppInner {
@@ -268,6 +271,7 @@ impl AppState {
             database_up,
             api_keys: api_keys::KeyCache::default(),
             passthrough,
+            check_wake: Arc::default(),
         })))
     }
 }
@@ -435,8 +439,12 @@ pub async fn run_with(
     );
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let worker_context = webhooks::worker::Context::of(&state);
+    let mut checks_stopped = stopped.clone();
     let worker = tokio::spawn(webhooks::worker::run(worker_context, async move {
         let _ = stopped.wait_for(|stop| *stop).await;
+    }));
+    let checker = tokio::spawn(checks::run(checks::Context::of(&state), async move {
+        let _ = checks_stopped.wait_for(|stop| *stop).await;
     }));
     // One shutdown signal for the public listener and, when configured, the metrics one.
     let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
@@ -481,5 +489,6 @@ pub async fn run_with(
     request_log.flush().await;
     let _ = stop.send(true);
     let _ = worker.await;
+    let _ = checker.await;
     served
 }

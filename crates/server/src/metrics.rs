@@ -74,6 +74,7 @@ pub struct Metrics {
     webhook_in_flight: prometheus_client::metrics::gauge::Gauge,
     passthrough: Family<PassthroughLabels, Counter>,
     passthrough_durations: Family<ToolLabels, Histogram>,
+    connection_checks: Family<OutcomeLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -165,6 +166,12 @@ impl Metrics {
             "Time a passthrough call took in all, retries included, by tool",
             passthrough_durations.clone(),
         );
+        let connection_checks = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "connection_checks",
+            "Background re-verifications of integrations' credentials, by outcome",
+            connection_checks.clone(),
+        );
         Self {
             registry,
             requests,
@@ -178,6 +185,7 @@ impl Metrics {
             webhook_in_flight,
             passthrough,
             passthrough_durations,
+            connection_checks,
         }
     }
 
@@ -263,6 +271,13 @@ impl Metrics {
                 tool: tool.to_owned(),
             })
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts a connection check by its outcome (`connected`, `invalid_credentials`, ...).
+    pub fn connection_check(&self, outcome: &'static str) {
+        self.connection_checks
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 
     /// Counts a redemption attempt.

@@ -65,6 +65,11 @@ readers! {
     some_address(|text| parse_address(text).map(Some)) -> Option<SocketAddr>;
     /// A duration longer than zero: `15s`, `5m`, `2h`, `5d`.
     duration(parse_duration) -> Duration;
+    /// A duration that may be zero: `0s`, `15m`, `3d`.
+    duration_or_zero(|text: &str| match text.trim() {
+        "0" => Ok(Duration::ZERO),
+        other => humantime::parse_duration(other).map_err(|e| format!("{other:?} is not a duration like 3d or 0s ({e})")),
+    }) -> Duration;
     /// A webhook request's timeout: at most 2 minutes, since it holds a slot that long.
     webhook_timeout(|text| match parse_duration(text)? {
         timeout if timeout > Duration::from_secs(120) => Err("must be at most 2 minutes".to_owned()),

@@ -105,6 +105,9 @@ pub struct Config {
     /// Passthrough settings (`PLUGBOARD_PASSTHROUGH_*`), read as a section of their own.
     #[serde(skip)]
     pub passthrough: PassthroughConfig,
+    /// Connection check settings (`PLUGBOARD_CONNECTION_CHECK_*`), a section of their own.
+    #[serde(skip)]
+    pub checks: ChecksConfig,
     /// `PLUGBOARD_RATE_LIMIT_API`: API requests one API key may make per minute, in bursts
     /// of up to the same number; `None` (`off`) for no limit. Counted per process.
     #[serde(deserialize_with = "de::rate")]
@@ -351,6 +354,41 @@ impl Default for PassthroughConfig {
     }
 }
 
+/// How integrations' credentials are re-checked in the background (`checks.rs`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChecksConfig {
+    /// `PLUGBOARD_CONNECTION_CHECK_INTERVAL`: how often each `ACTIVE` or `INVALID`
+    /// integration's credentials are verified again (each wait lengthened by up to a tenth at
+    /// random, so checks spread out). A tool that refuses a passthrough call with 401 or 403
+    /// gets its check at once.
+    #[serde(
+        rename = "connection_check_interval",
+        deserialize_with = "de::duration"
+    )]
+    pub interval: Duration,
+    /// `PLUGBOARD_CONNECTION_CHECK_GRACE`: how long the tool must keep refusing the
+    /// credentials before the integration becomes `INVALID` (Kombo waits three days); `0s`
+    /// for at once. A tool that cannot be reached never counts.
+    #[serde(
+        rename = "connection_check_grace",
+        deserialize_with = "de::duration_or_zero"
+    )]
+    pub grace: Duration,
+    /// `PLUGBOARD_CONNECTION_CHECK_CONCURRENCY`: checks in flight per tool and process, so a
+    /// tool's API is never hammered by its many integrations' checks.
+    #[serde(
+        rename = "connection_check_concurrency",
+        deserialize_with = "de::count"
+    )]
+    pub per_tool: u32,
+}
+
+impl Default for ChecksConfig {
+    fn default() -> Self {
+        sources::default_of()
+    }
+}
+
 /// A configuration problem, naming the variable (and file) to fix.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -368,6 +406,7 @@ pub fn keys() -> BTreeSet<&'static str> {
         sources::fields::<Dependent>(),
         sources::fields::<WebhookConfig>(),
         sources::fields::<PassthroughConfig>(),
+        sources::fields::<ChecksConfig>(),
         sources::fields::<HttpConfig>(),
         sources::fields::<RawBranding>(),
     ]
@@ -409,6 +448,7 @@ impl Config {
         let config = Self {
             webhooks: section(figment)?,
             passthrough: section(figment)?,
+            checks: section(figment)?,
             http: section(figment)?,
             brand: BrandingConfig::parse(section(figment)?)?,
             ..section(figment)?

@@ -17,6 +17,9 @@
 //! by the size limit. Every call that reached an integration is written to the request log
 //! ([`log`]) without bodies or credentials, and counted in the metrics.
 //!
+//! A 401 or 403 from the tool (or a refused login) brings the integration's connection check
+//! forward (`crate::checks`), which decides whether the credentials are broken.
+//!
 //! The sandbox tool's API is Plugboard's own (`crate::sandbox`), called in process.
 
 use std::{
@@ -300,6 +303,15 @@ pub async fn send(
             Err(_) => Err(Failure::TimedOut(deadline)),
         };
     let log_id = record(state, &context, &traffic, outcome.as_ref().err()).await;
+    let refused = match &outcome {
+        Ok(answer) => matches!(answer.status, 401 | 403),
+        Err(failure) => failure.class() == "login_refused",
+    };
+    if refused {
+        // The credentials may have been revoked: check them now rather than at the next
+        // scheduled check (a check, not this call, decides whether the integration is INVALID).
+        crate::checks::soon(state, &integration.id).await;
+    }
     match outcome {
         Ok(mut answer) => {
             answer.log_id = log_id;

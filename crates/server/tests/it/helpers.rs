@@ -206,7 +206,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     let (_, prod_key) = api_keys::create(&state, EnvironmentName::Production, "tests", &cli)
         .await
         .expect("prod key");
-    // As `plugboard serve` does: the API and the webhook worker, stopped together.
+    // As `plugboard serve` does: the API, the webhook worker and the connection checker, stopped
+    // together.
     let (shutdown, signal) = watch::channel(false);
     let server_state = state.clone();
     let mut server_signal = signal.clone();
@@ -216,11 +217,18 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
         })
         .await;
     });
-    let mut worker_signal = signal;
+    let mut worker_signal = signal.clone();
     tokio::spawn(plugboard::webhooks::worker::run(
         plugboard::webhooks::worker::Context::of(&state),
         async move {
             let _ = worker_signal.wait_for(|stop| *stop).await;
+        },
+    ));
+    let mut checks_signal = signal;
+    tokio::spawn(plugboard::checks::run(
+        plugboard::checks::Context::of(&state),
+        async move {
+            let _ = checks_signal.wait_for(|stop| *stop).await;
         },
     ));
     TestApp {

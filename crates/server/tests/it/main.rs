@@ -8,6 +8,7 @@ mod branding;
 mod cli;
 mod compression;
 mod connect;
+mod connection_checks;
 mod connections;
 mod demo;
 mod documented_lists;

@@ -69,11 +69,13 @@ statements! {
         .bind(to_millis(token.expires_at))
     }
 
-    /// Reactivates a relinked integration if it still has the expected status.
+    /// Reactivates a relinked integration if it still has the expected status; its new
+    /// credentials start afresh, with no failed connection checks behind them.
     fn reactivate<'q>(relink: &'q Relink) -> QueryAs<IntegrationRow> {
         sqlx::query_as(text!(
             "UPDATE integrations SET status = 'ACTIVE', updated_at = $1, \
-             scope_config_id = COALESCE($2, scope_config_id) \
+             scope_config_id = COALESCE($2, scope_config_id), \
+             failing_since = NULL, check_due_at = NULL \
              WHERE id = $3 AND status = $4 RETURNING {INTEGRATION_COLUMNS}"
         ))
         .bind(to_millis(relink.now))

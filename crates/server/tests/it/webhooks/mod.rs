@@ -7,7 +7,7 @@ use std::time::Duration;
 
 mod deliveries;
 mod endpoints;
-mod signatures;
+pub(crate) mod signatures;
 
 /// How long a test waits for a delivery before failing.
 const WAIT: Duration = Duration::from_secs(20);

@@ -133,7 +133,7 @@ both_backends!(events_arrive_signed_and_verify_independently);
 // delivery.
 
 /// Whether `signature` (the X-Kombo-Signature header) signs `body` (the raw request body).
-fn kombo_signature_is_valid(secret: &str, body: &[u8], signature: &str) -> bool {
+pub(crate) fn kombo_signature_is_valid(secret: &str, body: &[u8], signature: &str) -> bool {
     let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
         return false;
     };
