@@ -51,7 +51,7 @@ describe('German', { timeout: 120_000 }, () => {
       assert.equal(await frame.locator('label[for=search]').textContent(), 'Suchen');
       await frame.getByRole('link', { name: 'Sandbox', exact: true }).click();
 
-      await expectGermanPage('Was diese Anwendung lesen kann', 'Schritt 2 von 4');
+      await expectGermanPage('Was diese Anwendung tun kann', 'Schritt 2 von 4');
       assert.equal(await frame.locator('header .back').textContent(), 'Zurück');
       assert.equal(await frame.locator('.models li strong').first().textContent(), t('de', 'model-hris_employees'));
       assert.equal(await primary(frame).textContent(), 'Weiter');

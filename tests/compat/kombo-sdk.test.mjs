@@ -153,6 +153,15 @@ describe("@kombo-api/sdk against Plugboard", { concurrency: false }, () => {
     assert.equal(data.data_expired_at, null);
     // The SDK turns created_at into a Date after checking it is an ISO 8601 datetime.
     assert.ok(data.created_at instanceof Date && !Number.isNaN(data.created_at.getTime()));
+    // Passthrough only: the SDK accepts the category's models reported as not offered.
+    assert.ok(data.read_models.length > 0);
+    for (const model of data.read_models) {
+      assert.equal(model.is_available, false);
+      assert.equal(model.coverage_status, "NOT_IMPLEMENTED");
+      assert.equal(model.scope_config_setting, "DISABLED");
+      assert.equal(model.opted_out_by_customer, false);
+    }
+    assert.deepEqual(data.write_actions, []);
   });
 
   test("setIntegrationEnabled toggles the status", async () => {
@@ -172,6 +181,11 @@ describe("@kombo-api/sdk against Plugboard", { concurrency: false }, () => {
     const ids = async (kombo) => (await call(kombo.general.getTools({ category: "hris" }))).data.tools.map((t) => t.id);
     assert.ok((await ids(dev)).includes("sandbox"));
     assert.ok(!(await ids(prod)).includes("sandbox"));
+    const tools = (await call(dev.general.getTools({ category: "hris" }))).data.tools;
+    for (const tool of tools) {
+      assert.ok(tool.coverage.read_models.every((model) => model.coverage_status === "NOT_IMPLEMENTED"));
+      assert.deepEqual(tool.coverage.write_actions, []);
+    }
   });
 
   test("deleteIntegration, after which the integration is gone", async () => {

@@ -18,8 +18,9 @@ picker-search = Suchen
 picker-empty = Kein Tool passt zu Ihrer Suche.
 picker-oauth = Anmeldung folgt in Kürze
 
-consent-title = Was { $product } lesen kann
-consent-intro = Wenn Sie { $tool } verbinden, erhält { $product } Lesezugriff auf diese Daten von { $organization }:
+consent-title = Was { $product } tun kann
+consent-intro-scopes = Nach der Verbindung kann { $product } Ihr { $tool }-Konto über dessen API nutzen, mit den Berechtigungen, die Sie unten erteilen:
+consent-intro-account = Nach der Verbindung kann { $product } Ihr { $tool }-Konto über dessen API nutzen, mit dem Zugriff der Zugangsdaten, die Sie eingeben. Das kann Folgendes umfassen:
 consent-secure = Ihre Zugangsdaten werden verschlüsselt übertragen, bei { $tool } geprüft und verschlüsselt gespeichert. Sie können die Verbindung jederzeit trennen.
 
 guide-title = So erhalten Sie Ihre Zugangsdaten für { $tool }

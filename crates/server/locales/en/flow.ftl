@@ -18,8 +18,9 @@ picker-search = Search
 picker-empty = No tool matches your search.
 picker-oauth = Sign-in coming soon
 
-consent-title = What { $product } will be able to read
-consent-intro = Connecting { $tool } gives { $product } read access to this data of { $organization }:
+consent-title = What { $product } will be able to do
+consent-intro-scopes = Once connected, { $product } will be able to use your { $tool } account through its API, with the access you grant below:
+consent-intro-account = Once connected, { $product } will be able to use your { $tool } account through its API, with the access of the credentials you enter. This can include:
 consent-secure = Your credentials are sent over an encrypted connection, checked with { $tool }, and stored encrypted. You can disconnect at any time.
 
 guide-title = Get your { $tool } credentials

@@ -17,8 +17,9 @@ picker-search = Buscar
 picker-empty = Ninguna herramienta coincide con su búsqueda.
 picker-oauth = Inicio de sesión próximamente
 
-consent-title = Lo que { $product } podrá leer
-consent-intro = Al conectar { $tool }, { $product } obtiene acceso de lectura a estos datos de { $organization }:
+consent-title = Lo que { $product } podrá hacer
+consent-intro-scopes = Una vez conectado, { $product } podrá usar su cuenta de { $tool } a través de su API, con los accesos que conceda a continuación:
+consent-intro-account = Una vez conectado, { $product } podrá usar su cuenta de { $tool } a través de su API, con el acceso de las credenciales que introduzca. Esto puede incluir:
 consent-secure = Sus credenciales se envían por una conexión cifrada, se verifican con { $tool } y se almacenan cifradas. Puede desconectarse en cualquier momento.
 
 guide-title = Cómo obtener sus credenciales de { $tool }

@@ -17,8 +17,9 @@ picker-search = Rechercher
 picker-empty = Aucun outil ne correspond à votre recherche.
 picker-oauth = Connexion bientôt disponible
 
-consent-title = Ce que { $product } pourra lire
-consent-intro = En connectant { $tool }, vous donnez à { $product } un accès en lecture à ces données de { $organization } :
+consent-title = Ce que { $product } pourra faire
+consent-intro-scopes = Une fois la connexion établie, { $product } pourra utiliser votre compte { $tool } via son API, avec les accès que vous accordez ci-dessous :
+consent-intro-account = Une fois la connexion établie, { $product } pourra utiliser votre compte { $tool } via son API, avec les accès des identifiants que vous saisissez. Cela peut inclure :
 consent-secure = Vos identifiants sont transmis par une connexion chiffrée, vérifiés auprès de { $tool } et stockés chiffrés. Vous pouvez vous déconnecter à tout moment.
 
 guide-title = Obtenir vos identifiants { $tool }

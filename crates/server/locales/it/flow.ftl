@@ -17,8 +17,9 @@ picker-search = Cerca
 picker-empty = Nessuno strumento corrisponde alla ricerca.
 picker-oauth = Accesso disponibile a breve
 
-consent-title = Cosa potrà leggere { $product }
-consent-intro = Collegando { $tool }, { $product } ottiene accesso in lettura a questi dati di { $organization }:
+consent-title = Cosa potrà fare { $product }
+consent-intro-scopes = Dopo il collegamento, { $product } potrà usare il Suo account { $tool } tramite la sua API, con gli accessi che concede qui sotto:
+consent-intro-account = Dopo il collegamento, { $product } potrà usare il Suo account { $tool } tramite la sua API, con gli accessi delle credenziali che inserisce. Questo può includere:
 consent-secure = Le Sue credenziali vengono trasmesse tramite una connessione cifrata, verificate con { $tool } e archiviate in forma cifrata. Può scollegarsi in qualsiasi momento.
 
 guide-title = Come ottenere le credenziali di { $tool }

@@ -82,20 +82,31 @@ pub struct ScopeConfigOut {
     pub name: Option<String>,
 }
 
-/// A data model the integration reads.
+/// Kombo's `coverage_status` for a data model Plugboard does not offer: Plugboard syncs no
+/// data, so a tool's data is reached through the passthrough API only. Kombo defines
+/// `NOT_IMPLEMENTED` as "the tool has it, but it is not integrated", which is the truth here;
+/// `UNSUPPORTED` would claim the tool itself lacks the data.
+pub(crate) const NOT_OFFERED: &str = "NOT_IMPLEMENTED";
+
+/// A data model of the integration's category, listed so clients see what Kombo would offer;
+/// Plugboard offers none of them (passthrough only, see `docs/compatibility.md`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReadModelOut {
     /// Model id, e.g. `hris_employees`.
     pub id: String,
     /// Display name, e.g. `Employees`.
     pub label: String,
-    /// Supported, enabled and not opted out of.
+    /// Whether the model can be read through Plugboard: always `false`, as Plugboard syncs
+    /// no data; use the passthrough API instead.
     pub is_available: bool,
-    /// `SUPPORTED`, `UNSUPPORTED`, `NOT_IMPLEMENTED` or `UNKNOWN`.
+    /// `SUPPORTED`, `UNSUPPORTED`, `NOT_IMPLEMENTED` or `UNKNOWN`; always `NOT_IMPLEMENTED`:
+    /// the tool may hold this data, but Plugboard offers no unified model for it.
     pub coverage_status: &'static str,
-    /// `ENABLED`, `DISABLED` or `OPTIONAL`.
+    /// `ENABLED`, `DISABLED` or `OPTIONAL`; always `DISABLED`, as no scope config can turn
+    /// on a model Plugboard does not offer.
     pub scope_config_setting: &'static str,
-    /// Whether the end user opted out of this model in the flow.
+    /// Whether the end user opted out of this model in the flow; always `false`, as the flow
+    /// offers no opt-out.
     pub opted_out_by_customer: bool,
     /// Per-field detail; Plugboard reports models only.
     pub fields: Vec<serde_json::Value>,
@@ -127,9 +138,10 @@ pub struct IntegrationOut {
     pub created_at: DateTime<Utc>,
     /// Whether the connector is in beta.
     pub beta: bool,
-    /// The data models the integration reads.
+    /// The category's data models, none of them available: Plugboard syncs no data, so the
+    /// tool is used through the passthrough API (`POST /v1/passthrough/{tool}/{api}`).
     pub read_models: Vec<ReadModelOut>,
-    /// Write actions; Plugboard offers none.
+    /// Write actions; always empty, as Plugboard offers none (writes go through passthrough).
     pub write_actions: Vec<serde_json::Value>,
 }
 
@@ -145,9 +157,9 @@ impl IntegrationOut {
             .map(|(id, label)| ReadModelOut {
                 id: (*id).to_owned(),
                 label: (*label).to_owned(),
-                is_available: true,
-                coverage_status: "SUPPORTED",
-                scope_config_setting: "ENABLED",
+                is_available: false,
+                coverage_status: NOT_OFFERED,
+                scope_config_setting: "DISABLED",
                 opted_out_by_customer: false,
                 fields: Vec::new(),
             })

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::{
     AppState,
-    api::{Success, success},
+    api::{Success, integrations::NOT_OFFERED, success},
     error::{ApiError, ApiResult, ErrorEnvelope},
     extract::{ApiPath, Authenticated},
 };
@@ -24,14 +24,16 @@ pub struct ToolAssetsOut {
     pub icon_black_url: String,
 }
 
-/// Coverage of one data model.
+/// Coverage of one data model of the category, listed so clients see what Kombo would offer;
+/// Plugboard offers none of them (passthrough only, see `docs/compatibility.md`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CoverageModelOut {
     /// Model id, e.g. `hris_employees`.
     pub id: String,
     /// Display name.
     pub label: String,
-    /// `SUPPORTED`, `UNSUPPORTED`, `NOT_IMPLEMENTED` or `UNKNOWN`.
+    /// `SUPPORTED`, `UNSUPPORTED`, `NOT_IMPLEMENTED` or `UNKNOWN`; always `NOT_IMPLEMENTED`:
+    /// the tool may hold this data, but Plugboard offers no unified model for it.
     pub coverage_status: &'static str,
     /// Per-field coverage; Plugboard reports models only.
     pub fields: Vec<serde_json::Value>,
@@ -40,9 +42,10 @@ pub struct CoverageModelOut {
 /// What a tool covers.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CoverageOut {
-    /// Readable data models.
+    /// The category's data models, each `NOT_IMPLEMENTED`: Plugboard syncs no data, so the
+    /// tool is used through the passthrough API (`POST /v1/passthrough/{tool}/{api}`).
     pub read_models: Vec<CoverageModelOut>,
-    /// Write actions; none in Plugboard.
+    /// Write actions; none in Plugboard (writes go through passthrough).
     pub write_actions: Vec<CoverageModelOut>,
     /// Extra features; none in Plugboard.
     pub features: Vec<serde_json::Value>,
@@ -67,7 +70,7 @@ pub struct ToolOut {
     pub partner_only_details_markdown: Option<String>,
     /// The vendor's documentation of API access.
     pub connection_guide_url: Option<String>,
-    /// What the integration reads.
+    /// What Plugboard offers for the tool beyond passthrough: no data models, no actions.
     pub coverage: CoverageOut,
 }
 
@@ -85,7 +88,7 @@ fn tool_out(state: &AppState, tool: &Tool, category: Category) -> ToolOut {
         .map(|(id, label)| CoverageModelOut {
             id: (*id).to_owned(),
             label: (*label).to_owned(),
-            coverage_status: "SUPPORTED",
+            coverage_status: NOT_OFFERED,
             fields: Vec::new(),
         })
         .collect();

@@ -325,7 +325,8 @@ pub(crate) fn picker(state: &AppState, link: &Link) -> Response {
     render(state, Some(&link.environment), &page, StatusCode::OK)
 }
 
-/// Step 2: what the operator will be able to read.
+/// Step 2: what the operator will be able to do: use the tool's API with the end user's
+/// credentials, limited to what they grant (Plugboard syncs no data, so it promises none).
 pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool) -> Response {
     let tr = &link.tr;
     let product = product(state, link);
@@ -339,12 +340,14 @@ pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool) -> Response {
             .step(tr, offset + 1, total)
             .back(tr, back),
         intro: tr.t_with(
-            "consent-intro",
-            &[
-                ("tool", &tool.label),
-                ("product", &product),
-                ("organization", &link.claims.org),
-            ],
+            // With scopes, the list is what the end user grants; without, the credentials
+            // carry the account's own access and the list only says what that can include.
+            if tool.scopes.is_empty() {
+                "consent-intro-account"
+            } else {
+                "consent-intro-scopes"
+            },
+            &[("tool", &tool.label), ("product", &product)],
         ),
         models,
         secure: tr.t_with("consent-secure", &[("tool", &tool.label)]),
@@ -357,7 +360,8 @@ pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool) -> Response {
 }
 
 /// What the guide asks the end user to grant (the catalog's one list), else, when the
-/// credential carries the account's own access, the category's data models.
+/// credential carries the account's own access, the category's data models as examples of
+/// what that access can include.
 fn consent_models(tr: &Tr, link: &Link, tool: &Tool) -> Vec<(String, String)> {
     if !tool.scopes.is_empty() {
         return tool

@@ -185,12 +185,24 @@ async fn the_consent_step_lists_what_the_guide_asks_to_grant() {
         ["Employees", "Absences", "Attendances"],
         "{consent}"
     );
+    assert!(
+        consent.contains(
+            "use your Personio account through its API, with the access you grant below:"
+        ),
+        "{consent}"
+    );
     let guide = page(&app, &app.dev_key.clone(), "&tool=personio&step=guide").await;
     assert!(
         guide.contains("Grant Read access to Employees, Absences, Attendances,"),
         "{guide}"
     );
-    // A key with the account's own access: the consent lists the category's data models.
+    // A key with the account's own access: the consent lists the category's data models as
+    // what that access can include, and promises no more than the credentials allow.
     let consent = page(&app, &app.dev_key.clone(), "&tool=bamboohr").await;
     assert_eq!(consent.matches("<li><strong>").count(), 8, "{consent}");
+    assert!(
+        consent.contains("with the access of the credentials you enter. This can include:"),
+        "{consent}"
+    );
+    assert!(!consent.contains("read access"), "{consent}");
 }

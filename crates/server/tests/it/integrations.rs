@@ -25,7 +25,21 @@ async fn get_returns_kombos_shape_for_percent_encoded_ids(backend: Backend) {
         "UTC with milliseconds: {created_at}"
     );
     let read_models = data["read_models"].clone();
-    assert_eq!(read_models[0]["id"], "hris_employees");
+    // Passthrough only: the category's models are listed, none offered.
+    assert_eq!(
+        read_models[0],
+        json!({"id": "hris_employees", "label": "Employees", "is_available": false,
+               "coverage_status": "NOT_IMPLEMENTED", "scope_config_setting": "DISABLED",
+               "opted_out_by_customer": false, "fields": []})
+    );
+    assert!(
+        read_models
+            .as_array()
+            .expect("array")
+            .iter()
+            .all(|model| model["is_available"] == false
+                && model["coverage_status"] == "NOT_IMPLEMENTED")
+    );
     assert_eq!(
         data,
         json!({
