@@ -42,8 +42,8 @@ pub enum Auth {
     },
     /// The stored credentials are exchanged for a short-lived access token first (an OAuth 2
     /// client-credentials grant, or a vendor's own login endpoint), which is then sent as
-    /// `Authorization: Bearer <token>`. The token is cached until it expires and renewed
-    /// once when the tool answers 401.
+    /// `Authorization: Bearer <token>` (or with the exchange's own `prefix`). The token is
+    /// cached until it expires and renewed once when the tool answers 401.
     Token(TokenExchange),
 }
 
@@ -73,6 +73,10 @@ pub struct TokenExchange {
     /// Seconds a token lives when the answer does not say. Default 3600.
     #[serde(default = "default_lifetime")]
     pub lifetime: u64,
+    /// What precedes the token in the `Authorization` header. Default `"Bearer "`; `""` for
+    /// vendors that take the bare token (Breezy HR).
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
 }
 
 /// A username and password template pair.
@@ -95,6 +99,10 @@ fn default_expires_pointer() -> String {
 
 fn default_lifetime() -> u64 {
     3600
+}
+
+fn default_prefix() -> String {
+    "Bearer ".into()
 }
 
 impl Auth {
@@ -192,6 +200,7 @@ mod tests {
         assert_eq!(exchange.token, "/access_token");
         assert_eq!(exchange.expires_in, "/expires_in");
         assert_eq!(exchange.lifetime, 3600);
+        assert_eq!(exchange.prefix, "Bearer ");
         assert_eq!(auth.templates(), vec!["/auth", "{client_id}"]);
         assert_eq!(auth.header_name().as_deref(), Some("authorization"));
         let header = Auth::Header {

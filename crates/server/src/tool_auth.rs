@@ -79,8 +79,8 @@ pub fn apply(
         Auth::Query { name, value } => {
             request.query(&[(name.as_str(), fill_raw(value, credentials).as_str())])
         }
-        Auth::Token(_) => match token {
-            Some(token) => request.bearer_auth(token),
+        Auth::Token(exchange) => match token {
+            Some(token) => request.header("authorization", format!("{}{token}", exchange.prefix)),
             None => request,
         },
     }
