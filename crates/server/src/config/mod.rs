@@ -83,7 +83,7 @@ pub struct Config {
     #[serde(deserialize_with = "de::log_format")]
     pub log_format: LogFormat,
     /// `PLUGBOARD_PRODUCT_NAME`: the operator's product, named in the flow ("what Acme will
-    /// be able to read"). `None` uses a generic phrase.
+    /// be able to do"). `None` uses a generic phrase.
     #[serde(default, deserialize_with = "de::trimmed")]
     pub product_name: Option<String>,
     /// `PLUGBOARD_TOOL_BASE_URLS`: per-tool API base URLs replacing the catalog's (on-premise

@@ -761,8 +761,7 @@ async fn limits_and_failures_are_clear_errors(backend: Backend) {
 }
 
 /// Opt-in retries wait as `Retry-After` says, for idempotent methods only.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retries_are_opt_in_and_idempotent_only() {
+async fn retries_are_opt_in_and_idempotent_only(backend: Backend) {
     let count = Arc::new(Mutex::new(0));
     let counter = count.clone();
     let (vendor_url, _) = vendor(move |_| {
@@ -780,7 +779,7 @@ async fn retries_are_opt_in_and_idempotent_only() {
         }
     })
     .await;
-    let app = spawn_app_with(Backend::Sqlite, |config| {
+    let app = spawn_app_with(backend, |config| {
         config
             .tool_base_urls
             .insert("bamboohr".into(), format!("{vendor_url}/{{subdomain}}"));
@@ -836,7 +835,109 @@ async fn retries_are_opt_in_and_idempotent_only() {
     bad.error(400, Some("PLATFORM.INPUT_INVALID"));
 }
 
+/// A `Retry-After` longer than the retry budget ends the retries at once: the tool's answer
+/// comes back with a warning, not after a long wait.
+async fn the_retry_budget_bounds_the_wait(backend: Backend) {
+    let (vendor_url, seen) = vendor(|_| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("retry-after", "3600")],
+            "down for maintenance",
+        )
+            .into_response()
+    })
+    .await;
+    let app = spawn_app_with(backend, |config| {
+        config.passthrough.retry_budget = Duration::from_secs(2);
+        config
+            .tool_base_urls
+            .insert("bamboohr".into(), format!("{vendor_url}/{{subdomain}}"));
+    })
+    .await;
+    let id = connect(&app, "bamboohr", &[("subdomain", "acme"), ("api_key", "k")]).await;
+    let started = std::time::Instant::now();
+    let reply = call(
+        &app,
+        "bamboohr/v1",
+        &id,
+        json!({"method": "GET", "path": "/x", "api_options": {"retries": "5"}}),
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(2), "no waiting");
+    assert_eq!(reply.json["data"]["status"], 503, "{}", reply.text);
+    let warning = reply.json["warnings"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(warning.contains("retry budget"), "{warning}");
+    assert_eq!(seen.lock().expect("lock").len(), 1, "asked once");
+}
+
+/// Requests over the size limit are refused whole; a multipart file cannot be fetched from a
+/// non-public address; an API key over its own rate is not passed on.
+async fn request_limits_and_fetched_files(backend: Backend) {
+    let (vendor_url, seen) = vendor(|_| ok_json(json!({}))).await;
+    let app = spawn_app_with(backend, |config| {
+        config.passthrough.max_request_body = 64 * 1024;
+        config
+            .tool_base_urls
+            .insert("bamboohr".into(), format!("{vendor_url}/{{subdomain}}"));
+    })
+    .await;
+    let id = connect(&app, "bamboohr", &[("subdomain", "acme"), ("api_key", "k")]).await;
+    let big = "x".repeat(100 * 1024);
+    let reply = call(
+        &app,
+        "bamboohr/v1",
+        &id,
+        json!({"method": "POST", "path": "/x", "data": big}),
+    )
+    .await;
+    let message = reply.error(413, Some("PLATFORM.INPUT_INVALID"));
+    assert!(message.contains("65536 bytes"), "{message}");
+    for (url, expected) in [
+        (format!("{vendor_url}/file.pdf"), "non-public"),
+        (
+            "http://169.254.169.254/latest/meta-data".to_owned(),
+            "non-public",
+        ),
+        ("file:///etc/passwd".to_owned(), "http(s) URL"),
+    ] {
+        let reply = call(
+            &app,
+            "bamboohr/v1",
+            &id,
+            json!({"method": "POST", "path": "/files", "multipart_form_data": [
+                {"name": "file", "value": {"name": "f.pdf", "data_url": url}},
+            ]}),
+        )
+        .await;
+        let message = reply.error(400, Some("PLATFORM.INPUT_INVALID"));
+        assert!(message.contains(expected), "{url}: {message}");
+    }
+    let missing_type = call(
+        &app,
+        "bamboohr/v1",
+        &id,
+        json!({"method": "POST", "path": "/files", "multipart_form_data": [
+            {"name": "file", "value": {"name": "f.pdf", "data": "aGk="}},
+        ]}),
+    )
+    .await;
+    assert!(
+        missing_type
+            .error(400, Some("PLATFORM.INPUT_INVALID"))
+            .contains("content_type is required")
+    );
+    assert!(
+        seen.lock().expect("lock").is_empty(),
+        "nothing reached the tool"
+    );
+}
+
 both_backends!(
+    retries_are_opt_in_and_idempotent_only,
+    the_retry_budget_bounds_the_wait,
+    request_limits_and_fetched_files,
     the_sandbox_is_read_through_passthrough,
     errors_use_kombos_codes,
     the_concurrency_limit_is_kept,
