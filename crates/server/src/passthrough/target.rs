@@ -1,0 +1,107 @@
+//! Where a passthrough call goes: the API's base URL (the catalog's, an operator's override,
+//! or Plugboard's own for the sandbox) filled with the integration's values, whether the
+//! guard applies, and the URL shown back with any query credential redacted.
+
+use plugboard_catalog::{Api, Auth, Tool};
+
+use super::{Failure, Passthrough, cache::Opened};
+use crate::{AppState, net, tool_auth};
+
+/// Where a call goes and how it authenticates, resolved from the catalog and configuration.
+pub(super) struct Target<'a> {
+    pub(super) tool: &'a Tool,
+    pub(super) api: &'a Api,
+    /// The tool's base URL template (override, catalog, or Plugboard's own for the sandbox).
+    pub(super) tool_base: String,
+    /// The API's base URL, filled.
+    pub(super) base: url::Url,
+    /// Whether the operator chose the URL (an override) or Plugboard serves it: no guard.
+    pub(super) trusted: bool,
+    /// Whether the sandbox API, served in process.
+    pub(super) sandbox: bool,
+}
+
+pub(super) fn resolve<'a>(
+    state: &'a AppState,
+    passthrough: &Passthrough,
+    tool: &'a Tool,
+    api: &'a Api,
+    credentials: &Opened,
+) -> Result<Target<'a>, Failure> {
+    let sandbox = tool.id == crate::sandbox::TOOL;
+    let tool_override = passthrough.overrides.get(&tool.id);
+    let tool_base = match (tool_override, sandbox) {
+        (Some(url), _) => url.clone(),
+        (None, true) => state
+            .config
+            .public_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned(),
+        (None, false) => tool.base_url.clone().unwrap_or_default(),
+    };
+    let api_override = passthrough
+        .overrides
+        .get(&format!("{}/{}", tool.id, api.id));
+    let template = api_override.map_or(api.base_url.as_str(), String::as_str);
+    let base = tool_auth::endpoint(&tool_base, template, &tool.fields, credentials.get())
+        .map_err(|error| {
+            Failure::Tool(
+                format!(
+                    "the integration's stored values do not make a valid URL for this API ({error}); \
+                     relink the integration"
+                ),
+                "stored_values_invalid",
+            )
+        })?;
+    let trusted = tool_override.is_some() || api_override.is_some() || sandbox;
+    if !trusted {
+        if base.scheme() != "https" {
+            return Err(Failure::Tool(
+                "the API's URL is not https".into(),
+                "blocked",
+            ));
+        }
+        if let Err(blocked) = net::check_literal_host(&base) {
+            return Err(Failure::Tool(blocked.to_string(), "blocked"));
+        }
+    }
+    Ok(Target {
+        tool,
+        api,
+        tool_base,
+        base,
+        trusted,
+        sandbox,
+    })
+}
+
+/// The URL as the caller is shown it: the one the tool was sent, with a credential that the
+/// auth scheme puts in the query shown as `[redacted]`.
+pub(super) fn shown_url(url: &url::Url, auth: &Auth) -> String {
+    let Some(secret) = tool_auth::query_secret(auth) else {
+        return url.to_string();
+    };
+    let mut shown = url.clone();
+    shown.query_pairs_mut().append_pair(secret, "[redacted]");
+    shown.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_credentials_are_redacted_in_the_shown_url() {
+        let url = url::Url::parse("https://api.example.com/v1/jobs?page=2").expect("url");
+        let auth = Auth::Query {
+            name: "apikey".into(),
+            value: "{api_key}".into(),
+        };
+        assert_eq!(
+            shown_url(&url, &auth),
+            "https://api.example.com/v1/jobs?page=2&apikey=%5Bredacted%5D"
+        );
+        assert_eq!(shown_url(&url, &Auth::None), url.to_string());
+    }
+}
