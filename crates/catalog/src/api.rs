@@ -157,6 +157,33 @@ pub struct Api {
     /// The vendor's reference for this API, linked from the documentation.
     #[serde(default)]
     pub docs_url: Option<url::Url>,
+    /// Values the caller gives in `api_options` that `base_url` names as `{placeholders}`,
+    /// such as Workday's `service_name`: Kombo's adapters read them the same way. Each is
+    /// checked against its pattern and kept to one path segment or host label.
+    #[serde(default)]
+    pub options: BTreeMap<String, ApiOption>,
+}
+
+/// One `api_options` value an API's base URL takes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiOption {
+    /// The whole value must match (anchored, as a field's pattern is).
+    pub pattern: crate::Pattern,
+    /// The value when the caller gives none; without one, the option is required.
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+impl ApiOption {
+    /// The value to use: the caller's, else the default; `Err` names what is wrong.
+    pub fn value<'a>(&'a self, given: Option<&'a str>) -> Result<&'a str, &'static str> {
+        match given.or(self.default.as_deref()) {
+            None => Err("is required"),
+            Some(value) if self.pattern.is_match(value) => Ok(value),
+            Some(_) => Err("does not match its pattern"),
+        }
+    }
 }
 
 impl Api {

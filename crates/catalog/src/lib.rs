@@ -15,7 +15,7 @@ mod logo;
 mod schema;
 mod template;
 
-pub use api::{Api, Auth, BasicPair, TokenExchange, is_api_id};
+pub use api::{Api, ApiOption, Auth, BasicPair, TokenExchange, is_api_id};
 pub use logo::{Image, Logo, LogoSource, MAX_OVERRIDE_BYTES, check_image};
 pub use schema::{
     Field, FieldKind, FieldProblem, Input, Localized, Method, Pattern, Verify, is_plain_email,
@@ -502,11 +502,41 @@ fn validate_apis(tool: &Tool) -> Result<(), String> {
                 api.id
             ));
         }
+        for (name, option) in &api.options {
+            let plain = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !plain || name == "retries" || tool.fields.iter().any(|field| &field.id == name) {
+                return Err(format!(
+                    "{what}: option {name:?} must be snake_case, not retries (Plugboard's own) \
+                     and not a field id"
+                ));
+            }
+            if option
+                .default
+                .as_deref()
+                .is_some_and(|d| !option.pattern.is_match(d))
+            {
+                return Err(format!(
+                    "{what}: option {name}'s default does not match its pattern"
+                ));
+            }
+            if !placeholders(&api.base_url).contains(&name.as_str()) {
+                return Err(format!("{what}: option {name} is not used in base_url"));
+            }
+        }
         for template in api.templates() {
             for name in placeholders(template) {
-                if !tool.fields.iter().any(|field| field.id == name) {
+                let option = api.options.contains_key(name) && template == api.base_url;
+                if !option && !tool.fields.iter().any(|field| field.id == name) {
                     return Err(format!(
-                        "{what}: {{{name}}} in {template:?} is not a field id"
+                        "{what}: {{{name}}} in {template:?} is not a field id{}",
+                        if template == api.base_url {
+                            " or an option"
+                        } else {
+                            ""
+                        }
                     ));
                 }
             }
@@ -844,8 +874,8 @@ mod tests {
     }
 
     /// The API-key tools that declare no passthrough API, each with the reason in its file:
-    /// their APIs expect a login token bare in `Authorization`, which `Auth::Token` cannot send.
-    const TOOLS_WITHOUT_APIS: [&str; 2] = ["breezyhr", "kenjo"];
+    /// Kenjo's documentation could not confirm how its login token is sent.
+    const TOOLS_WITHOUT_APIS: [&str; 1] = ["kenjo"];
 
     #[test]
     fn every_api_key_tool_declares_a_passthrough_api() {
@@ -870,6 +900,7 @@ mod tests {
         // Kombo's ids, so that client code written for Kombo calls the same API here.
         for (tool, api) in [
             ("ashby", "v1"),
+            ("breezyhr", "v3"),
             ("deel", "api"),
             ("factorial", "api"),
             ("greenhouse", "harvestv3"),

@@ -124,14 +124,25 @@ pub fn endpoint(
     fields: &[Field],
     credentials: &Credentials,
 ) -> Result<url::Url, plugboard_catalog::FillError> {
+    endpoint_with(base, template, fields, |name| {
+        credentials.get(name).map(String::as_str)
+    })
+}
+
+/// [`endpoint`], with the values from `value_of` (stored values and a passthrough API's
+/// options).
+pub fn endpoint_with<'a>(
+    base: &str,
+    template: &str,
+    fields: &[Field],
+    value_of: impl Fn(&str) -> Option<&'a str>,
+) -> Result<url::Url, plugboard_catalog::FillError> {
     let whole = if template.starts_with('/') {
         format!("{}{template}", base.trim_end_matches('/'))
     } else {
         template.to_owned()
     };
-    fill_url(&whole, fields, |name| {
-        credentials.get(name).map(String::as_str)
-    })
+    fill_url(&whole, fields, value_of)
 }
 
 /// Logs in at `url` as `spec` describes and reads the token from the answer.

@@ -457,7 +457,9 @@ async fn attempt(
         version: integration.updated_at.timestamp_millis(),
     };
     let credentials = open(state, &key, &integration.id).await?;
-    let target = resolve(state, passthrough, tool, api, &credentials)?;
+    let no_options = BTreeMap::new();
+    let options = call.api_options.as_ref().unwrap_or(&no_options);
+    let target = resolve(state, passthrough, tool, api, &credentials, options)?;
     let url = path::join(
         &target.base,
         &call.path,

@@ -2,6 +2,8 @@
 //! or Plugboard's own for the sandbox) filled with the integration's values, whether the
 //! guard applies, and the URL shown back with any query credential redacted.
 
+use std::collections::BTreeMap;
+
 use plugboard_catalog::{Api, Auth, Tool};
 
 use super::{Failure, Passthrough, cache::Opened};
@@ -27,6 +29,7 @@ pub(super) fn resolve<'a>(
     tool: &'a Tool,
     api: &'a Api,
     credentials: &Opened,
+    options: &BTreeMap<String, String>,
 ) -> Result<Target<'a>, Failure> {
     let sandbox = tool.id == crate::sandbox::TOOL;
     let tool_override = passthrough.overrides.get(&tool.id);
@@ -44,7 +47,26 @@ pub(super) fn resolve<'a>(
         .overrides
         .get(&format!("{}/{}", tool.id, api.id));
     let template = api_override.map_or(api.base_url.as_str(), String::as_str);
-    let base = tool_auth::endpoint(&tool_base, template, &tool.fields, credentials.get())
+    let mut chosen = BTreeMap::new();
+    for (name, option) in &api.options {
+        let value = option
+            .value(options.get(name).map(String::as_str))
+            .map_err(|problem| {
+                Failure::Input(format!(
+                    "api_options.{name} {problem} for {}/{}",
+                    tool.id, api.id
+                ))
+            })?;
+        chosen.insert(name.as_str(), value);
+    }
+    let stored = credentials.get();
+    let value_of = |name: &str| {
+        chosen
+            .get(name)
+            .copied()
+            .or_else(|| stored.get(name).map(String::as_str))
+    };
+    let base = tool_auth::endpoint_with(&tool_base, template, &tool.fields, value_of)
         .map_err(|error| {
             Failure::Tool(
                 format!(

@@ -934,6 +934,102 @@ async fn request_limits_and_fetched_files(backend: Backend) {
     );
 }
 
+/// An API whose base URL takes `api_options` (Workday's REST and SOAP adapters, as Kombo's)
+/// builds it from the caller's values, each checked and kept to its own segment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_options_choose_the_service() {
+    let (vendor_url, seen) = vendor(|seen| {
+        if seen.uri.ends_with("/token") {
+            ok_json(json!({"access_token": "wd-token", "expires_in": 3600}))
+        } else {
+            ok_json(json!({"ok": true}))
+        }
+    })
+    .await;
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        let urls = &mut config.tool_base_urls;
+        urls.insert(
+            "workday".into(),
+            format!("{vendor_url}/ccx/oauth2/{{tenant}}"),
+        );
+        urls.insert(
+            "workday/rest".into(),
+            format!("{vendor_url}/api/{{service_name}}/{{version}}/{{tenant}}"),
+        );
+        urls.insert(
+            "workday/soap".into(),
+            format!("{vendor_url}/ccx/service/{{tenant}}/{{service_name}}/v{{service_version}}"),
+        );
+    })
+    .await;
+    let id = connect(
+        &app,
+        "workday",
+        &[
+            ("host", "wd2-impl-services1.workday.com"),
+            ("tenant", "acme"),
+            ("client_id", "cid"),
+            ("client_secret", "secret"),
+            ("refresh_token", "refresh"),
+        ],
+    )
+    .await;
+    let rest = call(
+        &app,
+        "workday/rest",
+        &id,
+        json!({"method": "GET", "path": "/workers", "api_options": {"service_name": "staffing"}}),
+    )
+    .await;
+    assert_eq!(rest.json["data"]["status"], 200, "{}", rest.text);
+    let soap = call(
+        &app,
+        "workday/soap",
+        &id,
+        json!({"method": "POST", "path": "/", "headers": {"Content-Type": "text/xml"},
+               "data": "<env:Envelope/>", "api_options": {"service_name": "Human_Resources"}}),
+    )
+    .await;
+    assert_eq!(soap.json["data"]["status"], 200, "{}", soap.text);
+    let uris: Vec<String> = seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|s| s.uri.clone())
+        .collect();
+    assert_eq!(
+        uris,
+        [
+            "/ccx/oauth2/acme/token",
+            "/api/staffing/v1/acme/workers",
+            "/ccx/oauth2/acme/token",
+            "/ccx/service/acme/Human_Resources/v38.2/",
+        ],
+        "one login per API, then the calls"
+    );
+    for (options, expected) in [
+        (json!({}), "api_options.service_name is required"),
+        (
+            json!({"service_name": "../admin"}),
+            "does not match its pattern",
+        ),
+        (
+            json!({"service_name": "staffing", "version": "v1/../x"}),
+            "api_options.version",
+        ),
+    ] {
+        let reply = call(
+            &app,
+            "workday/rest",
+            &id,
+            json!({"method": "GET", "path": "/workers", "api_options": options}),
+        )
+        .await;
+        let message = reply.error(400, Some("PLATFORM.INPUT_INVALID"));
+        assert!(message.contains(expected), "{message}");
+    }
+}
+
 both_backends!(
     retries_are_opt_in_and_idempotent_only,
     the_retry_budget_bounds_the_wait,
