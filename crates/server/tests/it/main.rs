@@ -22,6 +22,7 @@ mod link_tokens;
 mod outage;
 mod outbound;
 mod passthrough;
+mod passthrough_tools;
 mod receiver;
 mod sandbox;
 mod sdk_compat;

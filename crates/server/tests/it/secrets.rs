@@ -42,6 +42,17 @@ async fn store_canaries(backend: Backend) -> (TestApp, Vec<String>) {
 /// Creates a link with `key` and completes it in the sandbox with `credential`, as an end user's
 /// browser would; returns the activation token.
 async fn connect_through_the_flow(base: &str, key: &str, credential: &str) -> String {
+    connect_tool_through_the_flow(base, key, "sandbox", &[("api_key", credential)]).await
+}
+
+/// Creates a link with `key` and completes it for `tool` with `fields`, as an end user's
+/// browser would; returns the activation token.
+async fn connect_tool_through_the_flow(
+    base: &str,
+    key: &str,
+    tool: &str,
+    fields: &[(&str, &str)],
+) -> String {
     let created = post(
         &reqwest::Client::new(),
         &format!("{base}/v1/connect/create-link"),
@@ -53,7 +64,7 @@ async fn connect_through_the_flow(base: &str, key: &str, credential: &str) -> St
     )
     .await;
     let token = token_of(created["data"]["link"].as_str().expect("link"));
-    let (status, html) = fill_in(base, &token, "sandbox", &[("api_key", credential)]).await;
+    let (status, html) = fill_in(base, &token, tool, fields).await;
     assert_eq!(status, 200, "{html}");
     activation_token(&html)
 }
@@ -104,17 +115,63 @@ async fn pg_dump_holds_no_plaintext_secret() {
     }
 }
 
+/// A Personio stand-in on loopback whose login answers `token`; its other answers are fixed.
+async fn personio_vendor(token: String) -> String {
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let token = token.clone();
+        async move {
+            if request.uri().path() == "/v1/auth" {
+                axum::Json(serde_json::json!({"success": true, "data": {"token": token}}))
+            } else {
+                axum::Json(serde_json::json!({"success": true, "data": []}))
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
+/// Sends a passthrough call and returns the whole answer as text.
+async fn passthrough(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    api: &str,
+    integration: &str,
+    path: &str,
+) -> String {
+    let response = client
+        .post(format!("{base}/v1/passthrough/{api}"))
+        .bearer_auth(key)
+        .header("x-integration-id", integration)
+        .json(&serde_json::json!({"method": "GET", "path": path}))
+        .send()
+        .await
+        .expect("passthrough");
+    assert_eq!(response.status(), 200, "{api}");
+    let headers = format!("{:?}", response.headers());
+    format!("{headers} {}", response.text().await.expect("body"))
+}
+
 /// The real binary at TRACE level: after each secret's creation, no log line, HTTP response or
-/// webhook request carries it.
+/// webhook request carries it, including passthrough calls made with the credentials (and a
+/// token login's access token) and their request log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_logs_responses_and_webhooks_never_carry_a_secret() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log_path = dir.path().join("trace.log");
+    let access_token = format!("CANARY-TOKEN-{}", plugboard_store::ids::new_id());
+    let personio = personio_vendor(access_token.clone()).await;
     let binary = Binary::new(
         dir.path(),
         &[
             ("PLUGBOARD_LOG", "trace"),
             ("PLUGBOARD_METRICS_TOKEN", crate::helpers::METRICS_TOKEN),
+            ("PLUGBOARD_TOOL_BASE_URLS", &format!("personio={personio}")),
         ],
     );
     let created = binary.run(&[
@@ -159,10 +216,49 @@ async fn trace_logs_responses_and_webhooks_never_carry_a_secret() {
     let mut responses = Vec::new();
     let by_token = format!("{base}/v1/connect/integration-by-token/{activation}");
     let integration = get(&client, &by_token, &api_key).await;
-    let integration_id = integration["data"]["id"]
+    let raw_id = integration["data"]["id"].as_str().expect("id").to_owned();
+    let integration_id = raw_id.replace(':', "%3A");
+    let secret_key = format!("CANARY-SECRET-{}", plugboard_store::ids::new_id());
+    secrets.extend([secret_key.clone(), access_token]);
+    let personio_activation = connect_tool_through_the_flow(
+        &base,
+        &api_key,
+        "personio",
+        &[
+            ("client_id", "canary-client"),
+            ("client_secret", &secret_key),
+        ],
+    )
+    .await;
+    secrets.push(personio_activation.clone());
+    let by_token = format!("{base}/v1/connect/integration-by-token/{personio_activation}");
+    let personio_raw = get(&client, &by_token, &api_key).await["data"]["id"]
         .as_str()
         .expect("id")
-        .replace(':', "%3A");
+        .to_owned();
+    let personio_id = personio_raw.replace(':', "%3A");
+    for (api, id, path) in [
+        ("sandbox/v1", &raw_id, "/employees"),
+        ("personio/personnel", &personio_raw, "/company/employees"),
+    ] {
+        let answer = passthrough(&client, &base, &api_key, api, id, path).await;
+        responses.push((format!("passthrough {api}"), answer));
+    }
+    // The request log is written in the background: wait for both calls to show.
+    for id in [&integration_id, &personio_id] {
+        let url = format!("{base}/v1/integrations/{id}/requests");
+        let started = std::time::Instant::now();
+        while get(&client, &url, &api_key).await["data"]["results"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{url} stays empty"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     post(
         &client,
         &format!("{base}/v1/webhooks/{endpoint_id}/test"),
@@ -177,6 +273,8 @@ async fn trace_logs_responses_and_webhooks_never_carry_a_secret() {
         "/v1/check-api-key".to_owned(),
         "/v1/integrations".to_owned(),
         format!("/v1/integrations/{integration_id}"),
+        format!("/v1/integrations/{integration_id}/requests"),
+        format!("/v1/integrations/{personio_id}/requests"),
         format!("/v1/connect/integration-by-token/{activation}"),
         "/v1/connect/links".to_owned(),
         "/v1/webhooks".to_owned(),
