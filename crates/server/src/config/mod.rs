@@ -346,6 +346,14 @@ pub struct PassthroughConfig {
     /// tool ends the retries and returns its answer.
     #[serde(rename = "passthrough_retry_budget", deserialize_with = "de::duration")]
     pub retry_budget: Duration,
+    /// `PLUGBOARD_PASSTHROUGH_DOWNLOAD_NETWORKS`: networks (CIDR) that multipart `data_url`
+    /// downloads may reach although they are not public, e.g. an internal file store. Empty
+    /// by default: public addresses only.
+    #[serde(
+        rename = "passthrough_download_networks",
+        deserialize_with = "de::networks"
+    )]
+    pub download_networks: Vec<ipnet::IpNet>,
 }
 
 impl Default for PassthroughConfig {

@@ -223,6 +223,10 @@ pub struct Failed {
 pub struct Passthrough {
     guarded: reqwest::Client,
     trusted: reqwest::Client,
+    /// For multipart `data_url` downloads: public addresses and the operator's
+    /// `PLUGBOARD_PASSTHROUGH_DOWNLOAD_NETWORKS`.
+    downloads: reqwest::Client,
+    download_networks: net::Allowed,
     overrides: BTreeMap<String, String>,
     config: PassthroughConfig,
     /// Calls in flight per integration.
@@ -239,9 +243,15 @@ impl Passthrough {
         overrides: BTreeMap<String, String>,
         store: Arc<dyn Store>,
     ) -> Self {
+        let download_networks = net::Allowed {
+            loopback: false,
+            networks: config.download_networks.clone(),
+        };
         Self {
             guarded: net::client(config.timeout, true),
             trusted: net::client(config.timeout, false),
+            downloads: net::guarded_client(config.timeout, download_networks.clone()),
+            download_networks,
             overrides,
             config: config.clone(),
             concurrency: Concurrency::new(config.concurrency),

@@ -151,8 +151,9 @@ impl Payload {
     }
 }
 
-/// Downloads a multipart file from `data_url` through the guarded client (never the trusted
-/// one: the URL is the caller's), at most `limit` bytes.
+/// Downloads a multipart file from `data_url` through a guarded client (never the trusted
+/// one: the URL is the caller's): public addresses, and the networks the operator allowed for
+/// downloads; at most `limit` bytes.
 pub(super) async fn fetch_file(
     state: &AppState,
     field: &str,
@@ -163,12 +164,16 @@ pub(super) async fn fetch_file(
         .ok()
         .filter(|u| matches!(u.scheme(), "https" | "http"))
         .ok_or_else(|| Failure::Input(format!("{field}.value.data_url must be an http(s) URL")))?;
-    if let Err(blocked) = net::check_literal_host(&parsed) {
+    if let Err(blocked) = state
+        .passthrough
+        .download_networks
+        .check_literal_host(&parsed)
+    {
         return Err(Failure::Input(format!("{field}.value.data_url: {blocked}")));
     }
     let response = state
         .passthrough
-        .guarded
+        .downloads
         .get(parsed)
         .send()
         .await

@@ -1030,6 +1030,59 @@ async fn api_options_choose_the_service() {
     }
 }
 
+/// A multipart file given by `data_url` is downloaded first (here from a network the operator
+/// allowed) and sent as a file part; one over the size limit is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_files_are_downloaded_from_data_url() {
+    let (files, _) = vendor(|seen| {
+        if seen.uri.contains("big") {
+            "x".repeat(100 * 1024).into_response()
+        } else {
+            (
+                [("content-type", "application/pdf")],
+                "%PDF-1.4 downloaded contract",
+            )
+                .into_response()
+        }
+    })
+    .await;
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        config.passthrough.max_request_body = 64 * 1024;
+        config.passthrough.download_networks = vec!["127.0.0.0/8".parse().expect("network")];
+    })
+    .await;
+    let id = connect(&app, "sandbox", &[("api_key", "k")]).await;
+    let reply = call(
+        &app,
+        "sandbox/v1",
+        &id,
+        json!({"method": "POST", "path": "/echo", "multipart_form_data": [
+            {"name": "contract", "value": {"name": "contract.pdf", "content_type": "application/pdf",
+                                            "data_url": format!("{files}/signed/contract.pdf?sig=abc")}},
+        ]}),
+    )
+    .await;
+    let body = reply.json["data"]["data"]["body"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(body.contains("filename=\"contract.pdf\""), "{}", reply.text);
+    assert!(body.contains("Content-Type: application/pdf"), "{body}");
+    assert!(body.contains("%PDF-1.4 downloaded contract"), "{body}");
+    let big = call(
+        &app,
+        "sandbox/v1",
+        &id,
+        json!({"method": "POST", "path": "/echo", "multipart_form_data": [
+            {"name": "f", "value": {"name": "f.bin", "data_url": format!("{files}/big")}},
+        ]}),
+    )
+    .await;
+    assert!(
+        big.error(400, Some("PLATFORM.INPUT_INVALID"))
+            .contains("larger than 65536 bytes")
+    );
+}
+
 both_backends!(
     retries_are_opt_in_and_idempotent_only,
     the_retry_budget_bounds_the_wait,
