@@ -387,7 +387,7 @@ fn rows() -> Vec<Row> {
             tool: "workday",
             api: "rest",
             credentials: WORKDAY,
-            documented: "https://wd2-impl-services1.workday.com/api/staffing/v6/acme",
+            documented: "https://wd2-impl-services1.workday.com/ccx/api/staffing/v6/acme",
             auth: Expected::Login(workday_login()),
             fixed: &[],
             options: &[("service_name", "staffing"), ("version", "v6")],
