@@ -33,6 +33,7 @@ use plugboard::{
 use plugboard_catalog::Category;
 use plugboard_store::EnvironmentName;
 
+mod passthrough;
 mod webhooks;
 
 const WRK_THREADS: usize = 2;
@@ -49,6 +50,8 @@ enum Benchmark {
     Flow,
     /// Webhook delivery throughput and latency on SQLite and PostgreSQL.
     Webhooks,
+    /// What passthrough adds to a call of a fake tool that answers at once.
+    Passthrough,
 }
 
 struct Options {
@@ -63,7 +66,10 @@ fn parse_options() -> anyhow::Result<Options> {
         Some("api") => Benchmark::Api,
         Some("flow") => Benchmark::Flow,
         Some("webhooks") => Benchmark::Webhooks,
-        _ => bail!("usage: plugboard-bench api|flow|webhooks [--integrations N] [--seconds S]"),
+        Some("passthrough") => Benchmark::Passthrough,
+        _ => bail!(
+            "usage: plugboard-bench api|flow|webhooks|passthrough [--integrations N] [--seconds S]"
+        ),
     };
     let mut options = Options {
         benchmark,
@@ -314,6 +320,7 @@ async fn main() -> anyhow::Result<()> {
         Benchmark::Api => api(&options, &root, &binary).await,
         Benchmark::Flow => flow(&options, &root, &binary).await,
         Benchmark::Webhooks => webhooks::run(&binary).await,
+        Benchmark::Passthrough => passthrough::run(&root, &binary, options.seconds).await,
     }
 }
 

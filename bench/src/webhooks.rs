@@ -204,7 +204,7 @@ async fn measure(
 }
 
 /// A fresh schema on the benchmark's PostgreSQL server; returns its URL and a drop guard.
-async fn postgres_schema() -> anyhow::Result<Option<(String, sqlx::PgPool, String)>> {
+pub(crate) async fn postgres_schema() -> anyhow::Result<Option<(String, sqlx::PgPool, String)>> {
     let base = std::env::var("PLUGBOARD_BENCH_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     let Ok(pool) = sqlx::PgPool::connect(&base).await else {
