@@ -181,6 +181,7 @@ pub async fn complete_relink(
                     other => DomainError::Store(other),
                 })?;
         if relinked.is_some() {
+            state.passthrough.forget_integration(&id);
             tracing::info!(integration_id = %id, "integration relinked");
             return Ok(token);
         }
@@ -241,6 +242,7 @@ pub async fn delete(
         // Deleted concurrently by another request: the outcome the caller asked for.
         return Err(missing(id));
     }
+    state.passthrough.forget_integration(id);
     tracing::info!(integration_id = %id, "integration deleted");
     let entry = caller
         .entry(Action::IntegrationDeleted)
@@ -294,6 +296,7 @@ async fn change_status(
             .update_integration_status(&environment.id, id, integration.status, target, &event, now)
             .await?;
         if changed {
+            state.passthrough.forget_integration(id);
             tracing::info!(integration_id = %id, status = %target, "integration status changed");
             return Ok(());
         }

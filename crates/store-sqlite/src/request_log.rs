@@ -1,4 +1,5 @@
-//! [`RequestLog`] on SQLite. Every statement is shared: [`plugboard_store::sql::request_log`].
+//! [`RequestLog`] on SQLite. Every statement is shared: [`plugboard_store::sql::request_log`];
+//! batches are written entry by entry (cached) rather than multi-row.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -8,7 +9,7 @@ use plugboard_store::{
     ids::IntegrationId,
     request_log::{RequestFilter, RequestLogEntry},
     rows::convert_all,
-    sql::{self, request_log::INSERT_ROWS},
+    sql,
 };
 
 use crate::SqliteStore;
@@ -19,9 +20,11 @@ impl RequestLog for SqliteStore {
         if entries.is_empty() {
             return Ok(());
         }
+        // One cached single-row statement per entry, in one transaction: see the shared
+        // statements' documentation for why SQLite does not take the multi-row form.
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
-        for chunk in entries.chunks(INSERT_ROWS) {
-            sql::request_log::insert(chunk)
+        for entry in entries {
+            sql::request_log::insert_one(entry)
                 .execute(&mut *tx)
                 .await
                 .map_err(from_sqlx)?;

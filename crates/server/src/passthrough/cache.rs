@@ -1,5 +1,5 @@
-//! What passthrough keeps between calls of one integration: its opened credentials and the
-//! access tokens its token logins returned.
+//! What passthrough keeps between calls of one integration: the integration itself (for two
+//! seconds), its opened credentials and the access tokens its token logins returned.
 //!
 //! Opening sealed credentials costs a key derivation and a decryption, and a token login a
 //! round trip to the tool; neither should happen on every call. Both caches are keyed by the
@@ -15,10 +15,17 @@ use std::{
 
 use zeroize::{Zeroize, Zeroizing};
 
+use plugboard_store::{Integration, ids::IntegrationId};
+
 use crate::{integrations::Credentials, lock};
 
 /// How long opened credentials are kept.
 pub const CREDENTIALS_TTL: Duration = Duration::from_secs(300);
+
+/// How long an integration read for a call is reused by the next calls: a burst of calls costs
+/// one database read. This process forgets it at once when it disables, deletes or relinks the
+/// integration; another process may use it for this long after such a change.
+pub const INTEGRATION_TTL: Duration = Duration::from_secs(2);
 
 /// Tokens are renewed this long before the tool says they expire, so a call never starts with
 /// a token that expires on the way.
@@ -107,10 +114,15 @@ impl<T: Clone> Expiring<T> {
     fn remove(&self, key: &Key) {
         lock(&self.map).remove(key);
     }
+
+    fn remove_integration(&self, integration: &str) {
+        lock(&self.map).retain(|key, _| key.integration != integration);
+    }
 }
 
 /// The two caches.
 pub struct Caches {
+    integrations: Expiring<Arc<Integration>>,
     credentials: Expiring<Arc<Opened>>,
     tokens: Expiring<Arc<Zeroizing<String>>>,
 }
@@ -124,6 +136,7 @@ impl std::fmt::Debug for Caches {
 impl Default for Caches {
     fn default() -> Self {
         Self {
+            integrations: Expiring::new(),
             credentials: Expiring::new(),
             tokens: Expiring::new(),
         }
@@ -131,6 +144,28 @@ impl Default for Caches {
 }
 
 impl Caches {
+    /// The integration `id` of environment `environment`, if read in the last
+    /// [`INTEGRATION_TTL`]. An integration of another environment is never returned.
+    pub fn integration(&self, environment: &str, id: &IntegrationId) -> Option<Arc<Integration>> {
+        self.integrations
+            .get(&integration_key(id))
+            .filter(|integration| integration.environment_id == environment)
+    }
+
+    /// Keeps an integration just read for [`INTEGRATION_TTL`].
+    pub fn keep_integration(&self, integration: Arc<Integration>) {
+        self.integrations.put(
+            integration_key(&integration.id),
+            integration,
+            INTEGRATION_TTL,
+        );
+    }
+
+    /// Forgets an integration this process just changed (disabled, deleted, relinked).
+    pub fn forget_integration(&self, id: &IntegrationId) {
+        self.integrations.remove_integration(id.as_str());
+    }
+
     /// The opened credentials of `key`, if cached.
     pub fn credentials(&self, key: &Key) -> Option<Arc<Opened>> {
         self.credentials.get(key)
@@ -166,6 +201,13 @@ impl Caches {
     /// Forgets a token the tool refused (401), so the next attempt logs in again.
     pub fn forget_token(&self, key: &Key, api: &str) {
         self.tokens.remove(&token_key(key, api));
+    }
+}
+
+fn integration_key(id: &IntegrationId) -> Key {
+    Key {
+        integration: id.to_string(),
+        version: 0,
     }
 }
 

@@ -237,6 +237,14 @@ pub struct Passthrough {
 }
 
 impl Passthrough {
+    /// Forgets what calls keep of an integration this process just disabled, deleted or
+    /// relinked, so its next call sees the change.
+    pub fn forget_integration(&self, id: &IntegrationId) {
+        self.caches.forget_integration(id);
+    }
+}
+
+impl Passthrough {
     /// Builds the clients and starts the log writer on `store`.
     pub fn new(
         config: &PassthroughConfig,
@@ -290,14 +298,22 @@ pub async fn send(
     api_id: &str,
     call: Call,
 ) -> Result<Answer, Failed> {
-    let integration = state
-        .store
-        .integration(&environment.id, id)
-        .await
-        .map_err(|e| unlogged(DomainError::Store(e).into()))?
-        .ok_or_else(|| {
-            unlogged(DomainError::NotFound(Missing::Integration(id.to_string())).into())
-        })?;
+    let integration = match state.passthrough.caches.integration(&environment.id, id) {
+        Some(cached) => cached,
+        None => {
+            let read = state
+                .store
+                .integration(&environment.id, id)
+                .await
+                .map_err(|e| unlogged(DomainError::Store(e).into()))?
+                .ok_or_else(|| {
+                    unlogged(DomainError::NotFound(Missing::Integration(id.to_string())).into())
+                })?;
+            let read = Arc::new(read);
+            state.passthrough.caches.keep_integration(read.clone());
+            read
+        }
+    };
     let context = Context {
         environment,
         integration: &integration,
@@ -395,7 +411,7 @@ async fn record(
     state
         .metrics
         .passthrough_call(&context.integration.tool, outcome, elapsed);
-    tracing::info!(
+    tracing::debug!(
         integration_id = %context.integration.id,
         api = context.api,
         method = %entry.method,
