@@ -227,22 +227,31 @@ async fn measure(
     ];
     let direct = format!("http://127.0.0.1:{tool_port}/acme/v1/employees");
     let passthrough = format!("{base}/v1/passthrough/bamboohr/v1");
+    let healthz = format!("{base}/healthz");
     let loads = [
-        (CONNECTIONS, "tool directly", direct.as_str(), false),
-        (CONNECTIONS, "passthrough", passthrough.as_str(), true),
-        (1, "tool directly", direct.as_str(), false),
-        (1, "passthrough", passthrough.as_str(), true),
+        (
+            CONNECTIONS,
+            "tool directly",
+            direct.as_str(),
+            "tool-direct.lua",
+        ),
+        (
+            CONNECTIONS,
+            "passthrough",
+            passthrough.as_str(),
+            "passthrough.lua",
+        ),
+        (1, "tool directly", direct.as_str(), "tool-direct.lua"),
+        (1, "passthrough", passthrough.as_str(), "passthrough.lua"),
+        // Plugboard's cheapest answer: the ceiling of anything it serves on this machine.
+        (CONNECTIONS, "/healthz", healthz.as_str(), "healthz.lua"),
     ]
-    .map(|(connections, name, url, through_plugboard)| Load {
+    .map(|(connections, name, url, script)| Load {
         name,
-        script: if through_plugboard {
-            "passthrough.lua"
-        } else {
-            "tool-direct.lua"
-        },
+        script,
         url: url.to_owned(),
         connections,
-        through_plugboard,
+        through_plugboard: script == "passthrough.lua",
     });
     let backend = if database.is_some() {
         "PostgreSQL"
@@ -287,8 +296,8 @@ async fn measure(
 }
 
 fn report(backend: &str, results: &[Result], seconds: u64) -> anyhow::Result<()> {
-    let [direct, through, direct_one, through_one] = results else {
-        bail!("expected four results");
+    let [direct, through, direct_one, through_one, healthz] = results else {
+        bail!("expected five results");
     };
     println!(
         "\nPlugboard passthrough on {backend}: GET /employees of a fake BambooHR on loopback, \
@@ -299,7 +308,10 @@ fn report(backend: &str, results: &[Result], seconds: u64) -> anyhow::Result<()>
         "{:>11} {:<14} {:>12} {:>10} {:>10} {:>8}",
         "connections", "calls", "requests/s", "p50 (ms)", "p99 (ms)", "non-2xx"
     );
-    for (connections, result) in [CONNECTIONS, CONNECTIONS, 1, 1].iter().zip(results) {
+    for (connections, result) in [CONNECTIONS, CONNECTIONS, 1, 1, CONNECTIONS]
+        .iter()
+        .zip(results)
+    {
         println!(
             "{:>11} {:<14} {:>12.0} {:>10.3} {:>10.3} {:>8}",
             connections,
@@ -313,6 +325,12 @@ fn report(backend: &str, results: &[Result], seconds: u64) -> anyhow::Result<()>
     println!(
         "throughput at {CONNECTIONS} connections: passthrough {:.0} % of direct (target ≥ 50 %)",
         100.0 * through.requests_per_second / direct.requests_per_second
+    );
+    println!(
+        "Plugboard's own /healthz reaches {:.0} % of the tool's direct throughput; passthrough \
+         reaches {:.0} % of /healthz",
+        100.0 * healthz.requests_per_second / direct.requests_per_second,
+        100.0 * through.requests_per_second / healthz.requests_per_second
     );
     println!(
         "added p50: {:.3} ms at 1 connection (target ≤ 0.5 ms), {:.3} ms at {CONNECTIONS}",

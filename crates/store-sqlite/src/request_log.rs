@@ -24,7 +24,7 @@ impl RequestLog for SqliteStore {
         // statements' documentation for why SQLite does not take the multi-row form.
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
         for entry in entries {
-            sql::request_log::insert_one(entry)
+            sql::request_log::insert(std::slice::from_ref(entry))
                 .execute(&mut *tx)
                 .await
                 .map_err(from_sqlx)?;

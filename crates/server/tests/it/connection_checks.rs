@@ -21,7 +21,7 @@ use plugboard_store::ids::IntegrationId;
 use serde_json::{Value, json};
 
 use crate::{
-    both_backends,
+    both_backends, fake_vendor,
     helpers::{Backend, TestApp, encode, spawn_app_with},
     receiver::TestReceiver,
     webhooks::signatures::kombo_signature_is_valid,
@@ -41,12 +41,8 @@ async fn switchable_vendor() -> (String, Arc<AtomicBool>) {
             }
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{address}/{{subdomain}}"), refuse)
+    let base = fake_vendor::serve(app).await;
+    (format!("{base}/{{subdomain}}"), refuse)
 }
 
 const CREDENTIALS: [(&str, &str); 2] = [("subdomain", "acme"), ("api_key", "canary-check-key")];
@@ -60,18 +56,7 @@ fn credentials() -> Credentials {
 
 /// Connects BambooHR and returns the integration id.
 async fn connect(app: &TestApp) -> String {
-    let link = app
-        .create_link(json!({"integration_tool": "bamboohr", "integration_category": "HRIS"}))
-        .await;
-    let token = integrations::complete_connection(
-        &app.state,
-        &app.claims(&link),
-        "bamboohr",
-        &credentials(),
-    )
-    .await
-    .expect("flow completes");
-    app.redeem(&token).await
+    app.connect_tool("bamboohr", &CREDENTIALS).await
 }
 
 async fn status(app: &TestApp, id: &str) -> Value {
@@ -166,23 +151,9 @@ async fn the_grace_period_and_unreachable_tools(backend: Backend) {
     .await;
     let context = checks::Context::of(&app.state);
     let id = connect(&app).await;
-    let link = app
-        .create_link(json!({"integration_tool": "pinpoint", "integration_category": "ATS"}))
+    let pinpoint = app
+        .connect_tool("pinpoint", &[("subdomain", "acme"), ("api_key", "k")])
         .await;
-    let pinpoint_credentials: Credentials = [
-        ("subdomain".into(), "acme".into()),
-        ("api_key".into(), "k".into()),
-    ]
-    .into();
-    let token = integrations::complete_connection(
-        &app.state,
-        &app.claims(&link),
-        "pinpoint",
-        &pinpoint_credentials,
-    )
-    .await
-    .expect("flow completes");
-    let pinpoint = app.redeem(&token).await;
 
     let t0 = Utc::now();
     let day = chrono::Duration::days(1);

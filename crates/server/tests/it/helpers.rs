@@ -343,6 +343,56 @@ impl TestApp {
             .expect("flow completes")
     }
 
+    /// Connects `tool` in development with `credentials` (the flow's last step, without the
+    /// verification request) and returns the integration id.
+    pub async fn connect_tool(&self, tool: &str, credentials: &[(&str, &str)]) -> String {
+        let category = self
+            .state
+            .catalog
+            .get(tool)
+            .expect("a catalog tool")
+            .categories[0];
+        let link = self
+            .create_link(serde_json::json!({
+                "integration_tool": tool,
+                "integration_category": category.as_str(),
+            }))
+            .await;
+        let credentials: Credentials = credentials
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let token =
+            integrations::complete_connection(&self.state, &self.claims(&link), tool, &credentials)
+                .await
+                .expect("flow completes");
+        self.redeem(&token).await
+    }
+
+    /// A passthrough call (`POST /v1/passthrough/{path}`) for `integration` with the
+    /// development key.
+    pub async fn passthrough(&self, path: &str, integration: &str, body: Value) -> Reply {
+        let response = self
+            .client
+            .post(format!("{}/v1/passthrough/{path}", self.base))
+            .bearer_auth(&self.dev_key)
+            .header("x-integration-id", integration)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            json,
+            text,
+        }
+    }
+
     /// Creates a `personio` integration in development through a link and returns its id.
     pub async fn connected_integration(&self) -> String {
         let link = self.create_link(serde_json::json!({})).await;

@@ -12,6 +12,7 @@ mod connection_checks;
 mod connections;
 mod demo;
 mod documented_lists;
+mod fake_vendor;
 mod flow;
 mod general;
 mod hardening;

@@ -8,65 +8,16 @@ use std::{
     time::Duration,
 };
 
-use axum::{
-    Router,
-    body::Bytes,
-    extract::Request,
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-};
+use axum::{Router, http::StatusCode, response::IntoResponse};
 use base64::Engine;
-use plugboard::integrations::{self, Credentials};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::fake_vendor::{self};
 use crate::{
     both_backends,
     helpers::{Backend, TestApp, encode, spawn_app, spawn_app_with},
 };
-
-/// Connects `tool` in development with `credentials` and returns the integration id.
-async fn connect(app: &TestApp, tool: &str, credentials: &[(&str, &str)]) -> String {
-    let category = app
-        .state
-        .catalog
-        .get(tool)
-        .expect("a catalog tool")
-        .categories[0];
-    let link = app
-        .create_link(json!({"integration_tool": tool, "integration_category": category.as_str()}))
-        .await;
-    let credentials: Credentials = credentials
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let token =
-        integrations::complete_connection(&app.state, &app.claims(&link), tool, &credentials)
-            .await
-            .expect("flow completes");
-    app.redeem(&token).await
-}
-
-/// Sends a passthrough call for `integration` with the development key.
-async fn call(app: &TestApp, path: &str, integration: &str, body: Value) -> crate::helpers::Reply {
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/passthrough/{path}", app.base))
-        .bearer_auth(&app.dev_key)
-        .header("x-integration-id", integration)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.expect("body");
-    crate::helpers::Reply {
-        status,
-        headers,
-        json: serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
-    }
-}
 
 /// The integration's request log, after everything queued is written.
 async fn request_log(app: &TestApp, integration: &str) -> Vec<Value> {
@@ -78,67 +29,20 @@ async fn request_log(app: &TestApp, integration: &str) -> Vec<Value> {
     .await
 }
 
-/// One request a fake vendor received.
-#[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    uri: String,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-type Handler = Arc<dyn Fn(&Seen) -> Response + Send + Sync>;
-
-/// A vendor stand-in on loopback: records every request and answers with `answer`.
-async fn vendor(
-    answer: impl Fn(&Seen) -> Response + Send + Sync + 'static,
-) -> (String, Arc<Mutex<Vec<Seen>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = seen.clone();
-    let answer: Handler = Arc::new(answer);
-    let app = Router::new().fallback(move |request: Request| {
-        let record = record.clone();
-        let answer = answer.clone();
-        async move {
-            let (parts, body) = request.into_parts();
-            let body: Bytes = axum::body::to_bytes(body, 1 << 24)
-                .await
-                .unwrap_or_default();
-            let seen = Seen {
-                method: parts.method.to_string(),
-                uri: parts.uri.to_string(),
-                headers: parts.headers,
-                body: body.to_vec(),
-            };
-            let response = answer(&seen);
-            record.lock().expect("lock").push(seen);
-            response
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{address}"), seen)
-}
-
-fn ok_json(value: Value) -> Response {
-    axum::Json(value).into_response()
-}
-
 /// The README's loop: connect the sandbox, then read its employees through passthrough, as
 /// Kombo's SDKs send it; the call is logged without its secret.
 async fn the_sandbox_is_read_through_passthrough(backend: Backend) {
     let app = spawn_app(backend).await;
-    let id = connect(&app, "sandbox", &[("api_key", "canary-sandbox-key-0001")]).await;
-    let reply = call(
-        &app,
-        "sandbox/v1",
-        &id,
-        json!({"method": "GET", "path": "/employees"}),
-    )
-    .await;
+    let id = app
+        .connect_tool("sandbox", &[("api_key", "canary-sandbox-key-0001")])
+        .await;
+    let reply = app
+        .passthrough(
+            "sandbox/v1",
+            &id,
+            json!({"method": "GET", "path": "/employees"}),
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.json["status"], "success");
     assert_eq!(reply.json["warnings"], json!([]));
@@ -152,33 +56,31 @@ async fn the_sandbox_is_read_through_passthrough(backend: Backend) {
     assert_eq!(reply.headers["concurrency-remaining"], "29");
 
     // The tool's 404 is an answer, not Plugboard's error.
-    let missing = call(
-        &app,
-        "sandbox/v1",
-        &id,
-        json!({"method": "GET", "path": "/employees/99"}),
-    )
-    .await;
+    let missing = app
+        .passthrough(
+            "sandbox/v1",
+            &id,
+            json!({"method": "GET", "path": "/employees/99"}),
+        )
+        .await;
     assert_eq!(missing.status, 200);
     assert_eq!(missing.json["data"]["status"], 404);
 
     // A binary document, base64-encoded on request.
-    let pdf = call(
-        &app,
-        "sandbox/v1",
-        &id,
-        json!({"method": "GET", "path": "/documents/1", "response_as_base64": true}),
-    )
-    .await;
+    let pdf = app
+        .passthrough(
+            "sandbox/v1",
+            &id,
+            json!({"method": "GET", "path": "/documents/1", "response_as_base64": true}),
+        )
+        .await;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(pdf.json["data"]["data"].as_str().expect("base64"))
         .expect("valid base64");
     assert!(bytes.starts_with(b"%PDF-"), "{:?}", &bytes[..8]);
 
     // JSON, a raw string (SOAP) and multipart bodies, echoed back.
-    let posted = call(
-        &app,
-        "sandbox/v1",
+    let posted = app.passthrough("sandbox/v1",
         &id,
         json!({"method": "POST", "path": "/echo", "params": {"dry_run": "1"}, "data": {"first_name": "Mary"}}),
     )
@@ -189,18 +91,14 @@ async fn the_sandbox_is_read_through_passthrough(backend: Backend) {
     assert_eq!(echo["content_type"], "application/json");
     assert_eq!(echo["body"], json!({"first_name": "Mary"}));
     let soap = "<soap:Envelope><soap:Body/></soap:Envelope>";
-    let posted = call(
-        &app,
-        "sandbox/v1",
+    let posted = app.passthrough("sandbox/v1",
         &id,
         json!({"method": "POST", "path": "/echo", "headers": {"Content-Type": "text/xml"}, "data": soap}),
     )
     .await;
     assert_eq!(posted.json["data"]["data"]["content_type"], "text/xml");
     assert_eq!(posted.json["data"]["data"]["body"], soap);
-    let posted = call(
-        &app,
-        "sandbox/v1",
+    let posted = app.passthrough("sandbox/v1",
         &id,
         json!({"method": "POST", "path": "/echo", "multipart_form_data": [
             {"name": "title", "value": "Contract"},
@@ -268,16 +166,16 @@ async fn the_sandbox_is_read_through_passthrough(backend: Backend) {
 /// Plugboard's own errors are the compat envelope with Kombo's PLATFORM codes only.
 async fn errors_use_kombos_codes(backend: Backend) {
     let app = spawn_app(backend).await;
-    let id = connect(&app, "sandbox", &[("api_key", "k")]).await;
+    let id = app.connect_tool("sandbox", &[("api_key", "k")]).await;
     let get = json!({"method": "GET", "path": "/employees"});
 
-    let unknown = call(
-        &app,
-        "sandbox/v1",
-        "sandbox:111111111111111111111111",
-        get.clone(),
-    )
-    .await;
+    let unknown = app
+        .passthrough(
+            "sandbox/v1",
+            "sandbox:111111111111111111111111",
+            get.clone(),
+        )
+        .await;
     unknown.error(404, Some("PLATFORM.INTEGRATION_NOT_FOUND"));
     let no_header = app
         .send(
@@ -292,25 +190,23 @@ async fn errors_use_kombos_codes(backend: Backend) {
             .error(400, Some("PLATFORM.INPUT_INVALID"))
             .contains("X-Integration-Id")
     );
-    let wrong_tool = call(&app, "personio/personnel", &id, get.clone()).await;
+    let wrong_tool = app
+        .passthrough("personio/personnel", &id, get.clone())
+        .await;
     assert!(
         wrong_tool
             .error(400, Some("PLATFORM.INPUT_INVALID"))
             .contains("not personio")
     );
-    let unknown_api = call(&app, "sandbox/v2", &id, get.clone()).await;
+    let unknown_api = app.passthrough("sandbox/v2", &id, get.clone()).await;
     assert!(
         unknown_api
             .error(400, Some("PLATFORM.INPUT_INVALID"))
             .contains("its APIs are: v1")
     );
-    let bad_method = call(
-        &app,
-        "sandbox/v1",
-        &id,
-        json!({"method": "TRACE", "path": "/"}),
-    )
-    .await;
+    let bad_method = app
+        .passthrough("sandbox/v1", &id, json!({"method": "TRACE", "path": "/"}))
+        .await;
     assert!(
         bad_method
             .error(400, Some("PLATFORM.INPUT_INVALID"))
@@ -331,7 +227,7 @@ async fn errors_use_kombos_codes(backend: Backend) {
     );
 
     app.set_integration_enabled(&id, false).await;
-    let disabled = call(&app, "sandbox/v1", &id, get.clone()).await;
+    let disabled = app.passthrough("sandbox/v1", &id, get.clone()).await;
     let message = disabled.error(400, Some("PLATFORM.INPUT_INVALID"));
     assert!(message.contains("disabled"), "{message}");
     let log_url = disabled.json["error"]["log_url"]
@@ -344,7 +240,7 @@ async fn errors_use_kombos_codes(backend: Backend) {
 /// Every escape from the API's base URL is refused before any request, each with its reason.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paths_and_headers_cannot_leave_the_api() {
-    let (vendor_url, seen) = vendor(|_| ok_json(json!({}))).await;
+    let (vendor_url, seen) = fake_vendor::recording(|_| fake_vendor::ok_json(json!({}))).await;
     let app = spawn_app_with(Backend::Sqlite, |config| {
         config.tool_base_urls.insert(
             "bamboohr".into(),
@@ -352,7 +248,9 @@ async fn paths_and_headers_cannot_leave_the_api() {
         );
     })
     .await;
-    let id = connect(&app, "bamboohr", &[("subdomain", "acme"), ("api_key", "k")]).await;
+    let id = app
+        .connect_tool("bamboohr", &[("subdomain", "acme"), ("api_key", "k")])
+        .await;
     for (path, reason) in [
         ("https://evil.example/x", "relative"),
         ("//evil.example/x", "relative"),
@@ -369,13 +267,9 @@ async fn paths_and_headers_cannot_leave_the_api() {
         ("/．．/admin", "ASCII"),
         ("/x#fragment", "fragment"),
     ] {
-        let reply = call(
-            &app,
-            "bamboohr/v1",
-            &id,
-            json!({"method": "GET", "path": path}),
-        )
-        .await;
+        let reply = app
+            .passthrough("bamboohr/v1", &id, json!({"method": "GET", "path": path}))
+            .await;
         let message = reply.error(400, Some("PLATFORM.INPUT_INVALID"));
         assert!(message.contains(reason), "{path:?}: {message}");
     }
@@ -384,13 +278,13 @@ async fn paths_and_headers_cannot_leave_the_api() {
         json!({"X-A": "1\nAuthorization: Bearer x"}),
         json!({"X-A\r\nHost": "1"}),
     ] {
-        let reply = call(
-            &app,
-            "bamboohr/v1",
-            &id,
-            json!({"method": "GET", "path": "/x", "headers": headers}),
-        )
-        .await;
+        let reply = app
+            .passthrough(
+                "bamboohr/v1",
+                &id,
+                json!({"method": "GET", "path": "/x", "headers": headers}),
+            )
+            .await;
         reply.error(400, Some("PLATFORM.INPUT_INVALID"));
     }
     assert!(
@@ -399,9 +293,7 @@ async fn paths_and_headers_cannot_leave_the_api() {
     );
 
     // Host and Authorization overrides are dropped, with a warning, not sent.
-    let reply = call(
-        &app,
-        "bamboohr/v1",
+    let reply = app.passthrough("bamboohr/v1",
         &id,
         json!({"method": "GET", "path": "/employees/directory", "headers": {"Authorization": "Bearer mine", "Host": "evil.example", "Connection": "close", "X-Trace": "t1"}}),
     )
@@ -439,11 +331,13 @@ type SchemeCase = (
 /// Each auth scheme of the catalog presents the credentials as the vendor documents.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_auth_scheme_presents_the_credentials() {
-    let (vendor_url, seen) = vendor(|seen| {
+    let (vendor_url, seen) = fake_vendor::recording(|seen| {
         if seen.uri.starts_with("/v1/auth") {
-            ok_json(json!({"success": true, "data": {"token": "personio-access-token"}}))
+            fake_vendor::ok_json(
+                json!({"success": true, "data": {"token": "personio-access-token"}}),
+            )
         } else {
-            ok_json(json!({"ok": true}))
+            fake_vendor::ok_json(json!({"ok": true}))
         }
     })
     .await;
@@ -487,15 +381,15 @@ async fn each_auth_scheme_presents_the_credentials() {
         ),
     ];
     for (tool, credentials, api, scheme) in cases {
-        let id = connect(&app, tool, credentials).await;
+        let id = app.connect_tool(tool, credentials).await;
         seen.lock().expect("lock").clear();
-        let reply = call(
-            &app,
-            api,
-            &id,
-            json!({"method": "GET", "path": "/things?limit=1"}),
-        )
-        .await;
+        let reply = app
+            .passthrough(
+                api,
+                &id,
+                json!({"method": "GET", "path": "/things?limit=1"}),
+            )
+            .await;
         assert_eq!(reply.status, 200, "{tool}: {}", reply.text);
         assert_eq!(reply.json["data"]["data"], json!({"ok": true}), "{tool}");
         let requests = seen.lock().expect("lock").clone();
@@ -534,7 +428,8 @@ async fn each_auth_scheme_presents_the_credentials() {
                 );
                 assert_eq!(auth.as_deref(), Some("Bearer personio-access-token"));
                 // The token is reused.
-                call(&app, api, &id, json!({"method": "GET", "path": "/again"})).await;
+                app.passthrough(api, &id, json!({"method": "GET", "path": "/again"}))
+                    .await;
                 assert_eq!(seen.lock().expect("lock").len(), 3, "no second login");
             }
             _ => unreachable!(),
@@ -555,18 +450,18 @@ async fn each_auth_scheme_presents_the_credentials() {
 async fn a_refused_token_is_renewed_once() {
     let logins = Arc::new(Mutex::new(0));
     let counter = logins.clone();
-    let (vendor_url, _) = vendor(move |seen| {
+    let (vendor_url, _) = fake_vendor::recording(move |seen| {
         if seen.uri.starts_with("/v1/auth") {
             let mut n = counter.lock().expect("lock");
             *n += 1;
-            return ok_json(json!({"data": {"token": format!("token-{n}")}}));
+            return fake_vendor::ok_json(json!({"data": {"token": format!("token-{n}")}}));
         }
         match seen
             .headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
         {
-            Some("Bearer token-2") => ok_json(json!({"ok": true})),
+            Some("Bearer token-2") => fake_vendor::ok_json(json!({"ok": true})),
             _ => StatusCode::UNAUTHORIZED.into_response(),
         }
     })
@@ -577,19 +472,16 @@ async fn a_refused_token_is_renewed_once() {
             .insert("personio".into(), vendor_url.clone());
     })
     .await;
-    let id = connect(
-        &app,
-        "personio",
-        &[("client_id", "c"), ("client_secret", "s")],
-    )
-    .await;
-    let reply = call(
-        &app,
-        "personio/personnel",
-        &id,
-        json!({"method": "GET", "path": "/company/employees"}),
-    )
-    .await;
+    let id = app
+        .connect_tool("personio", &[("client_id", "c"), ("client_secret", "s")])
+        .await;
+    let reply = app
+        .passthrough(
+            "personio/personnel",
+            &id,
+            json!({"method": "GET", "path": "/company/employees"}),
+        )
+        .await;
     assert_eq!(reply.json["data"]["status"], 200, "{}", reply.text);
     assert_eq!(*logins.lock().expect("lock"), 2);
     let log = request_log(&app, &id).await;
@@ -600,8 +492,7 @@ async fn a_refused_token_is_renewed_once() {
 async fn the_concurrency_limit_is_kept(backend: Backend) {
     let release = Arc::new(tokio::sync::Notify::new());
     let gate = release.clone();
-    let (vendor_url, _) = vendor(|_| ok_json(json!({}))).await;
-    // A slow vendor: a second server whose handler waits for the release.
+    // A slow vendor: its handler waits for the release.
     let slow = Router::new().fallback(move || {
         let gate = gate.clone();
         async move {
@@ -609,12 +500,7 @@ async fn the_concurrency_limit_is_kept(backend: Backend) {
             axum::Json(json!({"done": true}))
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let slow_url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(async move { axum::serve(listener, slow).await });
-    drop(vendor_url);
+    let slow_url = fake_vendor::serve(slow).await;
     let app = spawn_app_with(backend, |config| {
         config.passthrough.concurrency = 2;
         config
@@ -622,14 +508,15 @@ async fn the_concurrency_limit_is_kept(backend: Backend) {
             .insert("bamboohr".into(), format!("{slow_url}/{{subdomain}}"));
     })
     .await;
-    let id = connect(&app, "bamboohr", &[("subdomain", "acme"), ("api_key", "k")]).await;
+    let id = app
+        .connect_tool("bamboohr", &[("subdomain", "acme"), ("api_key", "k")])
+        .await;
     let app = Arc::new(app);
     let mut held = Vec::new();
     for _ in 0..2 {
         let (app, id) = (app.clone(), id.clone());
         held.push(tokio::spawn(async move {
-            call(
-                &app,
+            app.passthrough(
                 "bamboohr/v1",
                 &id,
                 json!({"method": "GET", "path": "/slow"}),
@@ -638,13 +525,13 @@ async fn the_concurrency_limit_is_kept(backend: Backend) {
         }));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let refused = call(
-        &app,
-        "bamboohr/v1",
-        &id,
-        json!({"method": "GET", "path": "/slow"}),
-    )
-    .await;
+    let refused = app
+        .passthrough(
+            "bamboohr/v1",
+            &id,
+            json!({"method": "GET", "path": "/slow"}),
+        )
+        .await;
     refused.error(429, Some("PLATFORM.CONCURRENCY_LIMIT_EXCEEDED"));
     assert_eq!(refused.headers["concurrency-limit"], "2");
     assert_eq!(refused.headers["concurrency-remaining"], "0");
@@ -668,11 +555,11 @@ async fn the_concurrency_limit_is_kept(backend: Backend) {
 
 /// Timeouts, oversized answers and unreachable tools are errors with their classes logged.
 async fn limits_and_failures_are_clear_errors(backend: Backend) {
-    let (vendor_url, _) = vendor(|seen| {
+    let (vendor_url, _) = fake_vendor::recording(|seen| {
         if seen.uri.contains("/big") {
             ("x".repeat(10_000)).into_response()
         } else {
-            ok_json(json!({}))
+            fake_vendor::ok_json(json!({}))
         }
     })
     .await;
@@ -680,11 +567,7 @@ async fn limits_and_failures_are_clear_errors(backend: Backend) {
         tokio::time::sleep(Duration::from_secs(5)).await;
         "late"
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let sleepy_url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(async move { axum::serve(listener, sleepy).await });
+    let sleepy_url = fake_vendor::serve(sleepy).await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let closed_url = format!("http://{}", closed.local_addr().expect("address"));
     drop(closed);
@@ -702,40 +585,41 @@ async fn limits_and_failures_are_clear_errors(backend: Backend) {
             .insert("pinpoint".into(), closed_url.clone());
     })
     .await;
-    let bamboo = connect(&app, "bamboohr", &[("subdomain", "acme"), ("api_key", "k")]).await;
-    let big = call(
-        &app,
-        "bamboohr/v1",
-        &bamboo,
-        json!({"method": "GET", "path": "/big"}),
-    )
-    .await;
+    let bamboo = app
+        .connect_tool("bamboohr", &[("subdomain", "acme"), ("api_key", "k")])
+        .await;
+    let big = app
+        .passthrough(
+            "bamboohr/v1",
+            &bamboo,
+            json!({"method": "GET", "path": "/big"}),
+        )
+        .await;
     assert!(
         big.error(502, Some("PLATFORM.UNKNOWN_ERROR"))
             .contains("larger than 4096 bytes")
     );
-    let recruitee = connect(
-        &app,
-        "recruitee",
-        &[("company_id", "1"), ("api_token", "t")],
-    )
-    .await;
-    let late = call(
-        &app,
-        "recruitee/v1",
-        &recruitee,
-        json!({"method": "GET", "path": "/late"}),
-    )
-    .await;
+    let recruitee = app
+        .connect_tool("recruitee", &[("company_id", "1"), ("api_token", "t")])
+        .await;
+    let late = app
+        .passthrough(
+            "recruitee/v1",
+            &recruitee,
+            json!({"method": "GET", "path": "/late"}),
+        )
+        .await;
     late.error(504, Some("PLATFORM.TASK_TIMED_OUT"));
-    let pinpoint = connect(&app, "pinpoint", &[("subdomain", "acme"), ("api_key", "k")]).await;
-    let refused = call(
-        &app,
-        "pinpoint/v1",
-        &pinpoint,
-        json!({"method": "GET", "path": "/x"}),
-    )
-    .await;
+    let pinpoint = app
+        .connect_tool("pinpoint", &[("subdomain", "acme"), ("api_key", "k")])
+        .await;
+    let refused = app
+        .passthrough(
+            "pinpoint/v1",
+            &pinpoint,
+            json!({"method": "GET", "path": "/x"}),
+        )
+        .await;
     assert!(
         refused
             .error(502, Some("PLATFORM.UNKNOWN_ERROR"))
@@ -764,7 +648,7 @@ async fn limits_and_failures_are_clear_errors(backend: Backend) {
 async fn retries_are_opt_in_and_idempotent_only(backend: Backend) {
     let count = Arc::new(Mutex::new(0));
     let counter = count.clone();
-    let (vendor_url, _) = vendor(move |_| {
+    let (vendor_url, _) = fake_vendor::recording(move |_| {
         let mut n = counter.lock().expect("lock");
         *n += 1;
         if *n % 2 == 1 {
@@ -775,7 +659,7 @@ async fn retries_are_opt_in_and_idempotent_only(backend: Backend) {
             )
                 .into_response()
         } else {
-            ok_json(json!({"ok": true}))
+            fake_vendor::ok_json(json!({"ok": true}))
         }
     })
     .await;
@@ -785,30 +669,23 @@ async fn retries_are_opt_in_and_idempotent_only(backend: Backend) {
             .insert("bamboohr".into(), format!("{vendor_url}/{{subdomain}}"));
     })
     .await;
-    let id = connect(&app, "bamboohr", &[("subdomain", "acme"), ("api_key", "k")]).await;
-    let plain = call(
-        &app,
-        "bamboohr/v1",
-        &id,
-        json!({"method": "GET", "path": "/x"}),
-    )
-    .await;
+    let id = app
+        .connect_tool("bamboohr", &[("subdomain", "acme"), ("api_key", "k")])
+        .await;
+    let plain = app
+        .passthrough("bamboohr/v1", &id, json!({"method": "GET", "path": "/x"}))
+        .await;
     assert_eq!(plain.json["data"]["status"], 429, "no retry unless asked");
     // Realigns the vendor's alternation: this call gets its 200.
-    call(
-        &app,
-        "bamboohr/v1",
-        &id,
-        json!({"method": "GET", "path": "/x"}),
-    )
-    .await;
-    let again = call(
-        &app,
-        "bamboohr/v1",
-        &id,
-        json!({"method": "GET", "path": "/x", "api_options": {"retries": "2"}}),
-    )
-    .await;
+    app.passthrough("bamboohr/v1", &id, json!({"method": "GET", "path": "/x"}))
+        .await;
+    let again = app
+        .passthrough(
+            "bamboohr/v1",
+            &id,
+            json!({"method": "GET", "path": "/x", "api_options": {"retries": "2"}}),
+        )
+        .await;
     assert_eq!(again.json["data"]["status"], 200, "{}", again.text);
     assert!(
         again.json["warnings"][0]["message"]
@@ -817,28 +694,28 @@ async fn retries_are_opt_in_and_idempotent_only(backend: Backend) {
         "{}",
         again.text
     );
-    let post = call(
-        &app,
-        "bamboohr/v1",
-        &id,
-        json!({"method": "POST", "path": "/x", "api_options": {"retries": "2"}}),
-    )
-    .await;
+    let post = app
+        .passthrough(
+            "bamboohr/v1",
+            &id,
+            json!({"method": "POST", "path": "/x", "api_options": {"retries": "2"}}),
+        )
+        .await;
     assert_eq!(post.json["data"]["status"], 429, "a POST is never repeated");
-    let bad = call(
-        &app,
-        "bamboohr/v1",
-        &id,
-        json!({"method": "GET", "path": "/x", "api_options": {"retries": "9"}}),
-    )
-    .await;
+    let bad = app
+        .passthrough(
+            "bamboohr/v1",
+            &id,
+            json!({"method": "GET", "path": "/x", "api_options": {"retries": "9"}}),
+        )
+        .await;
     bad.error(400, Some("PLATFORM.INPUT_INVALID"));
 }
 
 /// A `Retry-After` longer than the retry budget ends the retries at once: the tool's answer
 /// comes back with a warning, not after a long wait.
 async fn the_retry_budget_bounds_the_wait(backend: Backend) {
-    let (vendor_url, seen) = vendor(|_| {
+    let (vendor_url, seen) = fake_vendor::recording(|_| {
         (
             StatusCode::SERVICE_UNAVAILABLE,
             [("retry-after", "3600")],
@@ -854,15 +731,17 @@ async fn the_retry_budget_bounds_the_wait(backend: Backend) {
             .insert("bamboohr".into(), format!("{vendor_url}/{{subdomain}}"));
     })
     .await;
-    let id = connect(&app, "bamboohr", &[("subdomain", "acme"), ("api_key", "k")]).await;
+    let id = app
+        .connect_tool("bamboohr", &[("subdomain", "acme"), ("api_key", "k")])
+        .await;
     let started = std::time::Instant::now();
-    let reply = call(
-        &app,
-        "bamboohr/v1",
-        &id,
-        json!({"method": "GET", "path": "/x", "api_options": {"retries": "5"}}),
-    )
-    .await;
+    let reply = app
+        .passthrough(
+            "bamboohr/v1",
+            &id,
+            json!({"method": "GET", "path": "/x", "api_options": {"retries": "5"}}),
+        )
+        .await;
     assert!(started.elapsed() < Duration::from_secs(2), "no waiting");
     assert_eq!(reply.json["data"]["status"], 503, "{}", reply.text);
     let warning = reply.json["warnings"][0]["message"]
@@ -875,7 +754,7 @@ async fn the_retry_budget_bounds_the_wait(backend: Backend) {
 /// Requests over the size limit are refused whole; a multipart file cannot be fetched from a
 /// non-public address; an API key over its own rate is not passed on.
 async fn request_limits_and_fetched_files(backend: Backend) {
-    let (vendor_url, seen) = vendor(|_| ok_json(json!({}))).await;
+    let (vendor_url, seen) = fake_vendor::recording(|_| fake_vendor::ok_json(json!({}))).await;
     let app = spawn_app_with(backend, |config| {
         config.passthrough.max_request_body = 64 * 1024;
         config
@@ -883,15 +762,17 @@ async fn request_limits_and_fetched_files(backend: Backend) {
             .insert("bamboohr".into(), format!("{vendor_url}/{{subdomain}}"));
     })
     .await;
-    let id = connect(&app, "bamboohr", &[("subdomain", "acme"), ("api_key", "k")]).await;
+    let id = app
+        .connect_tool("bamboohr", &[("subdomain", "acme"), ("api_key", "k")])
+        .await;
     let big = "x".repeat(100 * 1024);
-    let reply = call(
-        &app,
-        "bamboohr/v1",
-        &id,
-        json!({"method": "POST", "path": "/x", "data": big}),
-    )
-    .await;
+    let reply = app
+        .passthrough(
+            "bamboohr/v1",
+            &id,
+            json!({"method": "POST", "path": "/x", "data": big}),
+        )
+        .await;
     let message = reply.error(413, Some("PLATFORM.INPUT_INVALID"));
     assert!(message.contains("65536 bytes"), "{message}");
     for (url, expected) in [
@@ -902,27 +783,27 @@ async fn request_limits_and_fetched_files(backend: Backend) {
         ),
         ("file:///etc/passwd".to_owned(), "http(s) URL"),
     ] {
-        let reply = call(
-            &app,
-            "bamboohr/v1",
-            &id,
-            json!({"method": "POST", "path": "/files", "multipart_form_data": [
-                {"name": "file", "value": {"name": "f.pdf", "data_url": url}},
-            ]}),
-        )
-        .await;
+        let reply = app
+            .passthrough(
+                "bamboohr/v1",
+                &id,
+                json!({"method": "POST", "path": "/files", "multipart_form_data": [
+                    {"name": "file", "value": {"name": "f.pdf", "data_url": url}},
+                ]}),
+            )
+            .await;
         let message = reply.error(400, Some("PLATFORM.INPUT_INVALID"));
         assert!(message.contains(expected), "{url}: {message}");
     }
-    let missing_type = call(
-        &app,
-        "bamboohr/v1",
-        &id,
-        json!({"method": "POST", "path": "/files", "multipart_form_data": [
-            {"name": "file", "value": {"name": "f.pdf", "data": "aGk="}},
-        ]}),
-    )
-    .await;
+    let missing_type = app
+        .passthrough(
+            "bamboohr/v1",
+            &id,
+            json!({"method": "POST", "path": "/files", "multipart_form_data": [
+                {"name": "file", "value": {"name": "f.pdf", "data": "aGk="}},
+            ]}),
+        )
+        .await;
     assert!(
         missing_type
             .error(400, Some("PLATFORM.INPUT_INVALID"))
@@ -938,11 +819,11 @@ async fn request_limits_and_fetched_files(backend: Backend) {
 /// builds it from the caller's values, each checked and kept to its own segment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_options_choose_the_service() {
-    let (vendor_url, seen) = vendor(|seen| {
+    let (vendor_url, seen) = fake_vendor::recording(|seen| {
         if seen.uri.ends_with("/token") {
-            ok_json(json!({"access_token": "wd-token", "expires_in": 3600}))
+            fake_vendor::ok_json(json!({"access_token": "wd-token", "expires_in": 3600}))
         } else {
-            ok_json(json!({"ok": true}))
+            fake_vendor::ok_json(json!({"ok": true}))
         }
     })
     .await;
@@ -962,34 +843,32 @@ async fn api_options_choose_the_service() {
         );
     })
     .await;
-    let id = connect(
-        &app,
-        "workday",
-        &[
-            ("host", "wd2-impl-services1.workday.com"),
-            ("tenant", "acme"),
-            ("client_id", "cid"),
-            ("client_secret", "secret"),
-            ("refresh_token", "refresh"),
-        ],
-    )
-    .await;
-    let rest = call(
-        &app,
-        "workday/rest",
+    let id = app
+        .connect_tool(
+            "workday",
+            &[
+                ("host", "wd2-impl-services1.workday.com"),
+                ("tenant", "acme"),
+                ("client_id", "cid"),
+                ("client_secret", "secret"),
+                ("refresh_token", "refresh"),
+            ],
+        )
+        .await;
+    let rest = app.passthrough("workday/rest",
         &id,
         json!({"method": "GET", "path": "/workers", "api_options": {"service_name": "staffing"}}),
     )
     .await;
     assert_eq!(rest.json["data"]["status"], 200, "{}", rest.text);
-    let soap = call(
-        &app,
-        "workday/soap",
-        &id,
-        json!({"method": "POST", "path": "/", "headers": {"Content-Type": "text/xml"},
+    let soap = app
+        .passthrough(
+            "workday/soap",
+            &id,
+            json!({"method": "POST", "path": "/", "headers": {"Content-Type": "text/xml"},
                "data": "<env:Envelope/>", "api_options": {"service_name": "Human_Resources"}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(soap.json["data"]["status"], 200, "{}", soap.text);
     let uris: Vec<String> = seen
         .lock()
@@ -1018,13 +897,13 @@ async fn api_options_choose_the_service() {
             "api_options.version",
         ),
     ] {
-        let reply = call(
-            &app,
-            "workday/rest",
-            &id,
-            json!({"method": "GET", "path": "/workers", "api_options": options}),
-        )
-        .await;
+        let reply = app
+            .passthrough(
+                "workday/rest",
+                &id,
+                json!({"method": "GET", "path": "/workers", "api_options": options}),
+            )
+            .await;
         let message = reply.error(400, Some("PLATFORM.INPUT_INVALID"));
         assert!(message.contains(expected), "{message}");
     }
@@ -1034,7 +913,7 @@ async fn api_options_choose_the_service() {
 /// allowed) and sent as a file part; one over the size limit is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multipart_files_are_downloaded_from_data_url() {
-    let (files, _) = vendor(|seen| {
+    let (files, _) = fake_vendor::recording(|seen| {
         if seen.uri.contains("big") {
             "x".repeat(100 * 1024).into_response()
         } else {
@@ -1051,10 +930,8 @@ async fn multipart_files_are_downloaded_from_data_url() {
         config.passthrough.download_networks = vec!["127.0.0.0/8".parse().expect("network")];
     })
     .await;
-    let id = connect(&app, "sandbox", &[("api_key", "k")]).await;
-    let reply = call(
-        &app,
-        "sandbox/v1",
+    let id = app.connect_tool("sandbox", &[("api_key", "k")]).await;
+    let reply = app.passthrough("sandbox/v1",
         &id,
         json!({"method": "POST", "path": "/echo", "multipart_form_data": [
             {"name": "contract", "value": {"name": "contract.pdf", "content_type": "application/pdf",
@@ -1068,15 +945,15 @@ async fn multipart_files_are_downloaded_from_data_url() {
     assert!(body.contains("filename=\"contract.pdf\""), "{}", reply.text);
     assert!(body.contains("Content-Type: application/pdf"), "{body}");
     assert!(body.contains("%PDF-1.4 downloaded contract"), "{body}");
-    let big = call(
-        &app,
-        "sandbox/v1",
-        &id,
-        json!({"method": "POST", "path": "/echo", "multipart_form_data": [
-            {"name": "f", "value": {"name": "f.bin", "data_url": format!("{files}/big")}},
-        ]}),
-    )
-    .await;
+    let big = app
+        .passthrough(
+            "sandbox/v1",
+            &id,
+            json!({"method": "POST", "path": "/echo", "multipart_form_data": [
+                {"name": "f", "value": {"name": "f.bin", "data_url": format!("{files}/big")}},
+            ]}),
+        )
+        .await;
     assert!(
         big.error(400, Some("PLATFORM.INPUT_INVALID"))
             .contains("larger than 65536 bytes")

@@ -8,19 +8,13 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use axum::{
-    Router,
-    body::Bytes,
-    extract::Request,
-    http::HeaderMap,
-    response::{IntoResponse, Response},
-};
+use axum::response::IntoResponse;
 use base64::Engine;
-use plugboard::integrations::{self, Credentials};
 use plugboard_catalog::{Auth, Catalog, Tool, fill_url};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Reply, TestApp, spawn_app_with};
+use crate::fake_vendor::{self, Seen};
+use crate::helpers::{Backend, spawn_app_with};
 
 /// What the caller asks for on every tool: a path with a query of its own.
 const PROBE: &str = "/probe?x=1";
@@ -461,7 +455,7 @@ async fn every_tool_api_sends_the_documented_request() {
     // a fixed body.
     let login: Arc<Mutex<Option<(String, Value)>>> = Arc::default();
     let current = login.clone();
-    let (vendor_url, seen) = vendor(move |seen| {
+    let (vendor_url, seen) = fake_vendor::recording(move |seen| {
         let path = seen.uri.split('?').next().unwrap_or_default();
         match &*current.lock().expect("lock") {
             Some((login_path, answer)) if seen.method == "POST" && path == login_path => {
@@ -524,15 +518,15 @@ async fn every_tool_api_sends_the_documented_request() {
         };
         *login.lock().expect("lock") = login_path;
 
-        let id = connect(&app, row.tool, row.credentials).await;
+        let id = app.connect_tool(row.tool, row.credentials).await;
         seen.lock().expect("lock").clear();
-        let reply = call(
-            &app,
-            &what,
-            &id,
-            json!({"method": "GET", "path": PROBE, "api_options": options}),
-        )
-        .await;
+        let reply = app
+            .passthrough(
+                &what,
+                &id,
+                json!({"method": "GET", "path": PROBE, "api_options": options}),
+            )
+            .await;
         assert_eq!(reply.status, 200, "{what}: {}", reply.text);
         assert_eq!(reply.json["data"]["status"], 200, "{what}: {}", reply.text);
         let mut requests = std::mem::take(&mut *seen.lock().expect("lock"));
@@ -558,9 +552,7 @@ async fn every_tool_api_sends_the_documented_request() {
 
         // A POST keeps the caller's JSON content type and body, with the same credentials.
         let body = json!({"first_name": "Mary"});
-        let reply = call(
-            &app,
-            &what,
+        let reply = app.passthrough(&what,
             &id,
             json!({"method": "POST", "path": PROBE, "headers": {"Content-Type": "application/json"}, "data": body.clone(), "api_options": options}),
         )
@@ -595,10 +587,10 @@ async fn every_tool_api_sends_the_documented_request() {
         sandbox.api(SANDBOX.1).map(|api| api.base_url.as_str()),
         Some("/sandbox/v1")
     );
-    let id = connect(&app, SANDBOX.0, &[("api_key", "sandbox-key")]).await;
-    let reply = call(
-        &app,
-        "sandbox/v1",
+    let id = app
+        .connect_tool(SANDBOX.0, &[("api_key", "sandbox-key")])
+        .await;
+    let reply = app.passthrough("sandbox/v1",
         &id,
         json!({"method": "POST", "path": "/echo?x=1", "headers": {"Content-Type": "application/json"}, "data": {"a": 1}}),
     )
@@ -713,89 +705,4 @@ fn catalog_url(tool: &Tool, template: &str, values: &BTreeMap<&str, &str>) -> St
 fn path_of(url: &str) -> &str {
     let rest = url.strip_prefix("https://").expect("an https URL");
     rest.find('/').map_or("", |start| &rest[start..])
-}
-
-/// Connects `tool` in development with `credentials` and returns the integration id.
-async fn connect(app: &TestApp, tool: &str, credentials: &[(&str, &str)]) -> String {
-    let category = app
-        .state
-        .catalog
-        .get(tool)
-        .expect("a catalog tool")
-        .categories[0];
-    let link = app
-        .create_link(json!({"integration_tool": tool, "integration_category": category.as_str()}))
-        .await;
-    let credentials: Credentials = credentials
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let token =
-        integrations::complete_connection(&app.state, &app.claims(&link), tool, &credentials)
-            .await
-            .unwrap_or_else(|error| panic!("{tool}: the flow completes: {error:?}"));
-    app.redeem(&token).await
-}
-
-/// Sends a passthrough call for `integration` with the development key.
-async fn call(app: &TestApp, path: &str, integration: &str, body: Value) -> Reply {
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/passthrough/{path}", app.base))
-        .bearer_auth(&app.dev_key)
-        .header("x-integration-id", integration)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.expect("body");
-    Reply {
-        status,
-        headers,
-        json: serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
-    }
-}
-
-/// One request the fake vendor received.
-#[derive(Debug)]
-struct Seen {
-    method: String,
-    uri: String,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-/// A vendor stand-in on loopback: records every request and answers with `answer`.
-async fn vendor(
-    answer: impl Fn(&Seen) -> Response + Send + Sync + 'static,
-) -> (String, Arc<Mutex<Vec<Seen>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = seen.clone();
-    let answer = Arc::new(answer);
-    let app = Router::new().fallback(move |request: Request| {
-        let (record, answer) = (record.clone(), answer.clone());
-        async move {
-            let (parts, body) = request.into_parts();
-            let body: Bytes = axum::body::to_bytes(body, 1 << 20)
-                .await
-                .unwrap_or_default();
-            let seen = Seen {
-                method: parts.method.to_string(),
-                uri: parts.uri.to_string(),
-                headers: parts.headers,
-                body: body.to_vec(),
-            };
-            let response = answer(&seen);
-            record.lock().expect("lock").push(seen);
-            response
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{address}"), seen)
 }

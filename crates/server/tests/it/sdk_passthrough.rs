@@ -10,38 +10,16 @@ use axum::{
     http::{StatusCode, Uri},
     response::IntoResponse,
 };
-use plugboard::integrations::{self, Credentials};
 use serde_json::json;
 
+use crate::fake_vendor;
 use crate::{
     both_backends,
-    helpers::{Backend, TestApp, spawn_app_with},
+    helpers::{Backend, spawn_app_with},
 };
 
 fn compat_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/compat")
-}
-
-/// Connects `tool` in development with `credentials` and returns the integration id.
-async fn connect(app: &TestApp, tool: &str, credentials: &[(&str, &str)]) -> String {
-    let category = app
-        .state
-        .catalog
-        .get(tool)
-        .expect("a catalog tool")
-        .categories[0];
-    let link = app
-        .create_link(json!({"integration_tool": tool, "integration_category": category.as_str()}))
-        .await;
-    let credentials: Credentials = credentials
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let token =
-        integrations::complete_connection(&app.state, &app.claims(&link), tool, &credentials)
-            .await
-            .expect("flow completes");
-    app.redeem(&token).await
 }
 
 /// A vendor on loopback for what the sandbox never does: fail with a 500 (`/boom`) and answer
@@ -60,12 +38,7 @@ async fn unreliable_vendor() -> String {
             "late".into_response()
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{address}")
+    fake_vendor::serve(app).await
 }
 
 /// Runs `program` with `args` in `tests/compat` with the suites' variables; returns (success,
@@ -111,10 +84,16 @@ async fn kombo_sdks_send_passthrough_requests(backend: Backend) {
             .insert("bamboohr".into(), format!("{vendor}/{{subdomain}}"));
     })
     .await;
-    let sandbox = connect(&app, "sandbox", &[("api_key", "sandbox-key-0001")]).await;
+    let sandbox = app
+        .connect_tool("sandbox", &[("api_key", "sandbox-key-0001")])
+        .await;
     // Its own integration, since the suites disable it.
-    let spare = connect(&app, "sandbox", &[("api_key", "sandbox-key-0002")]).await;
-    let bamboohr = connect(&app, "bamboohr", &[("subdomain", "acme"), ("api_key", "k")]).await;
+    let spare = app
+        .connect_tool("sandbox", &[("api_key", "sandbox-key-0002")])
+        .await;
+    let bamboohr = app
+        .connect_tool("bamboohr", &[("subdomain", "acme"), ("api_key", "k")])
+        .await;
     let vars = vec![
         ("PLUGBOARD_SERVER_URL", format!("{}/v1", app.base)),
         ("PLUGBOARD_DEV_API_KEY", app.dev_key.clone()),

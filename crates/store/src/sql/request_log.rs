@@ -3,7 +3,7 @@
 //! PostgreSQL writes a batch with multi-row `INSERT`s: the server flushes up to
 //! [`INSERT_ROWS`] entries at a time, and one statement is one round trip instead of hundreds.
 //! SQLite writes it as one cached single-row `INSERT` per entry inside the batch's transaction
-//! ([`insert_one`]): there is no round trip to save, and SQLite looks `$n` parameters up by
+//! ([`insert`] with one entry, cached): there is no round trip to save, and SQLite looks `$n` parameters up by
 //! name, so binding a statement of thousands of them costs time quadratic in their number (the
 //! passthrough benchmark found it taking a third of the server's CPU).
 
@@ -61,9 +61,10 @@ statements! {
             "a request-log insert takes 1 to {INSERT_ROWS} entries, not {}",
             entries.len()
         );
-        // Not kept in the connection's statement cache: batches of every size would push the
-        // hot statements of other areas out of it.
-        let mut query = sqlx::query(insert_text(entries.len())).persistent(false);
+        // A single-row insert (SQLite's way) is kept in the connection's statement cache;
+        // multi-row texts are not: batches of every size would push the hot statements of
+        // other areas out of it.
+        let mut query = sqlx::query(insert_text(entries.len())).persistent(entries.len() == 1);
         for entry in entries {
             query = query
                 .bind(entry.id.as_str())
@@ -82,28 +83,6 @@ statements! {
                 .bind(to_millis(entry.created_at));
         }
         query
-    }
-
-    /// Appends one entry (SQLite's way; see the module documentation). Cached.
-    fn insert_one<'q>(entry: &'q RequestLogEntry) -> Query {
-        sqlx::query(text!(
-            "INSERT INTO request_log ({REQUEST_LOG_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        ))
-        .bind(entry.id.as_str())
-        .bind(entry.environment_id.as_str())
-        .bind(entry.integration_id.as_str())
-        .bind(entry.tool.as_str())
-        .bind(entry.api.as_str())
-        .bind(entry.method.as_str())
-        .bind(entry.path.as_str())
-        .bind(entry.remote_status.map(i64::from))
-        .bind(entry.error.as_deref())
-        .bind(i64::from(entry.duration_ms))
-        .bind(byte_count(entry.request_bytes))
-        .bind(byte_count(entry.response_bytes))
-        .bind(i64::from(entry.attempts))
-        .bind(to_millis(entry.created_at))
     }
 
     /// One page of an integration's log, newest first; a `None` filter matches everything. A
