@@ -24,7 +24,7 @@ pub enum PathProblem {
     /// An absolute URL, a scheme or an authority (`//host`).
     #[error("path must be relative to the API's base URL, not a URL or //host")]
     NotRelative,
-    /// `.` or `..` as a segment, however encoded.
+    /// `.` or `..` as a segment, however encoded, also with path parameters (`..;x`).
     #[error("path must not contain . or .. segments (also percent-encoded)")]
     DotSegment,
     /// A backslash, however encoded.
@@ -58,10 +58,11 @@ pub const MAX_PATH: usize = 4096;
 /// decodes twice is common, three times rare, more than that unheard of.
 const DECODE_ROUNDS: usize = 3;
 
-/// Characters that some servers or proxies fold to `.` (fullwidth, small and ideographic full
-/// stops, one-dot leader): a segment of only these is a dot segment too.
+/// Characters that some servers or proxies fold to `.` or `..` (fullwidth, small and
+/// ideographic full stops, one- and two-dot leaders): a segment of only these is a dot segment
+/// too.
 const DOT_LIKE: &[char] = &[
-    '.', '\u{FF0E}', '\u{FE52}', '\u{3002}', '\u{2024}', '\u{FF61}',
+    '.', '\u{FF0E}', '\u{FE52}', '\u{3002}', '\u{2024}', '\u{2025}', '\u{FF61}',
 ];
 
 /// The request URL: `path` (which may carry a query) under `base`, with `params` added to the
@@ -173,9 +174,11 @@ fn inspect(decoded: &str) -> Result<(), PathProblem> {
     if decoded.chars().any(char::is_control) {
         return Err(PathProblem::Control);
     }
+    // A segment's path parameters (`..;jsessionid=1`) are ignored by servers that read them,
+    // so what counts is the part before the first `;`.
     let dot_segment = decoded.split('/').any(|segment| {
-        let trimmed = segment.trim_end_matches(';');
-        !trimmed.is_empty() && trimmed.chars().all(|c| DOT_LIKE.contains(&c))
+        let name = segment.split(';').next().unwrap_or_default();
+        !name.is_empty() && name.chars().all(|c| DOT_LIKE.contains(&c))
     });
     if dot_segment {
         return Err(PathProblem::DotSegment);
@@ -252,6 +255,10 @@ mod tests {
             ("/%252e%252e/admin", DotSegment),
             ("/%25252e%25252e/admin", DotSegment),
             ("/%2e%2e;/admin", DotSegment),
+            ("/..;x/admin", DotSegment),
+            ("/..;jsessionid=1/admin", DotSegment),
+            ("/%2e%2e;a=b/admin", DotSegment),
+            ("/%E2%80%A5/admin", DotSegment),
             ("/%EF%BC%8E%EF%BC%8E/admin", DotSegment),
             ("/%E3%80%82%E3%80%82/admin", DotSegment),
             ("/\\..\\admin", Backslash),
