@@ -21,7 +21,7 @@ pub use schema::{
     Field, FieldKind, FieldProblem, Input, Localized, Method, Pattern, Verify, is_plain_email,
     placeholders,
 };
-pub use template::{FillError, Slot, fill_url, host_placeholders, slots};
+pub use template::{FillError, Slot, fill_url, host_placeholders, slots, spans};
 
 include!(concat!(env!("OUT_DIR"), "/tool_files.rs"));
 

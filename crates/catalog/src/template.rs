@@ -90,8 +90,9 @@ pub fn host_placeholders(template: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The `{name}` placeholders of `template` with their byte ranges (braces included).
-pub(crate) fn spans(template: &str) -> Vec<(std::ops::Range<usize>, &str)> {
+/// The `{name}` placeholders of `template` with their byte ranges (braces included), for
+/// filling a template in one pass.
+pub fn spans(template: &str) -> Vec<(std::ops::Range<usize>, &str)> {
     let mut found = Vec::new();
     let mut offset = 0;
     while let Some(start) = template[offset..].find('{').map(|i| offset + i) {

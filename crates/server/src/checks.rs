@@ -17,13 +17,13 @@ use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use plugboard_catalog::Catalog;
-use plugboard_store::{DueCheck, IntegrationStatus, Store, ids::IntegrationId};
+use plugboard_store::{DueCheck, Integration, IntegrationStatus, Store, ids::IntegrationId};
 use rand::Rng;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::{
     AppState, config::ChecksConfig, events, flow::verify::Outcome, flow::verify::Verifier,
-    integrations::Credentials, metrics::Metrics, vault::Purpose, vault::Vault,
+    integrations, metrics::Metrics, vault::Vault,
 };
 
 /// How often the database is asked for due checks when nothing wakes the loop.
@@ -99,11 +99,15 @@ pub async fn check_due(context: &Context, now: DateTime<Utc>) -> usize {
     let interval =
         chrono::Duration::from_std(context.config.interval).unwrap_or(chrono::Duration::days(1));
     let per_tool: std::sync::Mutex<HashMap<String, Arc<Semaphore>>> = Default::default();
+    let started = std::time::Instant::now();
     let mut ran = 0;
     loop {
+        // Each batch's lease runs from when it is claimed: earlier batches took real time.
+        let elapsed = chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+        let lease_until = now + elapsed + LEASE;
         let due = match context
             .store
-            .claim_connection_checks(now, interval, now + LEASE, BATCH)
+            .claim_connection_checks(now, interval, lease_until, BATCH)
             .await
         {
             Ok(due) => due,
@@ -175,14 +179,18 @@ fn transition(
 async fn check_one(context: &Context, check: DueCheck, now: DateTime<Utc>) {
     let integration = &check.integration;
     let next = now + jittered(context.config.interval);
-    let outcome = match verify(context, &check).await {
+    let outcome = match verify(context, integration).await {
         Ok(outcome) => outcome,
         Err(error) => {
             tracing::error!(integration_id = %integration.id, %error, "connection check failed");
-            let _ = context
-                .store
-                .record_connection_check(&integration.id, check.failing_since, next)
-                .await;
+            record(
+                context,
+                integration,
+                integration.updated_at,
+                check.failing_since,
+                next,
+            )
+            .await;
             return;
         }
     };
@@ -198,41 +206,84 @@ async fn check_one(context: &Context, check: DueCheck, now: DateTime<Utc>) {
         outcome = outcome.as_str(),
         "connection checked"
     );
+    let mut version = integration.updated_at;
     if let Some(target) = transition(
         integration.status,
         verdict,
         failing_since,
         now,
         context.config.grace,
-    ) {
-        let event = events::integration_state_changed(integration, target, now);
-        match context
-            .store
-            .update_integration_status(
-                &integration.environment_id,
-                &integration.id,
-                integration.status,
-                target,
-                &event,
-                now,
-            )
-            .await
-        {
-            Ok(true) => tracing::info!(
-                integration_id = %integration.id,
-                status = %target,
-                "integration status changed by a connection check"
-            ),
-            // Changed meanwhile (disabled, relinked): the next check sees the new state.
-            Ok(false) => {}
-            Err(error) => {
-                tracing::warn!(integration_id = %integration.id, %error, "could not change the integration's status");
-            }
+    ) && change_status(context, integration, target, now).await
+    {
+        // The status change is a change of the integration: the record follows it.
+        version = now;
+    }
+    record(context, integration, version, failing_since, next).await;
+}
+
+/// Moves the integration to `target` with its event, unless its credentials changed during
+/// the check (a relink: the verdict was about the old ones) or its status did (a CAS).
+async fn change_status(
+    context: &Context,
+    integration: &Integration,
+    target: IntegrationStatus,
+    now: DateTime<Utc>,
+) -> bool {
+    let id = &integration.id;
+    match context
+        .store
+        .integration(&integration.environment_id, id)
+        .await
+    {
+        Ok(Some(current)) if current.updated_at == integration.updated_at => {}
+        Ok(_) => return false,
+        Err(error) => {
+            tracing::warn!(integration_id = %id, %error, "could not re-read the integration");
+            return false;
         }
     }
+    let event = events::integration_state_changed(integration, target, now);
+    let changed = context
+        .store
+        .update_integration_status(
+            &integration.environment_id,
+            id,
+            integration.status,
+            target,
+            &event,
+            now,
+        )
+        .await;
+    match changed {
+        Ok(true) => {
+            tracing::info!(
+                integration_id = %id,
+                status = %target,
+                "integration status changed by a connection check"
+            );
+            true
+        }
+        // Changed meanwhile (disabled, relinked): the next check sees the new state.
+        Ok(false) => false,
+        Err(error) => {
+            tracing::warn!(integration_id = %id, %error, "could not change the integration's status");
+            false
+        }
+    }
+}
+
+/// Records the check's result, unless the integration changed since `version` (then the
+/// check was of what it no longer is, and the change decided what happens next).
+async fn record(
+    context: &Context,
+    integration: &Integration,
+    version: DateTime<Utc>,
+    failing_since: Option<DateTime<Utc>>,
+    next: DateTime<Utc>,
+) {
     if let Err(error) = context
         .store
-        .record_connection_check(&integration.id, failing_since, next)
+        .record_connection_check(&integration.id, version, failing_since, next)
         .await
     {
         tracing::warn!(integration_id = %integration.id, %error, "could not record a connection check");
@@ -240,25 +291,15 @@ async fn check_one(context: &Context, check: DueCheck, now: DateTime<Utc>) {
 }
 
 /// Runs the tool's verification with the stored credentials.
-async fn verify(context: &Context, check: &DueCheck) -> Result<Outcome, String> {
-    let integration = &check.integration;
+async fn verify(context: &Context, integration: &Integration) -> Result<Outcome, String> {
     let tool = context
         .catalog
         .get(&integration.tool)
         .ok_or_else(|| format!("tool {} is not in the catalog", integration.tool))?;
-    let sealed = context
-        .store
-        .integration_credentials(&integration.id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("no credentials")?;
-    let plaintext = context
-        .vault
-        .open(Purpose::Credentials, integration.id.as_str(), &sealed)
-        .map_err(|e| e.to_string())?;
-    let credentials: Credentials = serde_json::from_slice(&plaintext).map_err(|e| e.to_string())?;
-    // Wiped from memory when the check ends.
-    let credentials = crate::passthrough::cache::Opened::new(credentials);
+    let credentials =
+        integrations::open_credentials(context.store.as_ref(), &context.vault, &integration.id)
+            .await
+            .map_err(|e| e.to_string())?;
     Ok(context.verifier.verify(tool, credentials.get()).await)
 }
 

@@ -31,6 +31,48 @@ const CAS_ATTEMPTS: usize = 5;
 /// The credentials an end user entered: field id → value.
 pub type Credentials = BTreeMap<String, String>;
 
+/// Credentials opened from the vault, wiped from memory when the last user drops them.
+pub struct Opened(Credentials);
+
+impl Opened {
+    /// Wraps freshly opened credentials.
+    pub fn new(credentials: Credentials) -> Self {
+        Self(credentials)
+    }
+
+    /// The values, by field id.
+    pub fn get(&self) -> &Credentials {
+        &self.0
+    }
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        for value in self.0.values_mut() {
+            zeroize::Zeroize::zeroize(value);
+        }
+    }
+}
+
+/// Opens an integration's sealed credentials: for passthrough calls and connection checks.
+pub async fn open_credentials(
+    store: &dyn plugboard_store::Store,
+    vault: &crate::vault::Vault,
+    id: &IntegrationId,
+) -> Result<Opened, DomainError> {
+    let sealed = store
+        .integration_credentials(id)
+        .await?
+        .ok_or_else(|| DomainError::Internal(format!("integration {id} has no credentials")))?;
+    let plaintext = vault
+        .open(Purpose::Credentials, id.as_str(), &sealed)
+        .map_err(|e| DomainError::Internal(format!("opening the credentials of {id}: {e}")))?;
+    let credentials = serde_json::from_slice(&plaintext).map_err(|e| {
+        DomainError::Internal(format!("the credentials of {id} are not a map: {e}"))
+    })?;
+    Ok(Opened::new(credentials))
+}
+
 fn new_activation(now: DateTime<Utc>) -> (String, NewActivationToken) {
     let token = tokens::new_activation_token();
     let record = NewActivationToken {

@@ -486,7 +486,7 @@ pub async fn run_with(
         let _ = metrics.await;
     }
     // Calls finished with the HTTP requests above; their log entries are written before exit.
-    request_log.flush().await;
+    request_log.drain().await;
     let _ = stop.send(true);
     let _ = worker.await;
     let _ = checker.await;

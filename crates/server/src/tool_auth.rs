@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use base64::Engine;
-use plugboard_catalog::{Auth, BasicPair, Field, TokenExchange, fill_url, placeholders};
+use plugboard_catalog::{Auth, BasicPair, Field, TokenExchange, fill_url, spans};
 use reqwest::{RequestBuilder, StatusCode};
 use zeroize::Zeroizing;
 
@@ -35,12 +35,18 @@ pub fn fill_json(template: &str, credentials: &Credentials) -> String {
     })
 }
 
+/// Fills every placeholder in one pass, so a value that itself looks like `{other_field}` is
+/// inserted as it is, never filled in turn.
 fn fill(template: &str, mut value_of: impl FnMut(&str) -> String) -> String {
-    placeholders(template)
-        .into_iter()
-        .fold(template.to_owned(), |text, name| {
-            text.replacen(&format!("{{{name}}}"), &value_of(name), 1)
-        })
+    let mut filled = String::with_capacity(template.len());
+    let mut copied = 0;
+    for (range, name) in spans(template) {
+        filled.push_str(&template[copied..range.start]);
+        filled.push_str(&value_of(name));
+        copied = range.end;
+    }
+    filled.push_str(&template[copied..]);
+    filled
 }
 
 /// The `Authorization: Basic` value of a username and password, built by hand rather than
@@ -219,6 +225,16 @@ mod tests {
             r#"{"key":"k\"ey"}"#
         );
         assert_eq!(fill_raw("{api_key}:", &credentials), "k\"ey:");
+    }
+
+    #[test]
+    fn a_value_is_never_filled_in_turn() {
+        let credentials: Credentials = [
+            ("user".into(), "{secret}".into()),
+            ("secret".into(), "s3cret".into()),
+        ]
+        .into();
+        assert_eq!(fill_raw("{user}:{secret}", &credentials), "{secret}:s3cret");
     }
 
     #[test]

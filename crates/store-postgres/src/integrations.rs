@@ -197,14 +197,15 @@ impl Integrations for PostgresStore {
     async fn record_connection_check(
         &self,
         id: &IntegrationId,
+        updated_at: DateTime<Utc>,
         failing_since: Option<DateTime<Utc>>,
         next: DateTime<Utc>,
-    ) -> Result<()> {
-        sql::integrations::record_check(id, failing_since, next)
+    ) -> Result<bool> {
+        let done = sql::integrations::record_check(id, updated_at, failing_since, next)
             .execute(&self.pool)
             .await
             .map_err(from_sqlx)?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     async fn schedule_connection_check(&self, id: &IntegrationId, at: DateTime<Utc>) -> Result<()> {

@@ -182,14 +182,15 @@ impl Integrations for SqliteStore {
     async fn record_connection_check(
         &self,
         id: &IntegrationId,
+        updated_at: DateTime<Utc>,
         failing_since: Option<DateTime<Utc>>,
         next: DateTime<Utc>,
-    ) -> Result<()> {
-        sql::integrations::record_check(id, failing_since, next)
+    ) -> Result<bool> {
+        let done = sql::integrations::record_check(id, updated_at, failing_since, next)
             .execute(&self.write)
             .await
             .map_err(from_sqlx)?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     async fn schedule_connection_check(&self, id: &IntegrationId, at: DateTime<Utc>) -> Result<()> {

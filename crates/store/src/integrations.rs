@@ -237,13 +237,16 @@ pub trait Integrations: Send + Sync {
     ) -> Result<Vec<DueCheck>>;
 
     /// Records a check: since when the credentials have been refused (`None` when they
-    /// work), and when to check next.
+    /// work), and when to check next; only if the integration was not changed since
+    /// `updated_at` (a relink meanwhile starts afresh, and this check was of the old
+    /// credentials). `false` when it was.
     async fn record_connection_check(
         &self,
         id: &IntegrationId,
+        updated_at: DateTime<Utc>,
         failing_since: Option<DateTime<Utc>>,
         next: DateTime<Utc>,
-    ) -> Result<()>;
+    ) -> Result<bool>;
 
     /// Brings an integration's next check forward to `at` (the tool just refused a
     /// passthrough call), unless one is due sooner.

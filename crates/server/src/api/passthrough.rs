@@ -112,7 +112,15 @@ pub async fn send_passthrough_request(
         )))
     })?;
     let limit = state.passthrough.concurrency.limit();
-    match passthrough::send(&state, &auth.environment, &id, &tool, &api, call).await {
+    // The call runs as a task of its own: a client that hangs up does not cancel a request
+    // the tool may already be acting on, and the call is still recorded.
+    let (task_state, environment, task_id) = (state.clone(), auth.environment.clone(), id.clone());
+    let outcome = tokio::spawn(async move {
+        passthrough::send(&task_state, &environment, &task_id, &tool, &api, call).await
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    match outcome {
         Ok(answer) => {
             let mut response = Json(PassthroughOut {
                 status: "success",

@@ -34,8 +34,9 @@ pub struct FormFile {
     /// The file's media type, e.g. `application/pdf`; required with `data`.
     #[serde(default)]
     pub content_type: Option<String>,
-    /// A URL Plugboard downloads the file from at once (through the same guard as every
-    /// outbound request: public addresses only). Signed, short-lived URLs work.
+    /// A URL Plugboard downloads the file from at once (through the outbound guard: public
+    /// addresses, and the networks in `PLUGBOARD_PASSTHROUGH_DOWNLOAD_NETWORKS`). Signed,
+    /// short-lived URLs work.
     #[serde(default)]
     pub data_url: Option<String>,
     /// The file's bytes, base64-encoded.

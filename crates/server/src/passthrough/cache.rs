@@ -5,7 +5,8 @@
 //! round trip to the tool; neither should happen on every call. Both caches are keyed by the
 //! integration's `updated_at` as well as its id, so a relink (new credentials) misses them at
 //! once on every instance. Entries live at most [`CREDENTIALS_TTL`] (tokens: their lifetime,
-//! less a margin) and are wiped from memory when dropped.
+//! less a margin), are dropped when found expired or by the pruning every minute, and are
+//! wiped from memory when dropped.
 
 use std::{
     collections::HashMap,
@@ -13,11 +14,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use plugboard_store::{Integration, ids::IntegrationId};
 
-use crate::{integrations::Credentials, lock};
+use crate::{integrations::Opened, lock};
 
 /// How long opened credentials are kept.
 pub const CREDENTIALS_TTL: Duration = Duration::from_secs(300);
@@ -34,29 +35,6 @@ const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 /// Most integrations either cache holds; past it, expired entries are dropped and, if that is
 /// not enough, everything (a cache miss costs one unsealing or login, never correctness).
 const MAX_ENTRIES: usize = 10_000;
-
-/// Opened credentials, wiped from memory when the last call using them ends.
-pub struct Opened(Credentials);
-
-impl Opened {
-    /// Wraps freshly opened credentials.
-    pub fn new(credentials: Credentials) -> Self {
-        Self(credentials)
-    }
-
-    /// The values, by field id.
-    pub fn get(&self) -> &Credentials {
-        &self.0
-    }
-}
-
-impl Drop for Opened {
-    fn drop(&mut self) {
-        for value in self.0.values_mut() {
-            value.zeroize();
-        }
-    }
-}
 
 /// Which credentials an entry holds: an integration as of its last change.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -85,10 +63,20 @@ impl<T: Clone> Expiring<T> {
     }
 
     fn get(&self, key: &Key) -> Option<T> {
-        let map = lock(&self.map);
-        map.get(key)
-            .filter(|entry| entry.until > Instant::now())
-            .map(|entry| entry.value.clone())
+        let mut map = lock(&self.map);
+        let entry = map.get(key)?;
+        if entry.until > Instant::now() {
+            return Some(entry.value.clone());
+        }
+        // Expired: dropped now, so a secret does not outlive its time.
+        map.remove(key);
+        None
+    }
+
+    /// Drops every expired entry.
+    fn prune(&self) {
+        let now = Instant::now();
+        lock(&self.map).retain(|_, entry| entry.until > now);
     }
 
     fn put(&self, key: Key, value: T, ttl: Duration) {
@@ -115,13 +103,44 @@ impl<T: Clone> Expiring<T> {
         lock(&self.map).remove(key);
     }
 
+    /// Drops every entry of `integration` (a token's key is `<integration>/<api>`).
     fn remove_integration(&self, integration: &str) {
-        lock(&self.map).retain(|key, _| key.integration != integration);
+        lock(&self.map).retain(|key, _| {
+            key.integration != integration
+                && !key
+                    .integration
+                    .strip_prefix(integration)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        });
     }
 }
 
-/// The two caches.
+/// How long after a refused call brought a connection check forward the next one does not.
+pub const REFUSAL_COOLDOWN: Duration = Duration::from_secs(300);
+
+/// How often expired entries are dropped.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Prunes `caches` every [`PRUNE_EVERY`] until they are dropped with the application state.
+pub fn spawn_pruning(caches: &Arc<Caches>) {
+    let caches = Arc::downgrade(caches);
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(PRUNE_EVERY);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let Some(caches) = caches.upgrade() else {
+                return;
+            };
+            caches.prune();
+        }
+    });
+}
+
+/// The caches of integrations, opened credentials and access tokens.
 pub struct Caches {
+    /// Integrations whose refused call brought a connection check forward recently.
+    refusals: Expiring<()>,
     integrations: Expiring<Arc<Integration>>,
     credentials: Expiring<Arc<Opened>>,
     tokens: Expiring<Arc<Zeroizing<String>>>,
@@ -136,6 +155,7 @@ impl std::fmt::Debug for Caches {
 impl Default for Caches {
     fn default() -> Self {
         Self {
+            refusals: Expiring::new(),
             integrations: Expiring::new(),
             credentials: Expiring::new(),
             tokens: Expiring::new(),
@@ -161,9 +181,34 @@ impl Caches {
         );
     }
 
-    /// Forgets an integration this process just changed (disabled, deleted, relinked).
+    /// Forgets everything kept of an integration this process just changed (disabled,
+    /// deleted, relinked): the integration, its opened credentials and its access tokens.
     pub fn forget_integration(&self, id: &IntegrationId) {
+        self.refusals.remove_integration(id.as_str());
         self.integrations.remove_integration(id.as_str());
+        self.credentials.remove_integration(id.as_str());
+        self.tokens.remove_integration(id.as_str());
+    }
+
+    /// Whether a refused call (401, 403) of `id` should bring its connection check forward:
+    /// once per [`REFUSAL_COOLDOWN`], so that a product looping over what it may not read does
+    /// not turn every call into a verification request to the tool.
+    pub fn first_refusal(&self, id: &IntegrationId) -> bool {
+        let key = integration_key(id);
+        if self.refusals.get(&key).is_some() {
+            return false;
+        }
+        self.refusals.put(key, (), REFUSAL_COOLDOWN);
+        true
+    }
+
+    /// Drops every expired entry, so that the credentials and tokens of integrations no longer
+    /// called leave memory; run every minute ([`spawn_pruning`]).
+    pub fn prune(&self) {
+        self.refusals.prune();
+        self.integrations.prune();
+        self.credentials.prune();
+        self.tokens.prune();
     }
 
     /// The opened credentials of `key`, if cached.
@@ -220,6 +265,8 @@ fn token_key(key: &Key, api: &str) -> Key {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn key(version: i64) -> Key {
@@ -245,6 +292,45 @@ mod tests {
             caches.credentials(&key(1)).is_none(),
             "the old version is dropped"
         );
+    }
+
+    #[test]
+    fn forgetting_an_integration_drops_its_credentials_and_tokens() {
+        let caches = Caches::default();
+        let opened = Arc::new(Opened::new([("api_key".into(), "k".into())].into()));
+        let token = Arc::new(Zeroizing::new("t".to_owned()));
+        caches.keep_credentials(key(1), opened);
+        caches.keep_token(&key(1), "v1", token, Duration::from_secs(3600));
+        let other = Key {
+            integration: "acme:10".into(),
+            version: 1,
+        };
+        let kept = Arc::new(Opened::new(BTreeMap::new()));
+        caches.keep_credentials(other.clone(), kept);
+        caches.forget_integration(
+            &IntegrationId::parse("acme:111111111111111111111111").expect("id"),
+        );
+        assert!(caches.credentials(&other).is_some());
+        let id = IntegrationId::parse("acme:111111111111111111111112").expect("id");
+        let own = Key {
+            integration: id.to_string(),
+            version: 1,
+        };
+        caches.keep_credentials(own.clone(), Arc::new(Opened::new(BTreeMap::new())));
+        caches.keep_token(
+            &own,
+            "v1",
+            Arc::new(Zeroizing::new("t".into())),
+            Duration::from_secs(3600),
+        );
+        caches.forget_integration(&id);
+        assert!(caches.credentials(&own).is_none());
+        assert!(caches.token(&own, "v1").is_none());
+        assert!(
+            caches.credentials(&other).is_some(),
+            "another integration is kept"
+        );
+        assert!(caches.credentials(&key(1)).is_some());
     }
 
     #[test]

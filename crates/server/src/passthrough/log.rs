@@ -2,9 +2,10 @@
 //!
 //! Calls hand their entry to a task that writes whatever has gathered in one transaction
 //! (up to [`BATCH`] entries), so a burst of calls costs a few writes rather than one each.
-//! The queue is bounded: when the database falls behind, calls wait for room rather than
-//! entries being dropped. A failed write is retried with growing pauses; the server flushes
-//! the queue before it exits.
+//! The queue is bounded: when the database falls behind, calls wait for room, but at most a
+//! few seconds (a call's time is bounded), after which an entry is dropped with an error in
+//! the logs. A failed write is retried with growing pauses; the server drains the queue before
+//! it exits.
 
 use std::{sync::Arc, time::Duration};
 
@@ -16,6 +17,9 @@ pub const BATCH: usize = 500;
 
 /// Entries waiting at most; past it calls wait for the writer.
 const QUEUE: usize = 10_000;
+
+/// The most a call waits for the log: for room in the queue, or for its entry to be written.
+const WAIT: Duration = Duration::from_secs(5);
 
 /// Attempts to write one batch before it is given up (and logged as lost).
 const ATTEMPTS: u32 = 8;
@@ -40,20 +44,36 @@ impl RequestLogWriter {
         Self { queue }
     }
 
-    /// Queues an entry.
+    /// Queues an entry, waiting at most [`WAIT`] for room: a database that falls that far
+    /// behind loses the entry (logged as an error) rather than holding the call.
     pub async fn record(&self, entry: RequestLogEntry) {
-        if self
-            .queue
-            .send(Message::Entry(Box::new(entry)))
-            .await
-            .is_err()
-        {
-            tracing::error!("the request log writer has stopped; an entry was not recorded");
+        let queued = tokio::time::timeout(WAIT, self.queue.send(Message::Entry(Box::new(entry))));
+        match queued.await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => {
+                tracing::error!("the request log writer has stopped; an entry was not recorded");
+            }
+            Err(_) => tracing::error!(
+                "the request log is {QUEUE} entries behind the database; an entry was not recorded"
+            ),
         }
     }
 
-    /// Waits until everything queued before this call is written (or given up).
+    /// Waits until everything queued before this call is written (or given up), at most
+    /// [`WAIT`].
     pub async fn flush(&self) {
+        let (done, written) = oneshot::channel();
+        let _ = tokio::time::timeout(WAIT, async {
+            if self.queue.send(Message::Flush(done)).await.is_ok() {
+                let _ = written.await;
+            }
+        })
+        .await;
+    }
+
+    /// Waits until everything queued is written, however long the database takes: for
+    /// shutdown, when no call is waiting.
+    pub async fn drain(&self) {
         let (done, written) = oneshot::channel();
         if self.queue.send(Message::Flush(done)).await.is_ok() {
             let _ = written.await;

@@ -41,7 +41,6 @@ use crate::{
     config::PassthroughConfig,
     error::{DomainError, Missing},
     net, tool_auth,
-    vault::Purpose,
 };
 
 pub mod body;
@@ -55,15 +54,19 @@ mod target;
 mod transport;
 
 use payload::Payload;
-use target::{resolve, shown_url};
+use target::{Target, resolve, shown_url};
 pub use transport::ReadError;
 use transport::{Prepared, exchange_with_retries};
 
+use crate::integrations::Opened;
 use body::FormPart;
-use cache::{Key, Opened};
+use cache::Key;
 use concurrency::Concurrency;
 use headers::HeaderValueOut;
 use log::RequestLogWriter;
+
+/// The error class of a token login the tool refused: the credentials may be revoked.
+pub const LOGIN_REFUSED: &str = "login_refused";
 
 /// The most retries a call may ask for.
 pub const MAX_RETRIES: u32 = 5;
@@ -231,17 +234,9 @@ pub struct Passthrough {
     config: PassthroughConfig,
     /// Calls in flight per integration.
     pub concurrency: Concurrency,
-    caches: cache::Caches,
+    caches: Arc<cache::Caches>,
     /// The request log's writer.
     pub log: RequestLogWriter,
-}
-
-impl Passthrough {
-    /// Forgets what calls keep of an integration this process just disabled, deleted or
-    /// relinked, so its next call sees the change.
-    pub fn forget_integration(&self, id: &IntegrationId) {
-        self.caches.forget_integration(id);
-    }
 }
 
 impl Passthrough {
@@ -251,6 +246,8 @@ impl Passthrough {
         overrides: BTreeMap<String, String>,
         store: Arc<dyn Store>,
     ) -> Self {
+        let caches = Arc::new(cache::Caches::default());
+        cache::spawn_pruning(&caches);
         let download_networks = net::Allowed {
             loopback: false,
             networks: config.download_networks.clone(),
@@ -263,9 +260,16 @@ impl Passthrough {
             overrides,
             config: config.clone(),
             concurrency: Concurrency::new(config.concurrency),
-            caches: cache::Caches::default(),
+            caches,
             log: RequestLogWriter::spawn(store),
         }
+    }
+
+    /// Forgets what calls keep of an integration this process just disabled, deleted or
+    /// relinked (the integration, its credentials, its tokens), so its next call sees the
+    /// change.
+    pub fn forget_integration(&self, id: &IntegrationId) {
+        self.caches.forget_integration(id);
     }
 }
 
@@ -298,22 +302,11 @@ pub async fn send(
     api_id: &str,
     call: Call,
 ) -> Result<Answer, Failed> {
-    let integration = match state.passthrough.caches.integration(&environment.id, id) {
-        Some(cached) => cached,
-        None => {
-            let read = state
-                .store
-                .integration(&environment.id, id)
-                .await
-                .map_err(|e| unlogged(DomainError::Store(e).into()))?
-                .ok_or_else(|| {
-                    unlogged(DomainError::NotFound(Missing::Integration(id.to_string())).into())
-                })?;
-            let read = Arc::new(read);
-            state.passthrough.caches.keep_integration(read.clone());
-            read
-        }
-    };
+    let timeout = state.passthrough.config.timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let integration = tokio::time::timeout_at(deadline, lookup(state, environment, id))
+        .await
+        .map_err(|_| unlogged(Failure::TimedOut(timeout)))??;
     let context = Context {
         environment,
         integration: &integration,
@@ -324,18 +317,15 @@ pub async fn send(
         started: Instant::now(),
     };
     let mut traffic = Traffic::default();
-    let deadline = state.passthrough.config.timeout;
-    let outcome =
-        match tokio::time::timeout(deadline, attempt(state, &context, call, &mut traffic)).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(Failure::TimedOut(deadline)),
-        };
+    let outcome = tokio::time::timeout_at(deadline, attempt(state, &context, call, &mut traffic))
+        .await
+        .unwrap_or(Err(Failure::TimedOut(timeout)));
     let log_id = record(state, &context, &traffic, outcome.as_ref().err()).await;
     let refused = match &outcome {
         Ok(answer) => matches!(answer.status, 401 | 403),
-        Err(failure) => failure.class() == "login_refused",
+        Err(failure) => matches!(failure, Failure::Tool(_, LOGIN_REFUSED)),
     };
-    if refused {
+    if refused && state.passthrough.caches.first_refusal(&integration.id) {
         // The credentials may have been revoked: check them now rather than at the next
         // scheduled check (a check, not this call, decides whether the integration is INVALID).
         crate::checks::soon(state, &integration.id).await;
@@ -354,6 +344,28 @@ pub async fn send(
             })
         }
     }
+}
+
+/// The integration, from the cache when it was read in the last two seconds.
+async fn lookup(
+    state: &AppState,
+    environment: &Environment,
+    id: &IntegrationId,
+) -> Result<Arc<Integration>, Failed> {
+    if let Some(cached) = state.passthrough.caches.integration(&environment.id, id) {
+        return Ok(cached);
+    }
+    let read = state
+        .store
+        .integration(&environment.id, id)
+        .await
+        .map_err(|e| unlogged(DomainError::Store(e).into()))?
+        .ok_or_else(|| {
+            unlogged(DomainError::NotFound(Missing::Integration(id.to_string())).into())
+        })?;
+    let read = Arc::new(read);
+    state.passthrough.caches.keep_integration(read.clone());
+    Ok(read)
 }
 
 fn unlogged(failure: Failure) -> Failed {
@@ -393,7 +405,7 @@ async fn record(
         integration_id: context.integration.id.clone(),
         tool: context.tool.to_owned(),
         api: context.api.to_owned(),
-        method: format!("{:?}", context.method).to_ascii_uppercase(),
+        method: context.method.http().as_str().to_owned(),
         path: context.path.clone(),
         remote_status: traffic.status,
         error: failure.map(|f| f.class().to_owned()),
@@ -451,25 +463,7 @@ async fn attempt(
             integration.id, integration.tool, context.tool, integration.tool
         )));
     }
-    let tool = state.catalog.get(&integration.tool).ok_or_else(|| {
-        Failure::Internal(format!("tool {} is not in the catalog", integration.tool))
-    })?;
-    let api = tool.api(context.api).ok_or_else(|| {
-        let known: Vec<&str> = tool.apis.iter().map(|api| api.id.as_str()).collect();
-        Failure::Input(if known.is_empty() {
-            format!(
-                "{} has no passthrough API in Plugboard's catalog",
-                tool.label
-            )
-        } else {
-            format!(
-                "{} has no passthrough API {:?}; its APIs are: {}",
-                tool.label,
-                context.api,
-                known.join(", ")
-            )
-        })
-    })?;
+    let (tool, api) = find_api(state, &integration.tool, context.api)?;
     if integration.status == IntegrationStatus::Inactive {
         return Err(Failure::Disabled(integration.id.to_string()));
     }
@@ -486,32 +480,8 @@ async fn attempt(
     let no_options = BTreeMap::new();
     let options = call.api_options.as_ref().unwrap_or(&no_options);
     let target = resolve(state, passthrough, tool, api, &credentials, options)?;
-    let url = path::join(
-        &target.base,
-        &call.path,
-        call.params.as_ref().unwrap_or(&BTreeMap::new()),
-    )
-    .map_err(|problem| Failure::Input(problem.to_string()))?;
-    let mut protected: Vec<String> = api.headers.keys().map(|h| h.to_ascii_lowercase()).collect();
-    protected.extend(api.auth.header_name());
-    let (mut caller_headers, mut warnings) = headers::outgoing(
-        call.headers.as_ref().unwrap_or(&BTreeMap::new()),
-        &protected,
-    )
-    .map_err(|problem| Failure::Input(problem.to_string()))?;
-    for (name, value) in &api.headers {
-        let value = HeaderValue::from_str(&tool_auth::fill_raw(value, credentials.get())).map_err(
-            |_| {
-                Failure::Tool(
-                    "a stored value cannot be sent in a header; relink the integration".into(),
-                    "stored_values_invalid",
-                )
-            },
-        )?;
-        if let Ok(name) = reqwest::header::HeaderName::from_bytes(name.as_bytes()) {
-            caller_headers.insert(name, value);
-        }
-    }
+    let (url, mut warnings) = request_url(&target, &call)?;
+    let mut caller_headers = outgoing_headers(api, &call, &credentials, &mut warnings)?;
     let payload = Payload::prepare(state, &call, &mut caller_headers, &mut warnings).await?;
     traffic.request_bytes = payload.len();
     let request = Prepared {
@@ -543,6 +513,97 @@ async fn attempt(
     Ok(answer.into_answer())
 }
 
+/// The catalog's tool and its passthrough API `api_id`, or an error listing the tool's APIs.
+fn find_api<'a>(
+    state: &'a AppState,
+    tool_id: &str,
+    api_id: &str,
+) -> Result<(&'a plugboard_catalog::Tool, &'a plugboard_catalog::Api), Failure> {
+    let tool = state
+        .catalog
+        .get(tool_id)
+        .ok_or_else(|| Failure::Internal(format!("tool {tool_id} is not in the catalog")))?;
+    let api = tool.api(api_id).ok_or_else(|| {
+        let known: Vec<&str> = tool.apis.iter().map(|api| api.id.as_str()).collect();
+        Failure::Input(if known.is_empty() {
+            format!(
+                "{} has no passthrough API in Plugboard's catalog",
+                tool.label
+            )
+        } else {
+            format!(
+                "{} has no passthrough API {api_id:?}; its APIs are: {}",
+                tool.label,
+                known.join(", ")
+            )
+        })
+    })?;
+    Ok((tool, api))
+}
+
+/// The request's URL: the caller's path and params under the API's base. A query parameter
+/// that carries the credential (a query auth scheme) is Plugboard's to set: the caller's is
+/// dropped with a warning, as a caller's `Authorization` header is.
+fn request_url(target: &Target<'_>, call: &Call) -> Result<(url::Url, Vec<String>), Failure> {
+    let no_params = BTreeMap::new();
+    let mut url = path::join(
+        &target.base,
+        &call.path,
+        call.params.as_ref().unwrap_or(&no_params),
+    )
+    .map_err(|problem| Failure::Input(problem.to_string()))?;
+    let mut warnings = Vec::new();
+    if let Some(secret) = tool_auth::query_secret(&target.api.auth)
+        && url.query_pairs().any(|(name, _)| name == secret)
+    {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(name, _)| name != secret)
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect();
+        url.set_query(None);
+        if !kept.is_empty() {
+            url.query_pairs_mut().extend_pairs(kept);
+        }
+        warnings.push(format!(
+            "The query parameter {secret} was not sent: Plugboard sets it, with the integration's credentials."
+        ));
+    }
+    Ok((url, warnings))
+}
+
+/// The caller's headers that go to the tool (see [`headers::outgoing`]), with the API's fixed
+/// headers, which the caller cannot replace.
+fn outgoing_headers(
+    api: &plugboard_catalog::Api,
+    call: &Call,
+    credentials: &Opened,
+    warnings: &mut Vec<String>,
+) -> Result<reqwest::header::HeaderMap, Failure> {
+    let mut protected: Vec<String> = api.headers.keys().map(|h| h.to_ascii_lowercase()).collect();
+    protected.extend(api.auth.header_name());
+    let (mut map, mut dropped) = headers::outgoing(
+        call.headers.as_ref().unwrap_or(&BTreeMap::new()),
+        &protected,
+    )
+    .map_err(|problem| Failure::Input(problem.to_string()))?;
+    warnings.append(&mut dropped);
+    for (name, value) in &api.headers {
+        let value = HeaderValue::from_str(&tool_auth::fill_raw(value, credentials.get())).map_err(
+            |_| {
+                Failure::Tool(
+                    "a stored value cannot be sent in a header; relink the integration".into(),
+                    "stored_values_invalid",
+                )
+            },
+        )?;
+        if let Ok(name) = reqwest::header::HeaderName::from_bytes(name.as_bytes()) {
+            map.insert(name, value);
+        }
+    }
+    Ok(map)
+}
+
 /// `api_options.retries`, checked.
 fn retries(call: &Call) -> Result<u32, Failure> {
     let Some(value) = call.api_options.as_ref().and_then(|o| o.get("retries")) else {
@@ -562,19 +623,11 @@ async fn open(state: &AppState, key: &Key, id: &IntegrationId) -> Result<Arc<Ope
     if let Some(opened) = state.passthrough.caches.credentials(key) {
         return Ok(opened);
     }
-    let sealed = state
-        .store
-        .integration_credentials(id)
-        .await
-        .map_err(|e| Failure::Internal(e.to_string()))?
-        .ok_or_else(|| Failure::Internal(format!("integration {id} has no credentials")))?;
-    let plaintext = state
-        .vault
-        .open(Purpose::Credentials, id.as_str(), &sealed)
-        .map_err(|e| Failure::Internal(format!("opening the credentials of {id}: {e}")))?;
-    let credentials: crate::integrations::Credentials = serde_json::from_slice(&plaintext)
-        .map_err(|e| Failure::Internal(format!("the credentials of {id} are not a map: {e}")))?;
-    let opened = Arc::new(Opened::new(credentials));
+    let opened = Arc::new(
+        crate::integrations::open_credentials(state.store.as_ref(), &state.vault, id)
+            .await
+            .map_err(|e| Failure::Internal(e.to_string()))?,
+    );
     state
         .passthrough
         .caches

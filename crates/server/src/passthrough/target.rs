@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use plugboard_catalog::{Api, Auth, Tool};
 
-use super::{Failure, Passthrough, cache::Opened};
+use super::{Failure, Passthrough};
+use crate::integrations::Opened;
 use crate::{AppState, net, tool_auth};
 
 /// Where a call goes and how it authenticates, resolved from the catalog and configuration.
@@ -17,8 +18,11 @@ pub(super) struct Target<'a> {
     pub(super) tool_base: String,
     /// The API's base URL, filled.
     pub(super) base: url::Url,
-    /// Whether the operator chose the URL (an override) or Plugboard serves it: no guard.
+    /// Whether the operator chose the API's URL (an override) or Plugboard serves it: no guard.
     pub(super) trusted: bool,
+    /// Whether the tool's base is the operator's (an override) or Plugboard's (the sandbox):
+    /// URLs relative to it, such as a token endpoint, are not guarded.
+    pub(super) tool_trusted: bool,
     /// Whether the sandbox API, served in process.
     pub(super) sandbox: bool,
 }
@@ -76,24 +80,18 @@ pub(super) fn resolve<'a>(
                 "stored_values_invalid",
             )
         })?;
-    let trusted = tool_override.is_some() || api_override.is_some() || sandbox;
-    if !trusted {
-        if base.scheme() != "https" {
-            return Err(Failure::Tool(
-                "the API's URL is not https".into(),
-                "blocked",
-            ));
-        }
-        if let Err(blocked) = net::check_literal_host(&base) {
-            return Err(Failure::Tool(blocked.to_string(), "blocked"));
-        }
-    }
+    // An override of the tool's base makes only what is built on it the operator's: an API
+    // with a base of its own on another host stays guarded unless overridden itself.
+    let tool_trusted = tool_override.is_some() || sandbox;
+    let trusted = api_override.is_some() || (tool_trusted && api.is_relative());
+    check_guarded(&base, trusted)?;
     Ok(Target {
         tool,
         api,
         tool_base,
         base,
         trusted,
+        tool_trusted,
         sandbox,
     })
 }
@@ -107,6 +105,43 @@ pub(super) fn shown_url(url: &url::Url, auth: &Auth) -> String {
     let mut shown = url.clone();
     shown.query_pairs_mut().append_pair(secret, "[redacted]");
     shown.to_string()
+}
+
+impl Target<'_> {
+    /// The client for the API's requests.
+    pub(super) fn client<'p>(&self, passthrough: &'p Passthrough) -> &'p reqwest::Client {
+        client(passthrough, self.trusted)
+    }
+
+    /// Whether a URL relative to the tool's base (a token endpoint) is the operator's own.
+    pub(super) fn relative_trusted(&self, template: &str) -> bool {
+        template.starts_with('/') && self.tool_trusted
+    }
+}
+
+/// The trusted client (the operator's overrides, Plugboard's own sandbox) or the guarded one
+/// (public addresses only).
+pub(super) fn client(passthrough: &Passthrough, trusted: bool) -> &reqwest::Client {
+    if trusted {
+        &passthrough.trusted
+    } else {
+        &passthrough.guarded
+    }
+}
+
+/// Refuses a URL that is not trusted and not https, or names a non-public address literally
+/// (names are checked when they resolve).
+pub(super) fn check_guarded(url: &url::Url, trusted: bool) -> Result<(), Failure> {
+    if trusted {
+        return Ok(());
+    }
+    if url.scheme() != "https" {
+        return Err(Failure::Tool(
+            "the tool's URL is not https".into(),
+            "blocked",
+        ));
+    }
+    net::check_literal_host(url).map_err(|blocked| Failure::Tool(blocked.to_string(), "blocked"))
 }
 
 #[cfg(test)]

@@ -10,13 +10,15 @@ use zeroize::Zeroizing;
 
 use super::{
     Answer, CallMethod, Failure, Traffic,
-    cache::{Key, Opened},
+    cache::Key,
     headers,
     payload::Payload,
-    target::Target,
+    target::{self, Target},
 };
 use crate::{
-    AppState, net,
+    AppState,
+    integrations::Opened,
+    net,
     tool_auth::{self, ExchangeError},
 };
 
@@ -86,11 +88,18 @@ pub(super) async fn exchange_with_retries(
             && matches!(target.api.auth, Auth::Token(_))
             && !logged_in_again
         {
-            // The cached token may have been revoked early: log in once more. A 401 means the
-            // tool did nothing, so this is safe for every method.
+            // The cached token may have been revoked early: the next request logs in again.
+            // Only a request that cannot do anything twice is repeated at once; a POST or
+            // PATCH gets the 401 back (a gateway may have passed it on before refusing).
             logged_in_again = true;
             passthrough.caches.forget_token(key, &target.api.id);
-            continue;
+            if request.method.idempotent() {
+                continue;
+            }
+            warnings.push(
+                "The tool refused the access token; a new one is fetched for the next call. This request was not repeated, as it is not idempotent."
+                    .into(),
+            );
         }
         let retryable = matches!(status.as_u16(), 429 | 503) && request.method.idempotent();
         if retryable && retried < retries {
@@ -148,13 +157,10 @@ pub(super) async fn token(
             "stored_values_invalid",
         )
     })?;
-    let client = if target.trusted {
-        &state.passthrough.trusted
-    } else {
-        &state.passthrough.guarded
-    };
+    let trusted = target.relative_trusted(&spec.url);
+    target::check_guarded(&url, trusted)?;
     match tool_auth::exchange(
-        client,
+        target::client(&state.passthrough, trusted),
         url,
         spec,
         credentials.get(),
@@ -172,7 +178,7 @@ pub(super) async fn token(
                 "{} refused the integration's credentials at login ({status}); they may have been revoked: relink the integration",
                 target.tool.label
             ),
-            "login_refused",
+            super::LOGIN_REFUSED,
         )),
         Err(ExchangeError::Failed(detail)) => Err(Failure::Tool(
             format!("{}'s login failed: {detail}", target.tool.label),
@@ -197,12 +203,8 @@ pub(super) async fn send_once(
     token: Option<&str>,
 ) -> Result<Received, Failure> {
     let passthrough = &state.passthrough;
-    let client = if target.trusted {
-        &passthrough.trusted
-    } else {
-        &passthrough.guarded
-    };
-    let mut builder = client
+    let mut builder = target
+        .client(passthrough)
         .request(request.method.http(), request.url.clone())
         .headers(request.headers.clone());
     builder = tool_auth::apply(builder, &target.api.auth, credentials.get(), token);

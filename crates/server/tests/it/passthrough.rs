@@ -259,6 +259,8 @@ async fn paths_and_headers_cannot_leave_the_api() {
         ("/%252e%252e/admin", ". or .."),
         ("/.%2E/admin", ". or .."),
         ("/%EF%BC%8E%EF%BC%8E/admin", ". or .."),
+        ("/..;x/admin", ". or .."),
+        ("/%2e%2e;jsessionid=1/admin", ". or .."),
         ("/a\\..\\admin", "backslashes"),
         ("/a%5c..%5cadmin", "backslashes"),
         ("/x@evil.example", "@"),
@@ -413,6 +415,26 @@ async fn each_auth_scheme_presents_the_credentials() {
                     !shown.contains("jazz-key") && shown.contains("%5Bredacted%5D"),
                     "{shown}"
                 );
+                // The caller cannot set the credential's parameter, in the path or in params.
+                let mine = app
+                    .passthrough(
+                        api,
+                        &id,
+                        json!({"method": "GET", "path": "/jobs?apikey=mine&page=2", "params": {"apikey": "also-mine"}}),
+                    )
+                    .await;
+                let sent = seen
+                    .lock()
+                    .expect("lock")
+                    .last()
+                    .expect("a request")
+                    .uri
+                    .clone();
+                assert_eq!(sent, "/jobs?page=2&apikey=jazz-key", "{}", mine.text);
+                let warning = mine.json["warnings"][0]["message"]
+                    .as_str()
+                    .unwrap_or_default();
+                assert!(warning.contains("apikey was not sent"), "{warning}");
             }
             "token" => {
                 assert_eq!(requests.len(), 2, "a login, then the call");

@@ -406,11 +406,21 @@ pub async fn connection_checks_are_claimed_once_and_recorded(store: Arc<dyn Stor
     assert!(again.is_empty(), "a claimed check is leased");
 
     let id = &checked.integration.id;
+    let version = checked.integration.updated_at;
     let failing = now + day;
-    store
-        .record_connection_check(id, Some(failing), now + day * 2)
-        .await
-        .expect("record");
+    assert!(
+        !store
+            .record_connection_check(id, now - day, Some(failing), now + day * 2)
+            .await
+            .expect("record"),
+        "a check of an older version is not recorded"
+    );
+    assert!(
+        store
+            .record_connection_check(id, version, Some(failing), now + day * 2)
+            .await
+            .expect("record")
+    );
     let later = store
         .claim_connection_checks(now + day * 2, day, lease, 10)
         .await
@@ -423,7 +433,7 @@ pub async fn connection_checks_are_claimed_once_and_recorded(store: Arc<dyn Stor
     );
 
     store
-        .record_connection_check(id, None, now + day * 5)
+        .record_connection_check(id, version, None, now + day * 5)
         .await
         .expect("record");
     store

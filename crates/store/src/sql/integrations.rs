@@ -198,16 +198,22 @@ statements! {
         .bind(i64::from(limit))
     }
 
-    /// Records a check's result and the next check.
+    /// Records a check's result and the next check, if the integration is unchanged since
+    /// `updated_at`.
     fn record_check<'q>(
         id: &'q IntegrationId,
+        updated_at: DateTime<Utc>,
         failing_since: Option<DateTime<Utc>>,
         next: DateTime<Utc>,
     ) -> Query {
-        sqlx::query("UPDATE integrations SET failing_since = $1, check_due_at = $2 WHERE id = $3")
-            .bind(failing_since.map(to_millis))
-            .bind(to_millis(next))
-            .bind(id.as_str())
+        sqlx::query(
+            "UPDATE integrations SET failing_since = $1, check_due_at = $2 \
+             WHERE id = $3 AND updated_at = $4",
+        )
+        .bind(failing_since.map(to_millis))
+        .bind(to_millis(next))
+        .bind(id.as_str())
+        .bind(to_millis(updated_at))
     }
 
     /// Brings the next check forward to `at` unless it is due sooner.
