@@ -19,7 +19,7 @@ pub const BATCH: usize = 500;
 const QUEUE: usize = 10_000;
 
 /// The most a call waits for the log: for room in the queue, or for its entry to be written.
-const WAIT: Duration = Duration::from_secs(5);
+pub const WAIT: Duration = Duration::from_secs(5);
 
 /// Attempts to write one batch before it is given up (and logged as lost).
 const ATTEMPTS: u32 = 8;
