@@ -13,11 +13,31 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::fake_vendor::{self};
+use crate::fake_vendor;
 use crate::{
     both_backends,
     helpers::{Backend, TestApp, encode, spawn_app, spawn_app_with},
 };
+
+/// A server whose BambooHR is the fake vendor at `vendor_url` (as `configure` further sets
+/// it up), with one connected BambooHR integration; returns the server and the integration id.
+async fn with_bamboohr(
+    backend: Backend,
+    vendor_url: &str,
+    configure: impl FnOnce(&mut plugboard::config::Config),
+) -> (TestApp, String) {
+    let app = spawn_app_with(backend, |config| {
+        config
+            .tool_base_urls
+            .insert("bamboohr".into(), format!("{vendor_url}/{{subdomain}}"));
+        configure(config);
+    })
+    .await;
+    let id = app
+        .connect_tool("bamboohr", &[("subdomain", "acme"), ("api_key", "k")])
+        .await;
+    (app, id)
+}
 
 /// The integration's request log, after everything queued is written.
 async fn request_log(app: &TestApp, integration: &str) -> Vec<Value> {
@@ -685,15 +705,7 @@ async fn retries_are_opt_in_and_idempotent_only(backend: Backend) {
         }
     })
     .await;
-    let app = spawn_app_with(backend, |config| {
-        config
-            .tool_base_urls
-            .insert("bamboohr".into(), format!("{vendor_url}/{{subdomain}}"));
-    })
-    .await;
-    let id = app
-        .connect_tool("bamboohr", &[("subdomain", "acme"), ("api_key", "k")])
-        .await;
+    let (app, id) = with_bamboohr(backend, &vendor_url, |_| {}).await;
     let plain = app
         .passthrough("bamboohr/v1", &id, json!({"method": "GET", "path": "/x"}))
         .await;
@@ -746,16 +758,10 @@ async fn the_retry_budget_bounds_the_wait(backend: Backend) {
             .into_response()
     })
     .await;
-    let app = spawn_app_with(backend, |config| {
+    let (app, id) = with_bamboohr(backend, &vendor_url, |config| {
         config.passthrough.retry_budget = Duration::from_secs(2);
-        config
-            .tool_base_urls
-            .insert("bamboohr".into(), format!("{vendor_url}/{{subdomain}}"));
     })
     .await;
-    let id = app
-        .connect_tool("bamboohr", &[("subdomain", "acme"), ("api_key", "k")])
-        .await;
     let started = std::time::Instant::now();
     let reply = app
         .passthrough(
@@ -777,16 +783,10 @@ async fn the_retry_budget_bounds_the_wait(backend: Backend) {
 /// non-public address; an API key over its own rate is not passed on.
 async fn request_limits_and_fetched_files(backend: Backend) {
     let (vendor_url, seen) = fake_vendor::recording(|_| fake_vendor::ok_json(json!({}))).await;
-    let app = spawn_app_with(backend, |config| {
+    let (app, id) = with_bamboohr(backend, &vendor_url, |config| {
         config.passthrough.max_request_body = 64 * 1024;
-        config
-            .tool_base_urls
-            .insert("bamboohr".into(), format!("{vendor_url}/{{subdomain}}"));
     })
     .await;
-    let id = app
-        .connect_tool("bamboohr", &[("subdomain", "acme"), ("api_key", "k")])
-        .await;
     let big = "x".repeat(100 * 1024);
     let reply = app
         .passthrough(
