@@ -51,6 +51,7 @@ pub mod openapi;
 pub(crate) mod ops;
 pub mod passthrough;
 pub(crate) mod ratelimit;
+pub mod retention;
 pub(crate) mod sandbox;
 pub mod sdk;
 pub mod tokens;
@@ -443,9 +444,17 @@ pub async fn run_with(
     let worker = tokio::spawn(webhooks::worker::run(worker_context, async move {
         let _ = stopped.wait_for(|stop| *stop).await;
     }));
+    let mut retention_stopped = checks_stopped.clone();
     let checker = tokio::spawn(checks::run(checks::Context::of(&state), async move {
         let _ = checks_stopped.wait_for(|stop| *stop).await;
     }));
+    let pruner = tokio::spawn(retention::run(
+        state.store.clone(),
+        state.config.passthrough.log_retention,
+        async move {
+            let _ = retention_stopped.wait_for(|stop| *stop).await;
+        },
+    ));
     // One shutdown signal for the public listener and, when configured, the metrics one.
     let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -490,5 +499,6 @@ pub async fn run_with(
     let _ = stop.send(true);
     let _ = worker.await;
     let _ = checker.await;
+    let _ = pruner.await;
     served
 }

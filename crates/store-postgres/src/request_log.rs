@@ -55,4 +55,12 @@ impl RequestLog for PostgresStore {
             .map_err(from_sqlx)?;
         row.map(RequestLogEntry::try_from).transpose()
     }
+
+    async fn prune_requests(&self, before: DateTime<Utc>, limit: u32) -> Result<u64> {
+        let done = sql::request_log::prune(before, limit)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(done.rows_affected())
+    }
 }

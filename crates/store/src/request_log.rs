@@ -120,4 +120,8 @@ pub trait RequestLog: Send + Sync {
         environment_id: &str,
         id: &str,
     ) -> Result<Option<RequestLogEntry>>;
+
+    /// Deletes up to `limit` of the oldest entries made before `before`, in every
+    /// environment; returns how many. Small batches keep each write short next to the API's.
+    async fn prune_requests(&self, before: DateTime<Utc>, limit: u32) -> Result<u64>;
 }

@@ -40,8 +40,8 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Run only the webhook worker and the connection checker (to scale them out; several may
-    /// share one PostgreSQL).
+    /// Run only the webhook worker, the connection checker and retention (to scale them out;
+    /// several may share one PostgreSQL).
     Worker,
     /// Apply database migrations and exit.
     Migrate,
@@ -209,7 +209,8 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Worker => {
             let shutdown = shutdown_signal();
             let state = AppState::new(config).await?;
-            // The webhook worker and the connection checker, stopped together.
+            // The webhook worker, the connection checker and the request log's pruning,
+            // stopped together.
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let until = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
@@ -218,12 +219,18 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
                 crate::checks::Context::of(&state),
                 until(stopped.clone()),
             ));
+            let pruner = tokio::spawn(crate::retention::run(
+                state.store.clone(),
+                state.config.passthrough.log_retention,
+                until(stopped.clone()),
+            ));
             let context = crate::webhooks::worker::Context::of(&state);
             let worker = tokio::spawn(crate::webhooks::worker::run(context, until(stopped)));
             shutdown.await;
             let _ = stop.send(true);
             let _ = worker.await;
             let _ = checker.await;
+            let _ = pruner.await;
             Ok(())
         }
         Command::Webhooks(command) => webhooks::run(command, config).await,

@@ -354,6 +354,10 @@ pub struct PassthroughConfig {
         deserialize_with = "de::networks"
     )]
     pub download_networks: Vec<ipnet::IpNet>,
+    /// `PLUGBOARD_REQUEST_LOG_RETENTION`: how long the request log keeps an entry; the worker
+    /// deletes older ones in small batches.
+    #[serde(rename = "request_log_retention", deserialize_with = "de::duration")]
+    pub log_retention: Duration,
 }
 
 impl Default for PassthroughConfig {

@@ -982,7 +982,38 @@ async fn multipart_files_are_downloaded_from_data_url() {
     );
 }
 
+/// Entries older than the retention are deleted by the worker's pruning, and newer ones stay.
+async fn the_request_log_is_pruned_after_its_retention(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.connect_tool("sandbox", &[("api_key", "k")]).await;
+    for _ in 0..3 {
+        app.passthrough(
+            "sandbox/v1",
+            &id,
+            json!({"method": "GET", "path": "/absences"}),
+        )
+        .await;
+    }
+    assert_eq!(request_log(&app, &id).await.len(), 3);
+    let retention = app.state.config.passthrough.log_retention;
+    let store = app.state.store.as_ref();
+    let now = chrono::Utc::now();
+    assert_eq!(
+        plugboard::retention::prune_request_log(store, now, retention).await,
+        0,
+        "within the retention"
+    );
+    let later =
+        now + chrono::Duration::from_std(retention).expect("days") + chrono::Duration::hours(1);
+    assert_eq!(
+        plugboard::retention::prune_request_log(store, later, retention).await,
+        3
+    );
+    assert!(request_log(&app, &id).await.is_empty());
+}
+
 both_backends!(
+    the_request_log_is_pruned_after_its_retention,
     retries_are_opt_in_and_idempotent_only,
     the_retry_budget_bounds_the_wait,
     request_limits_and_fetched_files,

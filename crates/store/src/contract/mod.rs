@@ -58,6 +58,7 @@ macro_rules! contract_tests {
             request_log_filters,
             request_log_goes_with_its_integration,
             request_log_batches_are_whole,
+            request_log_prunes_oldest_first,
             sealing_counts_and_batches_visit_old_keys,
             resealing_is_compare_and_set,
             webhook_endpoints_are_stored_and_listed,

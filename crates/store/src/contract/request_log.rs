@@ -292,3 +292,27 @@ pub async fn request_log_batches_are_whole(store: Arc<dyn Store>) {
         .expect("list");
     assert_eq!(oldest.len(), 201, "all 1201 entries are written");
 }
+
+/// Pruning deletes the oldest entries made before the cut-off, at most `limit` at a time, in
+/// every environment, and nothing newer.
+pub async fn request_log_prunes_oldest_first(store: Arc<dyn Store>) {
+    let (dev, id) = integration(&*store, "personio").await;
+    let now = millis_now();
+    let entries: Vec<RequestLogEntry> = (0..5)
+        .map(|days| request(&dev, &id, now - Duration::days(days)))
+        .collect();
+    store.record_requests(&entries).await.expect("record");
+    let cutoff = now - Duration::hours(36);
+    assert_eq!(store.prune_requests(cutoff, 2).await.expect("prune"), 2);
+    let left = filtered(&*store, &dev, &id, RequestFilter::default()).await;
+    assert_eq!(left.len(), 3);
+    assert!(
+        left.iter()
+            .all(|entry| entry.created_at >= now - Duration::days(2)),
+        "the oldest went first: {left:?}"
+    );
+    assert_eq!(store.prune_requests(cutoff, 10).await.expect("prune"), 1);
+    assert_eq!(store.prune_requests(cutoff, 10).await.expect("prune"), 0);
+    let kept = filtered(&*store, &dev, &id, RequestFilter::default()).await;
+    assert_eq!(kept.len(), 2, "entries after the cut-off stay");
+}

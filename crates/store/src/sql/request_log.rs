@@ -131,6 +131,16 @@ statements! {
         .bind(id)
     }
 
+    /// Deletes up to `limit` of the oldest entries made before `before`.
+    fn prune<'q>(before: DateTime<Utc>, limit: u32) -> Query {
+        sqlx::query(
+            "DELETE FROM request_log WHERE id IN \
+             (SELECT id FROM request_log WHERE created_at < $1 ORDER BY created_at LIMIT $2)",
+        )
+        .bind(to_millis(before))
+        .bind(i64::from(limit))
+    }
+
     /// Deletes an integration's log, in the transaction that deletes the integration.
     fn delete_for_integration<'q>(
         environment_id: &'q str,

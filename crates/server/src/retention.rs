@@ -1,0 +1,61 @@
+//! Retention: the passthrough request log keeps its entries for
+//! `PLUGBOARD_REQUEST_LOG_RETENTION` (30 days by default). The worker deletes older ones every
+//! few minutes in batches of [`BATCH`], pausing between batches, so that a large backlog never
+//! holds the database's writer for long next to the API's writes.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use plugboard_store::Store;
+
+/// Entries deleted per statement.
+pub const BATCH: u32 = 1000;
+
+/// How often the log is pruned.
+pub const EVERY: Duration = Duration::from_secs(600);
+
+/// The pause between two batches, which lets other writes through.
+const PAUSE: Duration = Duration::from_millis(20);
+
+/// Prunes the request log every [`EVERY`] until `shutdown` completes.
+pub async fn run(store: Arc<dyn Store>, retention: Duration, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            _ = prune_request_log(store.as_ref(), Utc::now(), retention) => {}
+        }
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = tokio::time::sleep(EVERY) => {}
+        }
+    }
+}
+
+/// Deletes every entry older than `retention` at `now`, batch by batch; returns how many.
+pub async fn prune_request_log(store: &dyn Store, now: DateTime<Utc>, retention: Duration) -> u64 {
+    let Ok(retention) = chrono::Duration::from_std(retention) else {
+        return 0;
+    };
+    let before = now - retention;
+    let mut deleted = 0;
+    loop {
+        match store.prune_requests(before, BATCH).await {
+            Ok(count) => {
+                deleted += count;
+                if count < u64::from(BATCH) {
+                    break;
+                }
+                tokio::time::sleep(PAUSE).await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "pruning the request log failed; retrying at the next round");
+                break;
+            }
+        }
+    }
+    if deleted > 0 {
+        tracing::info!(deleted, "request log entries past their retention deleted");
+    }
+    deleted
+}
