@@ -8,7 +8,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Kombo } from "@kombo-api/sdk";
-import { KomboGeneralError, ResponseValidationError } from "@kombo-api/sdk/models/errors";
+import { assertApiError, call, requiredEnv } from "./sdk.mjs";
 
 const REQUIRED = [
   "PLUGBOARD_SERVER_URL",
@@ -18,15 +18,7 @@ const REQUIRED = [
   "PLUGBOARD_ACTIVATION_TOKEN",
   "PLUGBOARD_INTEGRATION_ID",
 ];
-const missing = REQUIRED.filter((name) => !process.env[name]);
-if (missing.length > 0) {
-  // Fail loudly rather than skip: a silently skipped compat suite looks like a passing one.
-  throw new Error(
-    `missing environment variables: ${missing.join(", ")}. ` +
-      "This file is run by the Rust integration test `sdk_compat`, which starts Plugboard and sets them.",
-  );
-}
-const env = process.env;
+const env = requiredEnv(REQUIRED, "sdk_compat");
 const SERVER_URL = env.PLUGBOARD_SERVER_URL;
 const INTEGRATION_ID = env.PLUGBOARD_INTEGRATION_ID;
 
@@ -35,31 +27,6 @@ const INTEGRATION_ID = env.PLUGBOARD_INTEGRATION_ID;
 const client = (apiKey) => new Kombo({ api_key: apiKey, server_url: SERVER_URL, timeout_ms: 10_000 });
 const dev = client(env.PLUGBOARD_DEV_API_KEY);
 const prod = client(env.PLUGBOARD_PROD_API_KEY);
-
-// A zod failure only says "Response validation failed"; put the key or enum value that broke in the message,
-// since that is exactly what this suite exists to report.
-async function call(promise) {
-  try {
-    return await promise;
-  } catch (err) {
-    if (err instanceof ResponseValidationError) err.message = err.pretty();
-    throw err;
-  }
-}
-
-// Error bodies go through zod too: a KomboGeneralError (not a ResponseValidationError or the
-// catch-all KomboError) proves the body matched Kombo's error schema. On that class `statusCode`
-// is the HTTP status, `error` is the body's `error` object and `status` is the body's "error".
-async function assertApiError(promise, code, statusCode) {
-  await assert.rejects(call(promise), (err) => {
-    assert.ok(err instanceof KomboGeneralError, `expected KomboGeneralError, got ${err.name}: ${err.message}`);
-    assert.equal(err.statusCode, statusCode);
-    assert.equal(err.status, "error");
-    assert.equal(err.error.code, code);
-    assert.equal(typeof err.error.message, "string");
-    return true;
-  });
-}
 
 // Links must point at this Plugboard (not kombo.dev) and carry the token the front end needs.
 function assertLink(link) {

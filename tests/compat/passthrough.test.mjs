@@ -8,7 +8,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Kombo } from "@kombo-api/sdk";
-import { KomboGeneralError, ResponseValidationError } from "@kombo-api/sdk/models/errors";
+import { assertApiError, call, requiredEnv } from "./sdk.mjs";
 
 const REQUIRED = [
   "PLUGBOARD_SERVER_URL",
@@ -17,15 +17,7 @@ const REQUIRED = [
   "PLUGBOARD_SPARE_SANDBOX_ID",
   "PLUGBOARD_BAMBOOHR_ID",
 ];
-const missing = REQUIRED.filter((name) => !process.env[name]);
-if (missing.length > 0) {
-  // Fail loudly rather than skip: a silently skipped compat suite looks like a passing one.
-  throw new Error(
-    `missing environment variables: ${missing.join(", ")}. ` +
-      "This file is run by the Rust integration test `sdk_passthrough`, which starts Plugboard and sets them.",
-  );
-}
-const env = process.env;
+const env = requiredEnv(REQUIRED, "sdk_passthrough");
 const SERVER_URL = env.PLUGBOARD_SERVER_URL;
 
 // The integration is a client option (the SDK sends it as X-Integration-Id), so one client
@@ -40,30 +32,7 @@ const client = (integrationId) =>
   });
 const sandbox = client(env.PLUGBOARD_SANDBOX_ID);
 
-// A zod failure only says "Response validation failed"; put what broke in the message.
-async function call(promise) {
-  try {
-    return await promise;
-  } catch (err) {
-    if (err instanceof ResponseValidationError) err.message = err.pretty();
-    throw err;
-  }
-}
-
 const send = (sdk, tool, api, body) => call(sdk.general.sendPassthroughRequest({ tool, api, body }));
-
-// A KomboGeneralError (not a ResponseValidationError) proves the error body matched Kombo's
-// error schema.
-async function assertApiError(promise, code, statusCode) {
-  await assert.rejects(call(promise), (err) => {
-    assert.ok(err instanceof KomboGeneralError, `expected KomboGeneralError, got ${err.name}: ${err.message}`);
-    assert.equal(err.statusCode, statusCode);
-    assert.equal(err.status, "error");
-    assert.equal(err.error.code, code);
-    assert.equal(typeof err.error.message, "string");
-    return true;
-  });
-}
 
 // The typed envelope every successful passthrough shares.
 function assertEnvelope(res, remoteStatus) {

@@ -490,7 +490,7 @@ async fn attempt(
         headers: caller_headers,
         payload,
     };
-    let mut answer = exchange_with_retries(
+    let received = exchange_with_retries(
         state,
         &target,
         &key,
@@ -501,16 +501,21 @@ async fn attempt(
         &mut warnings,
     )
     .await?;
-    answer.warnings.append(&mut warnings);
-    answer.concurrency_remaining = permit.remaining;
-    answer.url = shown_url(&request.url, &api.auth);
-    answer.data = body::incoming(
-        &answer.raw_headers,
-        &answer.raw_body,
+    let data = body::incoming(
+        &received.headers,
+        &received.body,
         call.response_as_base64.unwrap_or(false),
-        &mut answer.warnings,
+        &mut warnings,
     );
-    Ok(answer.into_answer())
+    Ok(Answer {
+        url: shown_url(&request.url, &api.auth),
+        status: received.status.as_u16(),
+        headers: headers::incoming(&received.headers),
+        data,
+        warnings,
+        concurrency_remaining: permit.remaining,
+        log_id: String::new(),
+    })
 }
 
 /// The catalog's tool and its passthrough API `api_id`, or an error listing the tool's APIs.

@@ -9,9 +9,8 @@ use reqwest::{StatusCode, header::HeaderMap};
 use zeroize::Zeroizing;
 
 use super::{
-    Answer, CallMethod, Failure, Traffic,
+    CallMethod, Failure, Traffic,
     cache::Key,
-    headers,
     payload::Payload,
     target::{self, Target},
 };
@@ -33,26 +32,8 @@ pub(super) struct Prepared {
 /// The tool's answer as received, before it is decoded for the caller.
 pub(super) struct Received {
     pub(super) status: StatusCode,
-    pub(super) raw_headers: HeaderMap,
-    pub(super) raw_body: Vec<u8>,
-    pub(super) url: String,
-    pub(super) data: Option<serde_json::Value>,
-    pub(super) warnings: Vec<String>,
-    pub(super) concurrency_remaining: u32,
-}
-
-impl Received {
-    pub(super) fn into_answer(self) -> Answer {
-        Answer {
-            url: self.url,
-            status: self.status.as_u16(),
-            headers: headers::incoming(&self.raw_headers),
-            data: self.data,
-            warnings: self.warnings,
-            concurrency_remaining: self.concurrency_remaining,
-            log_id: String::new(),
-        }
-    }
+    pub(super) headers: HeaderMap,
+    pub(super) body: Vec<u8>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -82,7 +63,7 @@ pub(super) async fn exchange_with_retries(
         )
         .await?;
         traffic.status = Some(received.status.as_u16());
-        traffic.response_bytes = received.raw_body.len() as u64;
+        traffic.response_bytes = received.body.len() as u64;
         let status = received.status;
         if status == StatusCode::UNAUTHORIZED
             && matches!(target.api.auth, Auth::Token(_))
@@ -104,7 +85,7 @@ pub(super) async fn exchange_with_retries(
         let retryable = matches!(status.as_u16(), 429 | 503) && request.method.idempotent();
         if retryable && retried < retries {
             let wait = received
-                .raw_headers
+                .headers
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(net::parse_retry_after)
@@ -249,12 +230,8 @@ pub(super) async fn send_once(
     };
     Ok(Received {
         status,
-        raw_headers: headers,
-        raw_body: body,
-        url: String::new(),
-        data: None,
-        warnings: Vec::new(),
-        concurrency_remaining: 0,
+        headers,
+        body,
     })
 }
 
