@@ -7,7 +7,8 @@
 //! `impl Links for PostgresStore`, and so on. Statements that read the same on SQLite come from
 //! [`plugboard_store::sql`]; this crate writes only PostgreSQL's own: the fan-out of events to
 //! deliveries and its `NOTIFY` (`webhooks/mod.rs`), the `SKIP LOCKED` claim
-//! (`webhooks/deliveries.rs`) and the one-statement redemption (`integrations.rs`).
+//! (`webhooks/deliveries.rs`), the one-statement redemption (`integrations.rs`) and the OAuth
+//! locks (`oauth.rs`).
 
 use std::{str::FromStr, sync::Arc, time::Duration};
 
@@ -23,6 +24,7 @@ mod audit;
 mod events;
 mod integrations;
 mod links;
+mod oauth;
 mod request_log;
 mod sealing;
 mod setup;

@@ -11,7 +11,8 @@
 //! `impl Links for SqliteStore`, and so on. Statements that read the same on PostgreSQL come
 //! from [`plugboard_store::sql`]; this crate writes only SQLite's own: the fan-out of events to
 //! deliveries (`webhooks/mod.rs`), the claim in one write transaction
-//! (`webhooks/deliveries.rs`) and the batched redemption (`redeem.rs`).
+//! (`webhooks/deliveries.rs`), the batched redemption (`redeem.rs`) and the no-op write that
+//! takes the write lock for a token refresh (`oauth.rs`).
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -26,6 +27,7 @@ mod audit;
 mod events;
 mod integrations;
 mod links;
+mod oauth;
 mod redeem;
 mod request_log;
 mod sealing;

@@ -16,3 +16,19 @@ async fn fresh_store() -> Arc<dyn Store> {
 }
 
 contract_tests!(fresh_store());
+
+/// Two stores on one file are two processes as far as SQLite's locks go: a refresh through
+/// the second waits for the first's write lock and reads what it stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_locks_hold_across_processes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plugboard.db");
+    let first = SqliteStore::open(&path).await.expect("open");
+    first.migrate().await.expect("migrate");
+    let second = SqliteStore::open(&path).await.expect("open");
+    plugboard_store::contract::credentials_locks_hold_across_processes(
+        Arc::new(first),
+        Arc::new(second),
+    )
+    .await;
+}

@@ -21,6 +21,7 @@
 //! | `api_keys` | [`ApiKeys`] | operators' API keys |
 //! | `links` | [`Links`] | magic links and which links completed a flow |
 //! | `integrations` | [`Integrations`] | integrations, their credentials and activation tokens |
+//! | `oauth` | [`Oauth`] | OAuth apps, sign-in attempts, the credentials lock of a refresh |
 //! | `events` | [`Events`] | the webhook events an environment emitted |
 //! | `audit` | [`Audit`] | the audit trail |
 //! | `request_log` | [`RequestLog`] | the passthrough request log: one row per call to a tool |
@@ -73,6 +74,7 @@ mod events;
 pub mod ids;
 mod integrations;
 mod links;
+pub mod oauth;
 pub mod request_log;
 pub mod rows;
 pub mod sealing;
@@ -91,6 +93,7 @@ pub use integrations::{
     Integrations, NewActivationToken, NewIntegration, Relink, SetupStatus,
 };
 pub use links::{ConsumedLink, Links, MagicLink};
+pub use oauth::{NewOauthApp, Oauth, OauthApp, OauthAttempt, OauthResult};
 pub use request_log::RequestLog;
 pub use sealing::{Sealed, Sealing};
 pub use setup::{Environment, EnvironmentName, Setup};
@@ -128,6 +131,7 @@ pub trait Store:
     + ApiKeys
     + Links
     + Integrations
+    + Oauth
     + Events
     + Audit
     + RequestLog
@@ -143,6 +147,7 @@ impl<T> Store for T where
         + ApiKeys
         + Links
         + Integrations
+        + Oauth
         + Events
         + Audit
         + RequestLog

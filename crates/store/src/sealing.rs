@@ -1,5 +1,5 @@
-//! Sealed values (credentials and webhook secrets) and the re-sealing of them under a new
-//! master key: which keys sealed what, and a compare-and-set replacement.
+//! Sealed values (credentials, webhook secrets and OAuth client secrets) and the re-sealing
+//! of them under a new master key: which keys sealed what, and a compare-and-set replacement.
 
 use async_trait::async_trait;
 
@@ -34,14 +34,20 @@ pub enum SealedSlot {
     WebhookSecret,
     /// A webhook endpoint's rotated-out secret, while it still signs.
     PreviousWebhookSecret,
+    /// An OAuth app revision's client secret; the record id is the app id. Every revision is
+    /// re-sealed, retired ones too: their integrations keep refreshing with them. (Sign-in
+    /// attempts are sealed too but are no slot: they live ten minutes, so an attempt sealed
+    /// under an old key expires long before anyone would retire that key.)
+    OauthClientSecret,
 }
 
 impl SealedSlot {
     /// Every slot, in the order re-sealing visits them.
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 4] = [
         Self::Credentials,
         Self::WebhookSecret,
         Self::PreviousWebhookSecret,
+        Self::OauthClientSecret,
     ];
 }
 

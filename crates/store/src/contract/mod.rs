@@ -15,6 +15,7 @@ mod audit;
 mod events;
 mod integrations;
 mod links;
+mod oauth;
 mod request_log;
 mod sealing;
 mod setup;
@@ -25,6 +26,7 @@ pub use audit::*;
 pub use events::*;
 pub use integrations::*;
 pub use links::*;
+pub use oauth::*;
 pub use request_log::*;
 pub use sealing::*;
 pub use setup::*;
@@ -50,6 +52,17 @@ macro_rules! contract_tests {
             deleting_removes_credentials_and_tokens,
             relink_replaces_credentials_and_reactivates,
             connection_checks_are_claimed_once_and_recorded,
+            oauth_app_revisions_count_up_and_retire,
+            oauth_apps_are_per_environment,
+            concurrent_oauth_app_puts_number_distinct_revisions,
+            oauth_attempts_are_consumed_once,
+            expired_oauth_attempts_are_refused,
+            concurrent_oauth_callbacks_consume_once,
+            abandoning_and_consuming_race_for_an_attempt,
+            oauth_results_are_taken_once,
+            oauth_attempts_are_pruned_after_expiry,
+            credentials_locks_serialise_refreshes,
+            oauth_client_secrets_are_resealed,
             standalone_events_are_stored_and_found,
             audit_events_page_newest_first,
             audit_events_filter,

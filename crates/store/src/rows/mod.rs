@@ -12,8 +12,10 @@ use crate::{
     sealing::{SealedRecord, SealedSlot},
 };
 
+mod oauth;
 mod webhooks;
 
+pub use oauth::*;
 pub use webhooks::*;
 
 fn corrupt(what: &str, value: &str) -> StoreError {

@@ -71,6 +71,7 @@ pub mod audit;
 pub mod events;
 pub mod integrations;
 pub mod links;
+pub mod oauth;
 pub mod request_log;
 pub mod sealing;
 pub mod setup;

@@ -78,6 +78,13 @@ fn slot_statements(slot: SealedSlot) -> (&'static str, &'static str) {
             "previous_nonce",
             "previous_ciphertext"
         ),
+        SealedSlot::OauthClientSecret => slot_statements!(
+            "oauth_apps",
+            "id",
+            "secret_key_id",
+            "secret_nonce",
+            "secret_ciphertext"
+        ),
     }
 }
 
@@ -86,7 +93,8 @@ statements! {
     fn key_ids<'q>() -> QueryAs<(String,)> {
         sqlx::query_as(
             "SELECT key_id FROM credentials UNION SELECT secret_key_id FROM webhook_endpoints \
-             UNION SELECT previous_key_id FROM webhook_endpoints WHERE previous_key_id IS NOT NULL",
+             UNION SELECT previous_key_id FROM webhook_endpoints WHERE previous_key_id IS NOT NULL \
+             UNION SELECT secret_key_id FROM oauth_apps",
         )
     }
 
@@ -98,6 +106,7 @@ statements! {
              UNION ALL SELECT secret_key_id FROM webhook_endpoints \
              UNION ALL SELECT previous_key_id FROM webhook_endpoints \
              WHERE previous_key_id IS NOT NULL \
+             UNION ALL SELECT secret_key_id FROM oauth_apps \
              ) AS sealed GROUP BY key_id ORDER BY key_id",
         )
     }
