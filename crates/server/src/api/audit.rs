@@ -24,14 +24,15 @@ pub struct AuditEventOut {
     /// What happened: `api_key.created`, `api_key.revoked`, `integration.deleted`,
     /// `integration.enabled`, `integration.disabled`, `webhook_endpoint.created`,
     /// `webhook_endpoint.updated`, `webhook_endpoint.secret_rotated`,
-    /// `webhook_endpoint.deleted`, `link.revoked`, and the end user's steps `link.opened`,
-    /// `link.tool_chosen`, `link.credentials_submitted`, `link.verification_failed`,
+    /// `webhook_endpoint.deleted`, `oauth_app.saved`, `oauth_app.removed`, `link.revoked`,
+    /// and the end user's steps `link.opened`, `link.tool_chosen`,
+    /// `link.credentials_submitted`, `link.signin_started`, `link.verification_failed`,
     /// `link.verification_succeeded`, `link.completed`.
     pub action: String,
     /// Who did it: `api_key:<key id>`, `cli` (the operator's command line) or `end_user`.
     pub actor: String,
     /// What it was done to, as `kind:<id>` (`integration:personio:…`, `webhook_endpoint:…`,
-    /// `api_key:…`, `link:…`).
+    /// `api_key:…`, `link:…`, `oauth_app:…`).
     pub target: Option<String>,
     /// The connection link, for the end user's steps.
     pub link_id: Option<String>,

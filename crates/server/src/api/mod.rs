@@ -14,6 +14,7 @@ pub mod events;
 pub mod general;
 pub mod integrations;
 pub mod links;
+pub mod oauth_apps;
 pub mod page;
 pub mod passthrough;
 pub mod tools;
@@ -82,6 +83,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::deliveries::list_deliveries))
         .routes(routes!(webhooks::deliveries::get_delivery))
         .routes(routes!(webhooks::deliveries::retry_delivery))
+        .routes(routes!(
+            oauth_apps::put_oauth_app,
+            oauth_apps::get_oauth_app,
+            oauth_apps::delete_oauth_app
+        ))
+        .routes(routes!(oauth_apps::list_oauth_apps))
         .routes(routes!(audit::list_audit_events))
         .routes(routes!(passthrough::list_requests))
         .routes(routes!(passthrough::get_request))

@@ -1,7 +1,7 @@
-//! The command line: `serve`, `worker`, `migrate`, `api-keys`, `webhooks`, `keys` and
-//! `default-config`. Every command reads the same configuration as `serve`. Results go to
+//! The command line: `serve`, `worker`, `migrate`, `api-keys`, `webhooks`, `oauth-apps`,
+//! `keys` and `default-config`. Every command reads the same configuration as `serve`. Results go to
 //! stdout (scriptable); logs go to stderr. The operator's commands live one file per group
-//! (`api_keys.rs`, `webhooks.rs`, `keys.rs`), one function per subcommand, and call the same
+//! (`api_keys.rs`, `webhooks.rs`, `oauth_apps.rs`, `keys.rs`), one function per subcommand, and call the same
 //! operations as the API, as the operator (`audit::Caller::cli`).
 
 use std::{io::Write, path::PathBuf};
@@ -15,6 +15,7 @@ use crate::{AppState, config::Config, error::DomainError, open_store};
 
 mod api_keys;
 mod keys;
+mod oauth_apps;
 mod webhooks;
 
 /// Plugboard: a self-hosted Connect service, wire-compatible with the Kombo Connect API.
@@ -51,6 +52,9 @@ pub enum Command {
     /// Add, list and remove webhook endpoints.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Save, list and remove the OAuth apps end users sign in to tools with.
+    #[command(subcommand)]
+    OauthApps(OauthAppsCommand),
     /// Rotate the master key: generate one, re-seal stored secrets under it, show progress.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -100,6 +104,42 @@ pub enum WebhooksCommand {
     Remove {
         /// The endpoint's id.
         id: String,
+    },
+}
+
+/// `plugboard oauth-apps …`.
+#[derive(Debug, Subcommand)]
+pub enum OauthAppsCommand {
+    /// Save a new revision of a tool's OAuth app, reading the client secret from stdin (one
+    /// line; never an argument, which `ps` would show). Prints the revision and the redirect
+    /// URI to register at the vendor.
+    Set {
+        /// The catalog tool, e.g. `gusto` (`list` shows which tools have OAuth sign-in).
+        tool: String,
+        /// The environment whose end users sign in with it.
+        #[arg(long, value_enum)]
+        environment: EnvironmentArg,
+        /// The client id the vendor issued.
+        #[arg(long)]
+        client_id: String,
+        /// A scope to request instead of the catalog's defaults; repeat for several.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+    },
+    /// List the tools with OAuth sign-in and the environment's app for each (never secrets).
+    List {
+        /// The environment to show.
+        #[arg(long, value_enum)]
+        environment: EnvironmentArg,
+    },
+    /// Remove a tool's OAuth app: its end users can no longer sign in to it, while existing
+    /// integrations keep refreshing with their revision.
+    Remove {
+        /// The catalog tool.
+        tool: String,
+        /// The environment to remove it from.
+        #[arg(long, value_enum)]
+        environment: EnvironmentArg,
     },
 }
 
@@ -234,6 +274,7 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Webhooks(command) => webhooks::run(command, config).await,
+        Command::OauthApps(command) => oauth_apps::run(command, config).await,
         Command::Keys(command) => keys::run(command, config).await,
         Command::DefaultConfig => {
             std::io::stdout().write_all(crate::config::DEFAULTS.as_bytes())?;

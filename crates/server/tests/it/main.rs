@@ -20,6 +20,7 @@ mod helpers;
 mod integrations;
 mod key_rotation;
 mod link_tokens;
+mod oauth_apps;
 mod outage;
 mod outbound;
 mod passthrough;
