@@ -45,6 +45,9 @@ pub enum Auth {
     /// `Authorization: Bearer <token>` (or with the exchange's own `prefix`). The token is
     /// cached until it expires and renewed once when the tool answers 401.
     Token(TokenExchange),
+    /// `Authorization: Bearer <access token>` with the integration's OAuth access token,
+    /// refreshed ahead of its expiry (and once on a 401). Only for `oauth2` tools.
+    Oauth,
 }
 
 /// The login request of [`Auth::Token`], and where its answer keeps the token.
@@ -109,7 +112,7 @@ impl Auth {
     /// Every template string, for placeholder validation.
     pub fn templates(&self) -> Vec<&str> {
         match self {
-            Self::None => Vec::new(),
+            Self::None | Self::Oauth => Vec::new(),
             Self::Basic { username, password } => vec![username, password],
             Self::Bearer { token } => vec![token],
             Self::Header { value, .. } | Self::Query { value, .. } => vec![value],
@@ -129,7 +132,7 @@ impl Auth {
     pub fn header_name(&self) -> Option<String> {
         match self {
             Self::None | Self::Query { .. } => None,
-            Self::Basic { .. } | Self::Bearer { .. } | Self::Token(_) => {
+            Self::Basic { .. } | Self::Bearer { .. } | Self::Token(_) | Self::Oauth => {
                 Some("authorization".into())
             }
             Self::Header { name, .. } => Some(name.to_ascii_lowercase()),

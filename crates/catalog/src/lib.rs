@@ -12,11 +12,13 @@ use serde::{Deserialize, Serialize};
 mod api;
 mod icon;
 mod logo;
+mod oauth;
 mod schema;
 mod template;
 
 pub use api::{Api, ApiOption, Auth, BasicPair, TokenExchange, is_api_id};
 pub use logo::{Image, Logo, LogoSource, MAX_OVERRIDE_BYTES, check_image};
+pub use oauth::{ClientAuth, OauthSettings, RESERVED_PARAMS};
 pub use schema::{
     Field, FieldKind, FieldProblem, Input, Localized, Method, Pattern, Verify, is_plain_email,
     placeholders,
@@ -129,7 +131,8 @@ impl std::fmt::Display for Category {
 pub enum AuthKind {
     /// The user pastes an API key or similar secret (possibly with a subdomain).
     ApiKey,
-    /// The user signs in with the tool's OAuth 2 authorisation flow.
+    /// The user signs in with the tool's OAuth 2 authorization-code flow (`[oauth]`), once
+    /// the operator has registered an OAuth app for the tool in the environment.
     Oauth2,
 }
 
@@ -177,6 +180,12 @@ pub struct Tool {
     /// The tool's APIs that passthrough requests may call, under Kombo's ids.
     #[serde(default)]
     pub apis: Vec<Api>,
+    /// How the tool's OAuth sign-in works: required for `oauth2` tools, and allowed on
+    /// `api_key` tools whose vendor offers both (the end user then signs in when the operator
+    /// registered an app, and pastes a key otherwise). An integration connected by signing in
+    /// sends its access token as `Authorization: Bearer` whatever the APIs' `auth` says.
+    #[serde(default)]
+    pub oauth: Option<OauthSettings>,
     /// The vendor's CC0 logo from `logos/`, when simple-icons has one; not part of the file.
     #[serde(skip)]
     pub logo: Option<Logo>,
@@ -186,6 +195,11 @@ impl Tool {
     /// The passthrough API with Kombo's id `id`.
     pub fn api(&self, id: &str) -> Option<&Api> {
         self.apis.iter().find(|api| api.id == id)
+    }
+
+    /// Whether end users can sign in to the tool (it has an `[oauth]` section).
+    pub fn signs_in(&self) -> bool {
+        self.oauth.is_some()
     }
 
     /// Whether the tool can be connected as `category`.
@@ -389,14 +403,21 @@ fn validate(file: &str, tool: &Tool) -> Result<(), CatalogError> {
 }
 
 /// Rules for the parts the hosted flow uses: API-key tools must say what to ask for, how to get
-/// it, and how to check it; OAuth tools ask for nothing yet.
+/// it, and how to check it; OAuth tools how to sign in, what to type first (never a secret:
+/// the vendor holds those), and how to check the token.
 fn validate_connection(tool: &Tool) -> Result<(), String> {
     match tool.auth {
         AuthKind::Oauth2 => {
-            if !tool.fields.is_empty() || tool.verify.is_some() {
-                return Err("oauth2 tools have no fields or verify section".into());
+            if tool.oauth.is_none()
+                || tool.guide.is_none()
+                || tool.verify.is_none()
+                || tool.base_url.is_none()
+            {
+                return Err("oauth2 tools need [oauth], guide, base_url and verify".into());
             }
-            return Ok(());
+            if tool.fields.iter().any(|f| f.kind == FieldKind::Secret) {
+                return Err("oauth2 tools ask for no secret: the vendor holds it".into());
+            }
         }
         AuthKind::ApiKey if tool.development_only => {}
         AuthKind::ApiKey => {
@@ -409,6 +430,7 @@ fn validate_connection(tool: &Tool) -> Result<(), String> {
             }
         }
     }
+    validate_oauth(tool)?;
     let mut ids = std::collections::BTreeSet::new();
     for field in &tool.fields {
         let id_ok = !field.id.is_empty()
@@ -475,6 +497,51 @@ fn validate_connection(tool: &Tool) -> Result<(), String> {
     validate_apis(tool)
 }
 
+/// Rules for `[oauth]` and the `oauth` auth scheme: https endpoints whose placeholders name
+/// non-secret fields, no flow parameter replaced; `{ type = "oauth" }` only where there is an
+/// access token, and everywhere in an `oauth2` tool (it has no other credential).
+fn validate_oauth(tool: &Tool) -> Result<(), String> {
+    let schemes = tool
+        .verify
+        .iter()
+        .map(|verify| ("verify", &verify.auth))
+        .chain(tool.apis.iter().map(|api| (api.id.as_str(), &api.auth)));
+    for (what, auth) in schemes {
+        let oauth = *auth == Auth::Oauth;
+        if oauth && tool.oauth.is_none() {
+            return Err(format!("{what}: auth type oauth needs an [oauth] section"));
+        }
+        if !oauth && tool.auth == AuthKind::Oauth2 {
+            return Err(format!(
+                "{what}: an oauth2 tool's requests use auth type oauth"
+            ));
+        }
+    }
+    let Some(oauth) = &tool.oauth else {
+        return Ok(());
+    };
+    oauth.validate()?;
+    for template in oauth.templates() {
+        https_template("oauth endpoint", template)?;
+        for name in placeholders(template) {
+            let field = tool.fields.iter().find(|field| field.id == name);
+            match field {
+                None => return Err(format!("{{{name}}} in {template:?} is not a field id")),
+                Some(field) if field.kind == FieldKind::Secret => {
+                    return Err(format!("{template:?} names {{{name}}}, a secret"));
+                }
+                Some(field) if field.pattern.is_none() && field.kind != FieldKind::Url => {
+                    return Err(format!(
+                        "field {name} fills {template:?}, so it needs a pattern"
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Whether `template`, its placeholders filled with a plain word, is an absolute https URL.
 fn https_template(what: &str, template: &str) -> Result<(), String> {
     let example = placeholders(template)
@@ -496,7 +563,9 @@ fn validate_apis(tool: &Tool) -> Result<(), String> {
     let mut ids = std::collections::BTreeSet::new();
     for api in &tool.apis {
         let what = format!("apis.{}", api.id);
-        if !is_api_id(&api.id) || !ids.insert(api.id.as_str()) {
+        // `<tool>/authorize` and `<tool>/token` are the OAuth endpoints' override keys.
+        let reserved = matches!(api.id.as_str(), "authorize" | "token");
+        if !is_api_id(&api.id) || reserved || !ids.insert(api.id.as_str()) {
             return Err(format!(
                 "api id {:?} must be unique: letters, digits, - and _",
                 api.id
@@ -624,9 +693,12 @@ mod tests {
         assert!(sandbox.supports(Category::Hris) && sandbox.supports(Category::Ats));
     }
 
+    /// The smallest valid tool: one signed in to with OAuth.
+    const MINIMAL: &str = "id = \"acme\"\nlabel = \"Acme\"\ncategories = [\"HRIS\"]\ncolor = \"#224488\"\nauth = \"oauth2\"\nbase_url = \"https://api.acme.example\"\n[oauth]\nauthorize_url = \"https://acme.example/authorize\"\ntoken_url = \"https://acme.example/token\"\n[guide]\nen = [\"Sign in.\"]\nde = [\"Anmelden.\"]\nfr = [\"Connexion.\"]\nit = [\"Accesso.\"]\nes = [\"Acceso.\"]\n[verify]\nmethod = \"GET\"\npath = \"/me\"\nauth = { type = \"oauth\" }\n";
+
     #[test]
     fn rejects_bad_files_with_the_file_name() {
-        let good = "id = \"acme\"\nlabel = \"Acme\"\ncategories = [\"HRIS\"]\ncolor = \"#224488\"\nauth = \"oauth2\"\n";
+        let good = MINIMAL;
         assert!(Catalog::from_files([("acme.toml", good)]).is_ok());
         let cases = [
             (
@@ -855,8 +927,63 @@ mod tests {
     }
 
     #[test]
+    fn oauth_sections_keep_their_rules() {
+        assert!(Catalog::from_files([("acme.toml", MINIMAL)]).is_ok());
+        let field = "[[fields]]\nid = \"tenant\"\nkind = \"text\"\nlabel = { en = \"T\", de = \"T\", fr = \"T\", it = \"T\", es = \"T\" }\n";
+        let cases = [
+            (
+                MINIMAL.replace(
+                    "auth = { type = \"oauth\" }",
+                    "auth = { type = \"bearer\", token = \"x\" }",
+                ),
+                "use auth type oauth",
+            ),
+            (
+                MINIMAL.replace(
+                    "[oauth]\n",
+                    "[oauth]\nauthorize_params = { state = \"fixed\" }\n",
+                ),
+                "may not replace",
+            ),
+            (
+                MINIMAL.replace("https://acme.example/token", "http://acme.example/token"),
+                "https",
+            ),
+            (
+                MINIMAL.replace(
+                    "https://acme.example/authorize",
+                    "https://{tenant}.acme.example/authorize",
+                ) + field,
+                "needs a pattern",
+            ),
+            (
+                MINIMAL.replace(
+                    "https://acme.example/authorize",
+                    "https://{tenant}.acme.example/authorize",
+                ) + &field.replace("\"text\"", "\"secret\""),
+                "secret",
+            ),
+            (
+                MINIMAL.replace(
+                    "https://acme.example/authorize",
+                    "https://{nothing}.acme.example/authorize",
+                ),
+                "not a field id",
+            ),
+            (MINIMAL.replace("[oauth]", "[elsewhere]"), "unknown field"),
+        ];
+        for (text, expected) in cases {
+            let err = Catalog::from_files([("acme.toml", text.as_str())]).expect_err(expected);
+            assert!(
+                err.to_string().contains(expected),
+                "{err} should say {expected}"
+            );
+        }
+    }
+
+    #[test]
     fn duplicate_ids_are_rejected() {
-        let text = "id = \"acme\"\nlabel = \"Acme\"\ncategories = [\"ATS\"]\ncolor = \"#224488\"\nauth = \"oauth2\"\n";
+        let text = MINIMAL;
         let err =
             Catalog::from_files([("acme.toml", text), ("acme.toml", text)]).expect_err("duplicate");
         assert!(err.to_string().contains("already defines"));
@@ -882,11 +1009,7 @@ mod tests {
         let catalog = Catalog::builtin().expect("builtin");
         for tool in catalog.tools() {
             if tool.auth != AuthKind::ApiKey {
-                assert!(
-                    tool.apis.is_empty(),
-                    "{}: oauth2 tools have no sign-in yet",
-                    tool.id
-                );
+                assert!(!tool.apis.is_empty(), "{}: no passthrough API", tool.id);
                 continue;
             }
             let excused = TOOLS_WITHOUT_APIS.contains(&tool.id.as_str());

@@ -46,6 +46,10 @@ pub enum Action {
     WebhookEndpointSecretRotated,
     /// A webhook endpoint was deleted.
     WebhookEndpointDeleted,
+    /// An OAuth app was registered or changed (a new revision).
+    OauthAppSaved,
+    /// An OAuth app was removed.
+    OauthAppRemoved,
     /// A magic link was revoked.
     LinkRevoked,
     /// The end user opened a connection link.
@@ -60,11 +64,14 @@ pub enum Action {
     LinkVerificationSucceeded,
     /// The flow finished: the integration was created or relinked.
     LinkCompleted,
+    /// The end user started signing in to an OAuth tool (the popup or page left for the
+    /// vendor).
+    LinkSigninStarted,
 }
 
 impl Action {
     /// Every action, for documentation and filter validation.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 19] = [
         Self::ApiKeyCreated,
         Self::ApiKeyRevoked,
         Self::IntegrationDeleted,
@@ -74,6 +81,8 @@ impl Action {
         Self::WebhookEndpointUpdated,
         Self::WebhookEndpointSecretRotated,
         Self::WebhookEndpointDeleted,
+        Self::OauthAppSaved,
+        Self::OauthAppRemoved,
         Self::LinkRevoked,
         Self::LinkOpened,
         Self::LinkToolChosen,
@@ -81,6 +90,7 @@ impl Action {
         Self::LinkVerificationFailed,
         Self::LinkVerificationSucceeded,
         Self::LinkCompleted,
+        Self::LinkSigninStarted,
     ];
 
     /// The stored and wire name, `noun.verb`.
@@ -95,6 +105,8 @@ impl Action {
             Self::WebhookEndpointUpdated => "webhook_endpoint.updated",
             Self::WebhookEndpointSecretRotated => "webhook_endpoint.secret_rotated",
             Self::WebhookEndpointDeleted => "webhook_endpoint.deleted",
+            Self::OauthAppSaved => "oauth_app.saved",
+            Self::OauthAppRemoved => "oauth_app.removed",
             Self::LinkRevoked => "link.revoked",
             Self::LinkOpened => "link.opened",
             Self::LinkToolChosen => "link.tool_chosen",
@@ -102,6 +114,7 @@ impl Action {
             Self::LinkVerificationFailed => "link.verification_failed",
             Self::LinkVerificationSucceeded => "link.verification_succeeded",
             Self::LinkCompleted => "link.completed",
+            Self::LinkSigninStarted => "link.signin_started",
         }
     }
 }

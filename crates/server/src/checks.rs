@@ -22,8 +22,15 @@ use rand::Rng;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::{
-    AppState, config::ChecksConfig, events, flow::verify::Outcome, flow::verify::Verifier,
-    integrations, metrics::Metrics, vault::Vault,
+    AppState,
+    config::ChecksConfig,
+    events,
+    flow::verify::Outcome,
+    flow::verify::Verifier,
+    integrations,
+    metrics::Metrics,
+    oauth::{self, tokens::RefreshError},
+    vault::Vault,
 };
 
 /// How often the database is asked for due checks when nothing wakes the loop.
@@ -52,6 +59,9 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Wakes the loop when a check is brought forward in this process.
     pub wake: Arc<Notify>,
+    /// The application, for refreshing OAuth integrations' tokens before their check (which
+    /// makes the checks the sweep that keeps idle integrations' refresh tokens in use).
+    pub app: AppState,
 }
 
 impl Context {
@@ -65,6 +75,7 @@ impl Context {
             config: state.config.checks.clone(),
             metrics: Arc::clone(&state.metrics),
             wake: Arc::clone(&state.check_wake),
+            app: state.clone(),
         }
     }
 }
@@ -300,7 +311,22 @@ async fn verify(context: &Context, integration: &Integration) -> Result<Outcome,
         integrations::open_credentials(context.store.as_ref(), &context.vault, &integration.id)
             .await
             .map_err(|e| e.to_string())?;
-    Ok(context.verifier.verify(tool, credentials.get()).await)
+    if !oauth::signed_in(credentials.get()) {
+        return Ok(context.verifier.verify(tool, credentials.get()).await);
+    }
+    // A signed-in integration is checked with a fresh token: refreshed here when it is near
+    // expiry, so the refresh token of an integration nobody uses is still used once per
+    // check interval (vendors revoke idle ones).
+    match oauth::tokens::access_token(&context.app, &integration.id, tool, None).await {
+        Ok(token) => {
+            let fresh =
+                integrations::Opened::new(oauth::with_access_token(credentials.get(), &token));
+            Ok(context.verifier.verify(tool, fresh.get()).await)
+        }
+        Err(RefreshError::Revoked | RefreshError::App(_)) => Ok(Outcome::InvalidCredentials),
+        Err(RefreshError::Failed(_) | RefreshError::BackingOff(_)) => Ok(Outcome::Unreachable),
+        Err(RefreshError::Internal(detail)) => Err(detail),
+    }
 }
 
 /// `interval` lengthened by up to a tenth at random.

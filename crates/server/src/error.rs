@@ -261,6 +261,8 @@ pub enum Missing {
     MagicLink(String),
     /// An API key that is not there or already revoked, by id.
     ApiKey(String),
+    /// No current OAuth app for this tool in the environment, by tool id.
+    OauthApp(String),
     /// An activation token that is unknown, expired, redeemed or of another environment:
     /// deliberately one case, so a guessed or replayed token reveals nothing.
     ActivationToken,
@@ -274,6 +276,13 @@ impl std::fmt::Display for Missing {
             Self::WebhookDelivery(id) => ("webhook delivery", id, 40),
             Self::MagicLink(id) => ("unrevoked magic link", id, 40),
             Self::ApiKey(id) => ("active API key", id, 40),
+            Self::OauthApp(tool) => {
+                let shown: String = tool.chars().take(40).collect();
+                return write!(
+                    f,
+                    "No OAuth app is registered for tool {shown:?} in this environment."
+                );
+            }
             Self::ActivationToken => {
                 return f.write_str(
                     "No integration for this activation token: it is unknown, expired (tokens \

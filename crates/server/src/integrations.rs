@@ -152,7 +152,9 @@ pub async fn complete_connection(
         return Err(unavailable(format!("this link is for {fixed} only")));
     }
     let environment = links::check(state, claims).await?;
-    tools::available(&state.catalog, &environment, tool, claims.cat).map_err(unavailable)?;
+    let sign_ins = tools::SignIns::of(state, &environment).await?;
+    tools::available(&state.catalog, &environment, tool, claims.cat, &sign_ins)
+        .map_err(unavailable)?;
     let now = Utc::now();
     let integration = new_integration(claims, &environment, tool, now);
     let id = integration.id.clone();

@@ -39,6 +39,7 @@ fn purpose(slot: SealedSlot) -> Purpose {
     match slot {
         SealedSlot::Credentials => Purpose::Credentials,
         SealedSlot::WebhookSecret | SealedSlot::PreviousWebhookSecret => Purpose::WebhookSecret,
+        SealedSlot::OauthClientSecret => Purpose::OauthClientSecret,
     }
 }
 

@@ -47,6 +47,7 @@ pub mod links;
 pub(crate) mod listener;
 pub(crate) mod metrics;
 pub mod net;
+pub mod oauth;
 pub mod openapi;
 pub(crate) mod ops;
 pub mod passthrough;
@@ -131,6 +132,9 @@ pub struct AppInner {
     pub passthrough: passthrough::Passthrough,
     /// Wakes this process's connection checker when a check is brought forward (`checks.rs`).
     pub check_wake: Arc<tokio::sync::Notify>,
+    /// OAuth access tokens handed out by this process, and the single-flight refresh locks
+    /// (`oauth/tokens.rs`).
+    pub oauth_tokens: oauth::tokens::Tokens,
 }
 
 impl std::fmt::Debug for AppInner {
@@ -273,6 +277,7 @@ impl AppState {
             api_keys: api_keys::KeyCache::default(),
             passthrough,
             check_wake: Arc::default(),
+            oauth_tokens: oauth::tokens::Tokens::default(),
         })))
     }
 }

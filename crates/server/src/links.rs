@@ -238,7 +238,12 @@ pub async fn create(
     environment: &Environment,
     request: LinkRequest,
 ) -> Result<String, DomainError> {
-    check_request(state, environment, &request)?;
+    // Only a link fixed to a tool needs the environment's OAuth apps.
+    let sign_ins = match &request.tool {
+        Some(_) => tools::SignIns::of(state, environment).await?,
+        None => tools::SignIns::default(),
+    };
+    check_request(state, environment, &request, &sign_ins)?;
     let now = Utc::now();
     let expires_at = now + request.link_type.lifetime();
     let claims = claims_for(&request, environment, expires_at);
@@ -294,12 +299,19 @@ fn check_request(
     state: &AppState,
     environment: &Environment,
     request: &LinkRequest,
+    sign_ins: &tools::SignIns,
 ) -> Result<(), DomainError> {
     if request.kind == LinkKind::Connect {
         check_end_user(&request.end_user)?;
         if let Some(tool) = &request.tool {
-            tools::available(&state.catalog, environment, tool, request.category)
-                .map_err(|reason| DomainError::invalid("integration_tool", reason))?;
+            tools::available(
+                &state.catalog,
+                environment,
+                tool,
+                request.category,
+                sign_ins,
+            )
+            .map_err(|reason| DomainError::invalid("integration_tool", reason))?;
         }
         if let Some(remote) = &request.remote_environment {
             if request.tool.is_none() {

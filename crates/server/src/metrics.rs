@@ -69,6 +69,7 @@ pub struct Metrics {
     integrations: Family<EnvironmentLabels, Counter>,
     redemptions: Family<OutcomeLabels, Counter>,
     verifications: Family<OutcomeLabels, Counter>,
+    oauth_tokens: Family<OutcomeLabels, Counter>,
     webhook_attempts: Family<OutcomeLabels, Counter>,
     webhook_durations: Histogram,
     webhook_in_flight: prometheus_client::metrics::gauge::Gauge,
@@ -129,6 +130,13 @@ impl Metrics {
             "Credential checks against tools, by outcome",
             verifications.clone(),
         );
+        let oauth_tokens = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "oauth_token_requests",
+            "OAuth token requests (code exchanges and refreshes) by outcome: refreshed, \
+             invalid_grant, invalid_client, token_request_failed, token_endpoint_unreachable",
+            oauth_tokens.clone(),
+        );
         let webhook_attempts = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "webhook_attempts",
@@ -180,6 +188,7 @@ impl Metrics {
             integrations,
             redemptions,
             verifications,
+            oauth_tokens,
             webhook_attempts,
             webhook_durations,
             webhook_in_flight,
@@ -240,6 +249,13 @@ impl Metrics {
     /// Counts a credential verification in the hosted flow.
     pub fn verification(&self, outcome: &'static str) {
         self.verifications
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// Counts an OAuth token request by outcome.
+    pub fn oauth_refresh(&self, outcome: &'static str) {
+        self.oauth_tokens
             .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }

@@ -1,7 +1,9 @@
 //! Retention: the passthrough request log keeps its entries for
 //! `PLUGBOARD_REQUEST_LOG_RETENTION` (30 days by default). The worker deletes older ones every
 //! few minutes in batches of [`BATCH`], pausing between batches, so that a large backlog never
-//! holds the database's writer for long next to the API's writes.
+//! holds the database's writer for long next to the API's writes. The same round deletes the
+//! OAuth sign-in attempts that expired more than an hour ago (an attempt lives ten minutes;
+//! the hour leaves a finished attempt's outcome to the flow page that asks for it).
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -27,9 +29,38 @@ pub async fn run(store: Arc<dyn Store>, retention: Duration, shutdown: impl Futu
         }
         tokio::select! {
             () = &mut shutdown => return,
+            _ = prune_signin_attempts(store.as_ref(), Utc::now()) => {}
+        }
+        tokio::select! {
+            () = &mut shutdown => return,
             () = tokio::time::sleep(EVERY) => {}
         }
     }
+}
+
+/// How long after its expiry a sign-in attempt is kept.
+const ATTEMPTS_KEPT: chrono::Duration = chrono::Duration::hours(1);
+
+/// Deletes the sign-in attempts that expired more than an hour before `now`, batch
+/// by batch; returns how many.
+pub async fn prune_signin_attempts(store: &dyn Store, now: DateTime<Utc>) -> u64 {
+    let mut deleted = 0;
+    loop {
+        match store.prune_oauth_attempts(now - ATTEMPTS_KEPT, BATCH).await {
+            Ok(count) => {
+                deleted += count;
+                if count < u64::from(BATCH) {
+                    break;
+                }
+                tokio::time::sleep(PAUSE).await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "pruning sign-in attempts failed; retrying at the next round");
+                break;
+            }
+        }
+    }
+    deleted
 }
 
 /// Deletes every entry older than `retention` at `now`, batch by batch; returns how many.

@@ -89,6 +89,22 @@ pub fn apply(
             Some(token) => request.header("authorization", format!("{}{token}", exchange.prefix)),
             None => request,
         },
+        // The access token: the one refreshed for this request, else the stored one.
+        Auth::Oauth => match token.or_else(|| crate::oauth::access_token(credentials)) {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        },
+    }
+}
+
+/// The scheme a request of an integration uses: an integration connected by signing in
+/// sends its access token whatever the catalog's API-key scheme (`declared`) says.
+pub fn effective<'a>(declared: &'a Auth, credentials: &Credentials) -> &'a Auth {
+    static OAUTH: Auth = Auth::Oauth;
+    if crate::oauth::signed_in(credentials) {
+        &OAUTH
+    } else {
+        declared
     }
 }
 

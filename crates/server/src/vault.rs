@@ -100,6 +100,11 @@ pub enum Purpose {
     Credentials,
     /// A webhook endpoint's signing secret.
     WebhookSecret,
+    /// An operator's OAuth app client secret; the record id is the app revision's id.
+    OauthClientSecret,
+    /// What an OAuth sign-in attempt keeps for its callback (PKCE verifier, link token) and
+    /// its result (the activation token); the record id is the attempt id.
+    OauthAttempt,
 }
 
 impl Purpose {
@@ -107,6 +112,8 @@ impl Purpose {
         match self {
             Self::Credentials => "credentials",
             Self::WebhookSecret => "webhook-secret",
+            Self::OauthClientSecret => "oauth-client-secret",
+            Self::OauthAttempt => "oauth-attempt",
         }
     }
 }

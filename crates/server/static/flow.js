@@ -171,6 +171,134 @@
     });
   }
 
+  // Signing in to an OAuth tool. The vendor's page cannot be framed, so inside a frame the
+  // sign-in opens in a popup, opened at once on the click (Safari blocks a popup opened later).
+  // The popup tells this page "done" or "failed" by a message from Plugboard's own origin;
+  // as the popup can lose its opener (a vendor page that isolates itself), this page also asks
+  // the server how the attempt stands. Outside a frame, the link simply leaves for the vendor.
+  var BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+  function attemptId() {
+    var bytes = new Uint8Array(24);
+    window.crypto.getRandomValues(bytes);
+    var id = "";
+    for (var i = 0; i < bytes.length; i += 1) id += BASE58.charAt(bytes[i] % 58);
+    return id;
+  }
+
+  function ask(url, then) {
+    fetch(url, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (body) { then(body && body.outcome); }, function () { then(null); });
+  }
+
+  // Goes to `finish` once the attempt behind `status` has an outcome, asking every 2 s for up
+  // to the attempt's 10 minutes.
+  function whenEnded(status, finish) {
+    var left = 300;
+    var timer = window.setInterval(function () {
+      left -= 1;
+      if (left < 0) { window.clearInterval(timer); return; }
+      ask(status, function (outcome) {
+        if (outcome) { window.clearInterval(timer); window.location.assign(finish); }
+      });
+    }, 2000);
+  }
+
+  function signIn(trigger, url) {
+    var attempt = attemptId();
+    var start = new URL(url, window.location.href);
+    start.searchParams.set("attempt", attempt);
+    start.searchParams.set("mode", "popup");
+    var status = trigger.getAttribute("data-oauth-status") + "&attempt=" + attempt;
+    var finish = trigger.getAttribute("data-oauth-finish") + "&attempt=" + attempt;
+    var popup = window.open(start.toString(), "plugboard-signin-" + attempt, "popup=yes,width=520,height=720");
+    if (!popup) {
+      window.location.assign(finish + "&gave_up=blocked");
+      return;
+    }
+    var waiting = document.querySelector("[data-oauth-waiting]");
+    if (waiting) waiting.textContent = waiting.getAttribute("data-oauth-waiting");
+    var ended = false;
+    function go(extra) {
+      if (ended) return;
+      ended = true;
+      window.location.assign(finish + (extra || ""));
+    }
+    window.addEventListener("message", function (event) {
+      var data = event.data;
+      if (event.origin !== window.location.origin || !data || data.type !== "plugboard:signin") return;
+      if (data.attempt === attempt) go();
+    });
+    whenEnded(status, finish);
+    // A popup that stays closed for 1.5 s without an outcome was closed by the end user (or
+    // isolated itself: the next page keeps waiting for the outcome in case).
+    var closedFor = 0;
+    var watch = window.setInterval(function () {
+      if (ended) { window.clearInterval(watch); return; }
+      if (!popup.closed) { closedFor = 0; return; }
+      closedFor += 1;
+      if (closedFor < 3) return;
+      window.clearInterval(watch);
+      ask(status, function (outcome) { go(outcome ? "" : "&gave_up=closed"); });
+    }, 500);
+  }
+
+  if (embedded) {
+    document.addEventListener("click", function (event) {
+      var link = event.target instanceof Element ? event.target.closest("a[data-oauth]") : null;
+      if (!link) return;
+      event.preventDefault();
+      signIn(link, link.getAttribute("href"));
+    });
+  }
+
+  var signinForm = document.querySelector("form[data-oauth]");
+  if (signinForm) {
+    signinForm.addEventListener("submit", function (event) {
+      var inputs = Array.prototype.filter.call(signinForm.elements, function (input) {
+        return input.willValidate && input.id;
+      });
+      var invalid = inputs.filter(function (input) {
+        var valid = input.checkValidity();
+        var error = document.getElementById(input.id + "-error");
+        if (error) error.textContent = valid ? "" : (input.validity.valueMissing ? input.getAttribute("data-missing") : input.getAttribute("data-mismatch"));
+        if (valid) input.removeAttribute("aria-invalid");
+        else input.setAttribute("aria-invalid", "true");
+        return !valid;
+      });
+      if (invalid.length) {
+        event.preventDefault();
+        invalid[0].focus();
+        return;
+      }
+      if (!embedded) return;
+      event.preventDefault();
+      var query = new URLSearchParams(new FormData(signinForm)).toString();
+      signIn(signinForm, signinForm.getAttribute("action") + "?" + query);
+    });
+  }
+
+  // A page waiting for an attempt's outcome (the callback is on its way, or the popup looked
+  // closed).
+  var pending = document.querySelector("[data-oauth-pending]");
+  if (pending) whenEnded(pending.getAttribute("data-oauth-status"), pending.getAttribute("data-oauth-finish"));
+
+  var signinFailure = document.querySelector("[data-signin-failure]");
+  if (signinFailure && dialog) notify("signin-failed", { tool: dialog.getAttribute("data-tool"), reason: signinFailure.getAttribute("data-signin-failure") });
+
+  // The popup's last page: tell the flow page that opened it how the sign-in ended (never a
+  // code or a token: only the attempt and "done" or another outcome), then close.
+  var result = document.querySelector("[data-oauth-result]");
+  if (result) {
+    var message = { type: "plugboard:signin", attempt: result.getAttribute("data-attempt"), outcome: result.getAttribute("data-outcome") };
+    try {
+      if (window.opener) window.opener.postMessage(message, window.location.origin);
+    } catch (error) {
+      // The opener is gone or of another origin now: the flow page asks the server instead.
+    }
+    window.setTimeout(function () { window.close(); }, 500);
+  }
+
   var form = document.querySelector("form[data-verify]");
   if (form) {
     var fields = Array.prototype.filter.call(form.elements, function (input) {

@@ -136,7 +136,8 @@ pub async fn get_tools(
             "category: {category:?} is not one of hris, ats, assessment, lms"
         ))
     })?;
-    let tools = crate::tools::offered(&state.catalog, &auth.environment, category)
+    let sign_ins = crate::tools::SignIns::of(&state, &auth.environment).await?;
+    let tools = crate::tools::offered(&state.catalog, &auth.environment, category, &sign_ins)
         .map(|tool| tool_out(&state, tool, category))
         .collect();
     Ok(success(ToolsOut { tools }))

@@ -108,6 +108,11 @@ pub struct Config {
     /// Connection check settings (`PLUGBOARD_CONNECTION_CHECK_*`), a section of their own.
     #[serde(skip)]
     pub checks: ChecksConfig,
+    /// `PLUGBOARD_OAUTH_REFRESH_MARGIN`: how long before its expiry an OAuth access token is
+    /// refreshed when it is used (at most half its lifetime, so a short-lived token is not
+    /// refreshed on every call). Vendors' tokens live from an hour to a month.
+    #[serde(deserialize_with = "de::duration")]
+    pub oauth_refresh_margin: Duration,
     /// `PLUGBOARD_RATE_LIMIT_API`: API requests one API key may make per minute, in bursts
     /// of up to the same number; `None` (`off`) for no limit. Counted per process.
     #[serde(deserialize_with = "de::rate")]

@@ -18,7 +18,7 @@ use axum::{
     routing::{get, post},
 };
 use chrono::Utc;
-use plugboard_catalog::{AuthKind, Tool};
+use plugboard_catalog::Tool;
 use plugboard_store::{Environment, EnvironmentName, StoreError};
 use serde::Deserialize;
 
@@ -27,12 +27,13 @@ use crate::{
     error::DomainError,
     links::{self, LinkClaims, LinkKind, LinkProblem},
     tokens::{self, LinkError},
-    tools,
+    tools::{self, SignIns},
 };
 
 pub mod assets;
 pub mod i18n;
 mod pages;
+mod signin;
 mod submit;
 pub mod verify;
 
@@ -114,16 +115,13 @@ fn chosen_tool<'a>(
     state: &'a AppState,
     link: &Link,
     requested: Option<&str>,
+    sign_ins: &SignIns,
 ) -> Option<Result<&'a Tool, Problem>> {
     let id = link.claims.tool.as_deref().or(requested)?;
+    let cat = link.claims.cat;
     Some(
-        match tools::available(&state.catalog, &link.environment, id, link.claims.cat) {
-            Ok(tool) if tool.auth == AuthKind::Oauth2 => {
-                Err(Problem::OauthUnavailable(tool.label.clone()))
-            }
-            Ok(tool) => Ok(tool),
-            Err(_) => Err(Problem::ToolUnavailable),
-        },
+        tools::available(&state.catalog, &link.environment, id, cat, sign_ins)
+            .map_err(|_| Problem::ToolUnavailable),
     )
 }
 
@@ -155,8 +153,14 @@ async fn page(
     {
         record_opened(&state, &client, &link).await;
     }
-    let tool = match chosen_tool(&state, &link, query.tool.as_deref()) {
-        None => return pages::picker(&state, &link),
+    let sign_ins = match SignIns::of(&state, &link.environment).await {
+        Ok(sign_ins) => sign_ins,
+        Err(error) => {
+            return pages::problem(&state, problem_of(error.into()), link.tr, Some(&link));
+        }
+    };
+    let tool = match chosen_tool(&state, &link, query.tool.as_deref(), &sign_ins) {
+        None => return pages::picker(&state, &link, &sign_ins),
         Some(Ok(tool)) => tool,
         Some(Err(problem)) => return pages::problem(&state, problem, link.tr, Some(&link)),
     };
@@ -169,13 +173,22 @@ async fn page(
         let chosen = step(audit::Action::LinkToolChosen, &link).detail("tool", tool.id.clone());
         audit::record(&state, &link.environment.id, chosen, Some(&client)).await;
     }
+    if sign_ins.signs_in(tool) {
+        return match query.step.as_deref() {
+            // What the vendor's URLs need typed first (a subdomain, a tenant).
+            Some("credentials") if !tool.fields.is_empty() => {
+                pages::signin_form(&state, &link, tool)
+            }
+            _ => pages::consent(&state, &link, tool, true),
+        };
+    }
     match query.step.as_deref() {
         Some("guide") => pages::guide(&state, &link, tool),
         Some("credentials") => {
             let form = pages::CredentialsForm::fresh(&link, tool);
             pages::credentials(&state, &link, tool, form, StatusCode::OK)
         }
-        _ => pages::consent(&state, &link, tool),
+        _ => pages::consent(&state, &link, tool, false),
     }
 }
 
@@ -396,5 +409,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/connect", get(page))
         .route("/connect/verify", post(submit))
+        .route("/connect/oauth/start", get(signin::start))
+        .route(crate::oauth::CALLBACK_PATH, get(signin::callback))
+        .route("/connect/oauth/status", get(signin::status))
+        .route("/connect/oauth/finish", get(signin::finish))
         .route("/connect/assets/{version}/{file}", get(assets::serve))
 }

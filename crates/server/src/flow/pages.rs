@@ -3,11 +3,13 @@
 
 use askama::Template;
 use axum::{
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
 use chrono::Utc;
 use plugboard_catalog::{AuthKind, Field, FieldKind, FieldProblem, Tool};
+
+use super::signin::{self, Ending};
 use plugboard_store::{Environment, EnvironmentName};
 
 use super::{
@@ -25,7 +27,8 @@ pub(crate) enum Problem {
     Revoked,
     Gone,
     ToolUnavailable,
-    OauthUnavailable(String),
+    /// A sign-in callback whose attempt is unknown, used or expired.
+    SigninExpired,
     Forbidden,
     Server,
     /// Too many requests: the page names the wait, in seconds as `Retry-After` says.
@@ -38,7 +41,8 @@ impl Problem {
         match self {
             Self::Invalid => StatusCode::BAD_REQUEST,
             Self::Expired | Self::Used | Self::Revoked | Self::Gone => StatusCode::GONE,
-            Self::ToolUnavailable | Self::OauthUnavailable(_) => StatusCode::NOT_FOUND,
+            Self::ToolUnavailable => StatusCode::NOT_FOUND,
+            Self::SigninExpired => StatusCode::BAD_REQUEST,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Server => StatusCode::SERVICE_UNAVAILABLE,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -54,10 +58,7 @@ impl Problem {
             Self::Revoked => ("error-revoked-title", "error-revoked-body"),
             Self::Gone => ("error-gone-title", "error-gone-body"),
             Self::ToolUnavailable => ("error-tool-title", "error-tool-body"),
-            Self::OauthUnavailable(tool) => {
-                let body = tr.t_with("error-oauth-body", &[("tool", tool)]);
-                return (tr.t("error-tool-title"), body);
-            }
+            Self::SigninExpired => ("error-signin-expired-title", "error-signin-expired-body"),
             Self::Forbidden => ("error-server-title", "error-forbidden-body"),
             Self::Server => ("error-server-title", "error-server-body"),
             Self::RateLimited(seconds) => {
@@ -180,9 +181,61 @@ struct ConsentPage {
     intro: String,
     models: Vec<(String, String)>,
     secure: String,
+    /// For a tool the end user signs in to: the guide's steps (what happens next).
+    steps: Vec<String>,
     next_href: String,
     next: String,
+    /// The button starts a sign-in (`data-oauth`: the script opens it in a popup when the
+    /// page is framed), with what the page says while it waits.
+    signin: Option<SigninButton>,
     icon: String,
+}
+
+/// What the script needs to run a sign-in from a flow page.
+struct SigninButton {
+    /// "Waiting for you to sign in…".
+    waiting: String,
+    /// The URL the script asks how the attempt stands.
+    status: String,
+    /// The URL the page goes to when the attempt ends.
+    finish: String,
+}
+
+#[derive(Template)]
+#[template(path = "flow/signin.html")]
+struct SigninFormPage {
+    chrome: Chrome,
+    heading: String,
+    intro: String,
+    token: String,
+    tool: String,
+    fields: Vec<FieldView>,
+    submit: String,
+    signin: SigninButton,
+}
+
+#[derive(Template)]
+#[template(path = "flow/signin_end.html")]
+struct SigninEndPage {
+    chrome: Chrome,
+    heading: String,
+    body: String,
+    /// Try again: back to the page with the sign-in button.
+    retry: Option<(String, String)>,
+    /// Still going on: the script asks again and reloads.
+    pending: Option<SigninButton>,
+    /// How it ended, posted to the parent as a `signin-failed` event.
+    reason: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "flow/signin_callback.html")]
+struct SigninCallbackPage {
+    chrome: Chrome,
+    heading: String,
+    body: String,
+    attempt: String,
+    outcome: &'static str,
 }
 
 #[derive(Template)]
@@ -266,10 +319,11 @@ fn href(link: &Link, tool: Option<&str>, step: Option<&str>) -> String {
     format!("/connect?{}", query.finish())
 }
 
-/// Steps before the credentials: the picker only when the link leaves the choice open.
-fn step_numbers(link: &Link) -> (usize, usize) {
+/// Steps before the credentials: the picker only when the link leaves the choice open. A
+/// sign-in has two steps after the picker (what is shared, signing in), a key four.
+fn step_numbers(link: &Link, signs_in: bool) -> (usize, usize) {
     let offset = usize::from(link.claims.tool.is_none());
-    (offset, offset + 3)
+    (offset, offset + if signs_in { 2 } else { 3 })
 }
 
 /// The operator's product name in the link's environment, else a generic phrase.
@@ -293,7 +347,7 @@ fn guide_product(state: &AppState, link: &Link) -> String {
 }
 
 /// Step 1: choose a tool.
-pub(crate) fn picker(state: &AppState, link: &Link) -> Response {
+pub(crate) fn picker(state: &AppState, link: &Link, sign_ins: &tools::SignIns) -> Response {
     let tr = &link.tr;
     let category = tr.t(&format!("category-{}", link.claims.cat));
     let heading = tr.t_with(
@@ -301,18 +355,20 @@ pub(crate) fn picker(state: &AppState, link: &Link) -> Response {
         &[("category", &category), ("organization", &link.claims.org)],
     );
     let mut tools: Vec<ToolItem> =
-        tools::offered(&state.catalog, &link.environment, link.claims.cat)
+        tools::offered(&state.catalog, &link.environment, link.claims.cat, sign_ins)
             .map(|tool| ToolItem {
                 id: tool.id.clone(),
                 label: tool.label.clone(),
                 href: href(link, Some(&tool.id), None),
                 icon: tools::asset_url(&state.config, &tool.id, "icon.svg"),
-                note: (tool.auth == AuthKind::Oauth2).then(|| tr.t("picker-oauth")),
+                note: sign_ins
+                    .signs_in(tool)
+                    .then(|| tr.t_with("picker-signin", &[("tool", &tool.label)])),
             })
             .collect();
     // The sandbox (development only) first: it is what an operator trying the flow looks for.
     tools.sort_by_key(|tool| (tool.id != "sandbox", tool.label.to_lowercase()));
-    let (_, total) = step_numbers(link);
+    let (_, total) = step_numbers(link, false);
     let page = PickerPage {
         chrome: Chrome::new(state, Some(&link.environment), tr, "picker", &heading)
             .step(tr, 1, total),
@@ -327,12 +383,12 @@ pub(crate) fn picker(state: &AppState, link: &Link) -> Response {
 
 /// Step 2: what the operator will be able to do: use the tool's API with the end user's
 /// credentials, limited to what they grant (Plugboard syncs no data, so it promises none).
-pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool) -> Response {
+pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool, signs_in: bool) -> Response {
     let tr = &link.tr;
     let product = product(state, link);
     let heading = tr.t_with("consent-title", &[("product", &product)]);
     let models = consent_models(tr, link, tool);
-    let (offset, total) = step_numbers(link);
+    let (offset, total) = step_numbers(link, signs_in);
     let back = (offset == 1).then(|| href(link, None, None));
     let page = ConsentPage {
         chrome: Chrome::new(state, Some(&link.environment), tr, "consent", &heading)
@@ -351,8 +407,25 @@ pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool) -> Response {
         ),
         models,
         secure: tr.t_with("consent-secure", &[("tool", &tool.label)]),
-        next_href: href(link, Some(&tool.id), Some("guide")),
-        next: tr.t("continue"),
+        // An OAuth-only tool's guide says what signing in looks like; a tool that also takes
+        // keys has a guide about keys, which signing in does not need.
+        steps: if signs_in && tool.auth == AuthKind::Oauth2 {
+            tool.guide_steps(tr.code(), &guide_product(state, link))
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        },
+        next_href: match (signs_in, tool.fields.is_empty()) {
+            (false, _) => href(link, Some(&tool.id), Some("guide")),
+            (true, true) => signin::start_href(link, tool),
+            (true, false) => href(link, Some(&tool.id), Some("credentials")),
+        },
+        next: if signs_in {
+            tr.t_with("signin-button", &[("tool", &tool.label)])
+        } else {
+            tr.t("continue")
+        },
+        signin: (signs_in && tool.fields.is_empty()).then(|| signin_button(link, tool)),
         icon: tools::asset_url(&state.config, &tool.id, "icon.svg"),
         heading,
     };
@@ -392,7 +465,7 @@ pub(crate) fn guide(state: &AppState, link: &Link, tool: &Tool) -> Response {
             tr.t_with("guide-docs", &[("tool", &tool.label)]),
         )
     });
-    let (offset, total) = step_numbers(link);
+    let (offset, total) = step_numbers(link, false);
     let page = GuidePage {
         chrome: Chrome::new(state, Some(&link.environment), tr, "guide", &heading)
             .tool(tool)
@@ -547,7 +620,7 @@ pub(crate) fn credentials(
 ) -> Response {
     let tr = &link.tr;
     let heading = tr.t_with("credentials-title", &[("tool", &tool.label)]);
-    let (offset, total) = step_numbers(link);
+    let (offset, total) = step_numbers(link, false);
     let page = CredentialsPage {
         chrome: Chrome::new(state, Some(&link.environment), tr, "credentials", &heading)
             .tool(tool)
@@ -601,9 +674,7 @@ pub(crate) fn success(
 pub(crate) fn problem(state: &AppState, problem: Problem, tr: Tr, link: Option<&Link>) -> Response {
     let (heading, body) = problem.text(&tr);
     let back = match (&problem, link) {
-        (Problem::ToolUnavailable | Problem::OauthUnavailable(_), Some(link))
-            if link.claims.tool.is_none() =>
-        {
+        (Problem::ToolUnavailable, Some(link)) if link.claims.tool.is_none() => {
             Some(href(link, None, None))
         }
         _ => None,
@@ -615,4 +686,165 @@ pub(crate) fn problem(state: &AppState, problem: Problem, tr: Tr, link: Option<&
         body,
     };
     render(state, environment, &page, problem.status())
+}
+
+/// The script's part of a sign-in button: where to ask how an attempt stands and where to go
+/// when it ends (it appends `&attempt=<id>`, an id it makes up per click).
+fn signin_button(link: &Link, tool: &Tool) -> SigninButton {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("token", &link.token);
+    let status = format!("/connect/oauth/status?{}", query.finish());
+    query.append_pair("tool", &tool.id);
+    let finish = format!("/connect/oauth/finish?{}", query.finish());
+    SigninButton {
+        waiting: link.tr.t_with("signin-waiting", &[("tool", &tool.label)]),
+        status,
+        finish,
+    }
+}
+
+/// The step before signing in to a tool whose sign-in URL needs values (a subdomain, a
+/// tenant): a form that starts the sign-in with them.
+pub(crate) fn signin_form(state: &AppState, link: &Link, tool: &Tool) -> Response {
+    let tr = &link.tr;
+    let heading = tr.t_with("signin-form-title", &[("tool", &tool.label)]);
+    let (offset, total) = step_numbers(link, true);
+    let page = SigninFormPage {
+        chrome: Chrome::new(state, Some(&link.environment), tr, "signin", &heading)
+            .tool(tool)
+            .step(tr, offset + 2, total)
+            .back(tr, Some(href(link, Some(&tool.id), None))),
+        intro: tr.t_with("signin-form-intro", &[("tool", &tool.label)]),
+        token: link.token.clone(),
+        tool: tool.id.clone(),
+        fields: tool
+            .fields
+            .iter()
+            .map(|field| FieldView::new(tr, field, None, None))
+            .collect(),
+        submit: tr.t_with("signin-button", &[("tool", &tool.label)]),
+        signin: signin_button(link, tool),
+        heading,
+    };
+    render(state, Some(&link.environment), &page, StatusCode::OK)
+}
+
+/// How a sign-in the flow page waited for stands, when it is not connected.
+pub(crate) enum SigninEnd<'a> {
+    /// The callback of attempt `.0` has not recorded its outcome yet.
+    Pending(&'a str),
+    /// The popup of attempt `.0` looks closed. A vendor page that isolates itself
+    /// (`Cross-Origin-Opener-Policy`) looks closed to its opener too, so the page keeps asking
+    /// how the attempt stands while it offers to try again.
+    Closed(&'a str),
+    /// It ended without a connection.
+    Failed(Ending),
+}
+
+/// The message of a sign-in that did not connect, by how it ended.
+fn ending_message(tr: &Tr, tool: &Tool, ending: Ending) -> String {
+    let id = match ending {
+        Ending::Denied => "signin-denied",
+        Ending::Refused => "signin-refused",
+        Ending::ExchangeFailed => "signin-exchange-failed",
+        Ending::Unverified => "signin-unverified",
+        Ending::Closed => "signin-closed",
+        Ending::Blocked => "signin-blocked",
+        Ending::LinkProblem => "signin-link-problem",
+        Ending::VendorError | Ending::Done => "signin-vendor-error",
+    };
+    tr.t_with(id, &[("tool", &tool.label)])
+}
+
+/// The flow page after a sign-in that did not connect: why, and a way to try again (a new
+/// click, which a browser lets open a popup); or, while the callback is still on its way, a
+/// page that waits for it.
+pub(crate) fn signin_end(
+    state: &AppState,
+    link: &Link,
+    tool: &Tool,
+    end: SigninEnd<'_>,
+) -> Response {
+    let tr = &link.tr;
+    let (heading, body) = match end {
+        SigninEnd::Pending(_) => (
+            tr.t("signin-pending-title"),
+            tr.t_with("signin-waiting", &[("tool", &tool.label)]),
+        ),
+        SigninEnd::Closed(_) => (
+            tr.t("signin-failed-title"),
+            ending_message(tr, tool, Ending::Closed),
+        ),
+        SigninEnd::Failed(ending) => (
+            tr.t("signin-failed-title"),
+            ending_message(tr, tool, ending),
+        ),
+    };
+    let waiting = |attempt: &str| {
+        let mut button = signin_button(link, tool);
+        button.status = format!("{}&attempt={attempt}", button.status);
+        button.finish = format!("{}&attempt={attempt}", button.finish);
+        button
+    };
+    let retry = Some((href(link, Some(&tool.id), None), tr.t("signin-retry")));
+    let (pending, reason, retry) = match end {
+        SigninEnd::Pending(attempt) => (Some(waiting(attempt)), None, None),
+        SigninEnd::Closed(attempt) => {
+            (Some(waiting(attempt)), Some(Ending::Closed.as_str()), retry)
+        }
+        SigninEnd::Failed(Ending::LinkProblem) => (None, Some(Ending::LinkProblem.as_str()), None),
+        SigninEnd::Failed(ending) => (None, Some(ending.as_str()), retry),
+    };
+    let status = StatusCode::OK;
+    let page = SigninEndPage {
+        chrome: Chrome::new(state, Some(&link.environment), tr, "signin-end", &heading).tool(tool),
+        heading,
+        body,
+        retry,
+        pending,
+        reason,
+    };
+    render(state, Some(&link.environment), &page, status)
+}
+
+/// The page the vendor's redirect lands on in the popup: it tells the flow page that opened
+/// it only how the sign-in ended, then closes.
+pub(crate) fn signin_callback(
+    state: &AppState,
+    link: &Link,
+    attempt: &str,
+    ending: Ending,
+) -> Response {
+    let tr = &link.tr;
+    let (heading, body) = if ending == Ending::Done {
+        (
+            tr.t("signin-callback-done-title"),
+            tr.t("signin-callback-done"),
+        )
+    } else {
+        (tr.t("signin-failed-title"), tr.t("signin-callback-failed"))
+    };
+    let page = SigninCallbackPage {
+        chrome: Chrome::new(
+            state,
+            Some(&link.environment),
+            tr,
+            "signin-callback",
+            &heading,
+        ),
+        heading,
+        body,
+        attempt: attempt.to_owned(),
+        outcome: ending.as_str(),
+    };
+    // The popup is a window of its own: no site frames it.
+    let mut response = render(state, Some(&link.environment), &page, StatusCode::OK);
+    if let Ok(csp) = HeaderValue::from_str(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    ) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    response
 }

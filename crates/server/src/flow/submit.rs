@@ -99,7 +99,11 @@ pub(super) async fn parse<'s>(
     if !same_origin(state, headers) {
         return Err(refuse(Problem::Forbidden));
     }
-    let tool = match chosen_tool(state, &link, Some(value("tool"))) {
+    let sign_ins = match crate::tools::SignIns::of(state, &link.environment).await {
+        Ok(sign_ins) => sign_ins,
+        Err(error) => return Err(refuse(problem_of(error.into()))),
+    };
+    let tool = match chosen_tool(state, &link, Some(value("tool")), &sign_ins) {
         Some(Ok(tool)) if tool.id == value("tool") => tool,
         Some(Err(problem)) => return Err(refuse(problem)),
         _ => return Err(refuse(Problem::ToolUnavailable)),
@@ -212,16 +216,17 @@ pub(super) async fn verify(
         return Ok(());
     }
     tracing::info!(tool = %tool.id, outcome = outcome.as_str(), link_id = %link.claims.jti, "credentials did not verify");
-    record_failure(state, link, tool, outcome).await;
+    record_failure_reason(state, link, &tool.id, outcome.as_str()).await;
     let mut form = submission.form(&FieldProblems::new());
     form.summary = Some(pages::outcome_message(&link.tr, tool, outcome));
     form.failure = Some(outcome.as_str());
     Err(submission.page(state, form, StatusCode::UNPROCESSABLE_ENTITY))
 }
 
-/// Writes `connection-flow-failed`. A failure to write it must not hide the end user's real
-/// problem, so it is logged rather than shown.
-async fn record_failure(state: &AppState, link: &Link, tool: &Tool, outcome: verify::Outcome) {
+/// Writes `connection-flow-failed` for `tool`, with `reason` (a verification outcome, or how a
+/// sign-in ended) in its log. A failure to write it must not hide the end user's real problem,
+/// so it is logged rather than shown.
+pub(super) async fn record_failure_reason(state: &AppState, link: &Link, tool: &str, reason: &str) {
     let end_user = plugboard_store::EndUser {
         email: link.claims.email.clone(),
         organization_name: link.claims.org.clone(),
@@ -229,10 +234,10 @@ async fn record_failure(state: &AppState, link: &Link, tool: &Tool, outcome: ver
     };
     let event = crate::events::connection_flow_failed(
         &link.environment.id,
-        &tool.id,
+        tool,
         link.claims.cat,
         &end_user,
-        outcome.as_str(),
+        reason,
         |path| state.config.public(path),
         Utc::now(),
     );

@@ -116,7 +116,9 @@ impl Verifier {
         } else {
             &self.guarded
         };
-        let token = match &spec.auth {
+        // A signed-in integration carries its access token, whatever the key scheme says.
+        let auth = tool_auth::effective(&spec.auth, credentials);
+        let token = match auth {
             Auth::Token(exchange) => {
                 let endpoint =
                     match tool_auth::endpoint(base, &exchange.url, &tool.fields, credentials) {
@@ -135,7 +137,10 @@ impl Verifier {
             _ => None,
         };
         let token = token.as_ref().map(|token| token.value.as_str());
-        match build(client, url, spec, credentials, token).send().await {
+        match build(client, url, spec, auth, credentials, token)
+            .send()
+            .await
+        {
             Ok(response) => classify(response.status(), not_found),
             Err(error) => failed(tool, &net::classify(&error), user_host),
         }
@@ -215,6 +220,7 @@ fn build(
     client: &reqwest::Client,
     url: reqwest::Url,
     spec: &Verify,
+    auth: &Auth,
     credentials: &Credentials,
     token: Option<&str>,
 ) -> reqwest::RequestBuilder {
@@ -222,7 +228,7 @@ fn build(
         Method::Get => client.get(url),
         Method::Post => client.post(url),
     };
-    request = tool_auth::apply(request, &spec.auth, credentials, token);
+    request = tool_auth::apply(request, auth, credentials, token);
     for (name, value) in &spec.headers {
         request = request.header(name.as_str(), fill_raw(value, credentials));
     }

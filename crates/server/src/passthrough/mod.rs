@@ -481,7 +481,7 @@ async fn attempt(
     let options = call.api_options.as_ref().unwrap_or(&no_options);
     let target = resolve(state, passthrough, tool, api, &credentials, options)?;
     let (url, mut warnings) = request_url(&target, &call)?;
-    let mut caller_headers = outgoing_headers(api, &call, &credentials, &mut warnings)?;
+    let mut caller_headers = outgoing_headers(&target, &call, &credentials, &mut warnings)?;
     let payload = Payload::prepare(state, &call, &mut caller_headers, &mut warnings).await?;
     traffic.request_bytes = payload.len();
     let request = Prepared {
@@ -508,7 +508,7 @@ async fn attempt(
         &mut warnings,
     );
     Ok(Answer {
-        url: shown_url(&request.url, &api.auth),
+        url: shown_url(&request.url, target.auth),
         status: received.status.as_u16(),
         headers: headers::incoming(&received.headers),
         data,
@@ -558,7 +558,7 @@ fn request_url(target: &Target<'_>, call: &Call) -> Result<(url::Url, Vec<String
     )
     .map_err(|problem| Failure::Input(problem.to_string()))?;
     let mut warnings = Vec::new();
-    if let Some(secret) = tool_auth::query_secret(&target.api.auth)
+    if let Some(secret) = tool_auth::query_secret(target.auth)
         && url.query_pairs().any(|(name, _)| name == secret)
     {
         let kept: Vec<(String, String)> = url
@@ -580,13 +580,14 @@ fn request_url(target: &Target<'_>, call: &Call) -> Result<(url::Url, Vec<String
 /// The caller's headers that go to the tool (see [`headers::outgoing`]), with the API's fixed
 /// headers, which the caller cannot replace.
 fn outgoing_headers(
-    api: &plugboard_catalog::Api,
+    target: &Target<'_>,
     call: &Call,
     credentials: &Opened,
     warnings: &mut Vec<String>,
 ) -> Result<reqwest::header::HeaderMap, Failure> {
+    let api = target.api;
     let mut protected: Vec<String> = api.headers.keys().map(|h| h.to_ascii_lowercase()).collect();
-    protected.extend(api.auth.header_name());
+    protected.extend(target.auth.header_name());
     let (mut map, mut dropped) = headers::outgoing(
         call.headers.as_ref().unwrap_or(&BTreeMap::new()),
         &protected,

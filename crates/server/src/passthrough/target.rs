@@ -14,6 +14,9 @@ use crate::{AppState, net, tool_auth};
 pub(super) struct Target<'a> {
     pub(super) tool: &'a Tool,
     pub(super) api: &'a Api,
+    /// How requests present the credentials: the API's scheme, or the access token of an
+    /// integration connected by signing in.
+    pub(super) auth: &'a Auth,
     /// The tool's base URL template (override, catalog, or Plugboard's own for the sandbox).
     pub(super) tool_base: String,
     /// The API's base URL, filled.
@@ -88,6 +91,7 @@ pub(super) fn resolve<'a>(
     Ok(Target {
         tool,
         api,
+        auth: tool_auth::effective(&api.auth, credentials.get()),
         tool_base,
         base,
         trusted,

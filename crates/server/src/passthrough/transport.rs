@@ -51,8 +51,24 @@ pub(super) async fn exchange_with_retries(
     let mut budget = passthrough.config.retry_budget;
     let mut retried = 0;
     let mut logged_in_again = false;
+    let mut refused: Option<Arc<Zeroizing<String>>> = None;
+    // The 401 that made us log in again: the answer when logging in again fails.
+    let mut unauthorized: Option<Received> = None;
     loop {
-        let token = token(state, target, key, credentials).await?;
+        let stale = refused.as_deref().map(|t| t.as_str());
+        let token = match token(state, target, key, credentials, stale).await {
+            Ok(token) => token,
+            Err(failure) => match unauthorized.take() {
+                Some(received) => {
+                    warnings.push(format!(
+                        "The tool refused the access token, and a new one could not be had ({}); this is the tool's answer.",
+                        failure
+                    ));
+                    return Ok(received);
+                }
+                None => return Err(failure),
+            },
+        };
         traffic.attempts += 1;
         let received = send_once(
             state,
@@ -66,15 +82,18 @@ pub(super) async fn exchange_with_retries(
         traffic.response_bytes = received.body.len() as u64;
         let status = received.status;
         if status == StatusCode::UNAUTHORIZED
-            && matches!(target.api.auth, Auth::Token(_))
+            && matches!(target.auth, Auth::Token(_) | Auth::Oauth)
             && !logged_in_again
         {
-            // The cached token may have been revoked early: the next request logs in again.
-            // Only a request that cannot do anything twice is repeated at once; a POST or
-            // PATCH gets the 401 back (a gateway may have passed it on before refusing).
+            // The token may have been revoked early: the next request logs in again (an OAuth
+            // token is refreshed, unless another refresh already replaced it). Only a request
+            // that cannot do anything twice is repeated at once; a POST or PATCH gets the 401
+            // back (a gateway may have passed it on before refusing).
             logged_in_again = true;
             passthrough.caches.forget_token(key, &target.api.id);
+            refused = token.clone();
             if request.method.idempotent() {
+                unauthorized = Some(received);
                 continue;
             }
             warnings.push(
@@ -112,15 +131,19 @@ pub(super) async fn exchange_with_retries(
     }
 }
 
-/// The access token of a token scheme: cached, or from a fresh login.
+/// The access token of a token scheme (cached, or from a fresh login), or of an integration
+/// connected by signing in (fresh, refreshed when near expiry or when `stale` was refused).
 pub(super) async fn token(
     state: &AppState,
     target: &Target<'_>,
     key: &Key,
     credentials: &Opened,
+    stale: Option<&str>,
 ) -> Result<Option<Arc<Zeroizing<String>>>, Failure> {
-    let Auth::Token(spec) = &target.api.auth else {
-        return Ok(None);
+    let spec = match target.auth {
+        Auth::Token(spec) => spec,
+        Auth::Oauth => return oauth_token(state, target, key, stale).await.map(Some),
+        _ => return Ok(None),
     };
     let caches = &state.passthrough.caches;
     if let Some(token) = caches.token(key, &target.api.id) {
@@ -175,6 +198,30 @@ pub(super) async fn token(
     }
 }
 
+/// A fresh OAuth access token for the integration (`oauth/tokens.rs`).
+async fn oauth_token(
+    state: &AppState,
+    target: &Target<'_>,
+    key: &Key,
+    stale: Option<&str>,
+) -> Result<Arc<Zeroizing<String>>, Failure> {
+    let id = plugboard_store::ids::IntegrationId::parse(&key.integration).ok_or_else(|| {
+        Failure::Internal(format!("{} is not an integration id", key.integration))
+    })?;
+    crate::oauth::tokens::access_token(state, &id, target.tool, stale)
+        .await
+        .map_err(|error| {
+            use crate::oauth::tokens::RefreshError;
+            let class = match &error {
+                RefreshError::Revoked => super::LOGIN_REFUSED,
+                RefreshError::App(_) => "oauth_app_refused",
+                RefreshError::Failed(_) | RefreshError::BackingOff(_) => "refresh_failed",
+                RefreshError::Internal(detail) => return Failure::Internal(detail.clone()),
+            };
+            Failure::Tool(format!("{}: {error}", target.tool.label), class)
+        })
+}
+
 /// Sends the request once and reads the answer within the size limit.
 pub(super) async fn send_once(
     state: &AppState,
@@ -188,7 +235,7 @@ pub(super) async fn send_once(
         .client(passthrough)
         .request(request.method.http(), request.url.clone())
         .headers(request.headers.clone());
-    builder = tool_auth::apply(builder, &target.api.auth, credentials.get(), token);
+    builder = tool_auth::apply(builder, target.auth, credentials.get(), token);
     builder = request.payload.attach(builder)?;
     let limit = passthrough.config.max_response_body;
     let (status, headers, body) = if target.sandbox {

@@ -296,9 +296,7 @@ async fn unusable_links_get_a_clear_localised_page(backend: Backend) {
     let reply = page(format!("/connect?token={gusto}&tool=gusto")).await;
     assert_eq!(reply.status, 404);
     assert!(
-        reply
-            .text
-            .contains("Signing in to Gusto is not available yet"),
+        reply.text.contains("This tool cannot be connected here"),
         "{}",
         reply.text
     );

@@ -206,8 +206,22 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     let (_, prod_key) = api_keys::create(&state, EnvironmentName::Production, "tests", &cli)
         .await
         .expect("prod key");
-    // As `plugboard serve` does: the API, the webhook worker and the connection checker, stopped
-    // together.
+    let shutdown = run(&state, listener);
+    TestApp {
+        base: format!("http://{address}"),
+        state,
+        dev_key,
+        prod_key,
+        data_dir,
+        pg_schema,
+        client: reqwest::Client::new(),
+        shutdown,
+    }
+}
+
+/// Runs `state` on `listener` as `plugboard serve` does: the API, the webhook worker and the
+/// connection checker, stopped together when the returned sender says so.
+fn run(state: &AppState, listener: TcpListener) -> watch::Sender<bool> {
     let (shutdown, signal) = watch::channel(false);
     let server_state = state.clone();
     let mut server_signal = signal.clone();
@@ -219,27 +233,63 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     });
     let mut worker_signal = signal.clone();
     tokio::spawn(plugboard::webhooks::worker::run(
-        plugboard::webhooks::worker::Context::of(&state),
+        plugboard::webhooks::worker::Context::of(state),
         async move {
             let _ = worker_signal.wait_for(|stop| *stop).await;
         },
     ));
     let mut checks_signal = signal;
     tokio::spawn(plugboard::checks::run(
-        plugboard::checks::Context::of(&state),
+        plugboard::checks::Context::of(state),
         async move {
             let _ = checks_signal.wait_for(|stop| *stop).await;
         },
     ));
-    TestApp {
-        base: format!("http://{address}"),
-        state,
-        dev_key,
-        prod_key,
-        data_dir,
-        pg_schema,
-        client: reqwest::Client::new(),
-        shutdown,
+    shutdown
+}
+
+impl TestApp {
+    /// A second server on the same database and master key, as a second instance behind a
+    /// load balancer is: its own process state (caches, locks), the same data.
+    pub async fn sibling(&self) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let store: Arc<dyn Store> = match &self.pg_schema {
+            None => Arc::new(
+                plugboard_store_sqlite::SqliteStore::open(
+                    &self.data_dir.path().join("plugboard.db"),
+                )
+                .await
+                .expect("sqlite"),
+            ),
+            Some(schema) => Arc::new(
+                plugboard_store_postgres::PostgresStore::connect_with(
+                    plugboard_store_postgres::testing::schema_options(schema).expect("options"),
+                )
+                .await
+                .expect("postgres"),
+            ),
+        };
+        let mut config = self.state.config.clone();
+        config.listen = address;
+        let MasterKeySource::Configured(master) = &config.master_key else {
+            unreachable!()
+        };
+        let vault = Vault::with_previous(master, &config.previous_master_keys);
+        let state = AppState::from_parts(config, store, vault)
+            .await
+            .expect("state");
+        let shutdown = run(&state, listener);
+        TestApp {
+            base: format!("http://{address}"),
+            state,
+            dev_key: self.dev_key.clone(),
+            prod_key: self.prod_key.clone(),
+            data_dir: tempfile::tempdir().expect("temp dir"),
+            pg_schema: self.pg_schema.clone(),
+            client: reqwest::Client::new(),
+            shutdown,
+        }
     }
 }
 

@@ -116,6 +116,66 @@ fn rows() -> Vec<Row> {
             options: &[],
         },
         Row {
+            tool: "employmenthero",
+            api: "default",
+            credentials: &[
+                ("oauth:access_token", "eh-token"),
+                ("oauth:app", "oapp_test"),
+            ],
+            documented: "https://api.employmenthero.com/api",
+            auth: Expected::Header("authorization", "Bearer eh-token"),
+            fixed: &[],
+            options: &[],
+        },
+        Row {
+            tool: "entraid",
+            api: "v1",
+            credentials: &[
+                ("oauth:access_token", "entra-token"),
+                ("oauth:app", "oapp_test"),
+            ],
+            documented: "https://graph.microsoft.com/v1.0",
+            auth: Expected::Header("authorization", "Bearer entra-token"),
+            fixed: &[],
+            options: &[],
+        },
+        Row {
+            tool: "googleworkspace",
+            api: "admin",
+            credentials: &[
+                ("oauth:access_token", "google-token"),
+                ("oauth:app", "oapp_test"),
+            ],
+            documented: "https://admin.googleapis.com",
+            auth: Expected::Header("authorization", "Bearer google-token"),
+            fixed: &[],
+            options: &[],
+        },
+        Row {
+            tool: "googleworkspace",
+            api: "people",
+            credentials: &[
+                ("oauth:access_token", "google-token"),
+                ("oauth:app", "oapp_test"),
+            ],
+            documented: "https://people.googleapis.com",
+            auth: Expected::Header("authorization", "Bearer google-token"),
+            fixed: &[],
+            options: &[],
+        },
+        Row {
+            tool: "gusto",
+            api: "v1",
+            credentials: &[
+                ("oauth:access_token", "gusto-token"),
+                ("oauth:app", "oapp_test"),
+            ],
+            documented: "https://api.gusto.com/v1",
+            auth: Expected::Header("authorization", "Bearer gusto-token"),
+            fixed: &[],
+            options: &[],
+        },
+        Row {
             tool: "factorial",
             api: "api",
             credentials: &[("api_key", "factorial-key")],
@@ -484,6 +544,31 @@ async fn every_tool_api_sends_the_documented_request() {
     })
     .await;
 
+    // Signed-in tools are offered where the operator registered an OAuth app; their rows
+    // hold a signed-in integration's tokens (without an expiry: used as they are).
+    let development = app
+        .state
+        .environments
+        .get(plugboard_store::EnvironmentName::Development);
+    for tool in catalog
+        .tools()
+        .filter(|tool| tool.auth == plugboard_catalog::AuthKind::Oauth2)
+    {
+        let input = plugboard::oauth::apps::AppInput {
+            client_id: "client".into(),
+            client_secret: "secret".to_owned().into(),
+            scopes: None,
+        };
+        plugboard::oauth::apps::save(
+            &app.state,
+            development,
+            &tool.id,
+            input,
+            &plugboard::audit::Caller::cli(),
+        )
+        .await
+        .expect("an OAuth app");
+    }
     for row in &rows {
         let what = format!("{}/{}", row.tool, row.api);
         let tool = catalog.get(row.tool).expect("a catalog tool");

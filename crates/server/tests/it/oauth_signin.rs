@@ -1,0 +1,329 @@
+//! Signing in to an OAuth tool through the flow, over HTTP, against a real authorization
+//! server (`oidc-provider`, `oauth_provider.rs`) standing in for Gusto: the whole loop from the
+//! link to a passthrough call with the token, and the attacks the callback must refuse.
+
+use plugboard::{
+    audit::Caller,
+    oauth::apps::{self, AppInput},
+};
+use plugboard_store::EnvironmentName;
+use reqwest::{StatusCode, header};
+use serde_json::json;
+
+use crate::{
+    both_backends,
+    helpers::{Backend, TestApp, activation_token, spawn_app_with, token_of},
+    oauth_provider::{Provider, location},
+};
+
+const CLIENT_ID: &str = "plugboard-tests";
+const CLIENT_SECRET: &str = "CLIENT-SECRET-CANARY-4f1b";
+
+/// A server whose Gusto is `provider`, with an OAuth app for Gusto in development.
+pub async fn gusto_app(backend: Backend, provider: &Provider) -> TestApp {
+    let overrides = provider.overrides("gusto");
+    let app = spawn_app_with(backend, |config| {
+        config.tool_base_urls.extend(overrides);
+        config.checks.grace = std::time::Duration::ZERO;
+    })
+    .await;
+    let callback = format!("{}/connect/oauth/callback", app.base);
+    provider
+        .add_client(CLIENT_ID, CLIENT_SECRET, &callback, "client_secret_post")
+        .await;
+    let environment = app.state.environments.get(EnvironmentName::Development);
+    apps::save(
+        &app.state,
+        environment,
+        "gusto",
+        AppInput {
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.to_owned().into(),
+            scopes: Some(vec!["openid".into(), "offline_access".into()]),
+        },
+        &Caller::cli(),
+    )
+    .await
+    .expect("OAuth app saved");
+    app
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// A sign-in started in a tab of its own: the vendor's URL, and the cookie Plugboard set.
+pub struct Started {
+    pub authorize_url: String,
+    pub cookie: String,
+}
+
+/// Opens the start of a sign-in for `tool` with `link_token`, as the consent page's button does.
+pub async fn start(app: &TestApp, link_token: &str, tool: &str) -> Started {
+    let response = no_redirects()
+        .get(format!(
+            "{}/connect/oauth/start?token={link_token}&tool={tool}&mode=redirect",
+            app.base
+        ))
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "start redirects to the vendor"
+    );
+    let cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("the attempt's cookie")
+        .split(';')
+        .next()
+        .expect("name=value")
+        .to_owned();
+    Started {
+        authorize_url: location(&response),
+        cookie,
+    }
+}
+
+/// Follows the vendor's redirect back to Plugboard's callback with `cookie` (or none).
+pub async fn call_back(url: &str, cookie: Option<&str>) -> reqwest::Response {
+    let mut request = no_redirects().get(url);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.send().await.expect("callback")
+}
+
+/// The whole sign-in of a fresh link for Gusto: returns the activation token.
+pub async fn sign_in(app: &TestApp, provider: &Provider) -> String {
+    let link = app
+        .create_link(json!({"integration_category": "HRIS"}))
+        .await;
+    let token = token_of(&link);
+    let started = start(app, &token, "gusto").await;
+    let back = provider.consent(&started.authorize_url, true).await;
+    let callback = call_back(&back, Some(&started.cookie)).await;
+    assert_eq!(
+        callback.status(),
+        StatusCode::SEE_OTHER,
+        "the callback finishes in the same tab"
+    );
+    let finish = format!("{}{}", app.base, location(&callback));
+    let page = reqwest::get(&finish).await.expect("finish");
+    assert_eq!(page.status(), StatusCode::OK);
+    activation_token(&page.text().await.expect("page"))
+}
+
+async fn a_signed_in_integration_is_used_through_passthrough(backend: Backend) {
+    let provider = Provider::start();
+    let app = gusto_app(backend, &provider).await;
+    // The picker offers Gusto to sign in to, now that the environment has an app for it.
+    let link = app
+        .create_link(json!({"integration_category": "HRIS"}))
+        .await;
+    let picker = reqwest::get(&link)
+        .await
+        .expect("picker")
+        .text()
+        .await
+        .expect("html");
+    assert!(picker.contains("Sign in with Gusto"), "{picker}");
+
+    let activation = sign_in(&app, &provider).await;
+    let integration = app.redeem(&activation).await;
+    assert!(integration.starts_with("gusto:"), "{integration}");
+    let events = app.events().await;
+    assert!(
+        events.iter().any(|(kind, _)| kind == "integration-created"),
+        "{events:?}"
+    );
+
+    let reply = app
+        .passthrough(
+            "gusto/v1",
+            &integration,
+            json!({"method": "GET", "path": "/me"}),
+        )
+        .await;
+    let data = reply.data();
+    assert_eq!(data["status"], 200, "{}", reply.text);
+    assert_eq!(data["data"]["path"], "/v1/me", "{}", reply.text);
+    assert_eq!(
+        provider.stats().await["token_requests"]["authorization_code"],
+        1
+    );
+}
+
+async fn a_replayed_callback_is_refused(backend: Backend) {
+    let provider = Provider::start();
+    let app = gusto_app(backend, &provider).await;
+    let link = app
+        .create_link(json!({"integration_category": "HRIS"}))
+        .await;
+    let started = start(&app, &token_of(&link), "gusto").await;
+    let back = provider.consent(&started.authorize_url, true).await;
+    let first = call_back(&back, Some(&started.cookie)).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let replay = call_back(&back, Some(&started.cookie)).await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    let page = replay.text().await.expect("page");
+    assert!(page.contains("This sign-in has expired"), "{page}");
+    assert_eq!(
+        provider.stats().await["token_requests"]["authorization_code"],
+        1
+    );
+}
+
+async fn a_callback_without_the_browsers_cookie_is_refused(backend: Backend) {
+    let provider = Provider::start();
+    let app = gusto_app(backend, &provider).await;
+    let link = app
+        .create_link(json!({"integration_category": "HRIS"}))
+        .await;
+    let started = start(&app, &token_of(&link), "gusto").await;
+    let back = provider.consent(&started.authorize_url, true).await;
+    // Another browser (an attacker's link sent to a victim) has no cookie, or another one.
+    for cookie in [None, Some(format!("{}x", started.cookie))] {
+        let other = start(&app, &token_of(&link), "gusto").await;
+        let other_back = provider.consent(&other.authorize_url, true).await;
+        let refused = call_back(&other_back, cookie.as_deref()).await;
+        let finish = format!("{}{}", app.base, location(&refused));
+        let page = reqwest::get(&finish)
+            .await
+            .expect("finish")
+            .text()
+            .await
+            .expect("html");
+        assert!(page.contains("data-signin-failure=\"refused\""), "{page}");
+    }
+    // The genuine browser still completes.
+    let accepted = call_back(&back, Some(&started.cookie)).await;
+    let finish = format!("{}{}", app.base, location(&accepted));
+    let page = reqwest::get(&finish)
+        .await
+        .expect("finish")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("data-activation-token"), "{page}");
+    assert_eq!(
+        provider.stats().await["token_requests"]["authorization_code"],
+        1,
+        "refused callbacks never exchange their code"
+    );
+}
+
+async fn a_callback_from_another_issuer_is_refused(backend: Backend) {
+    let provider = Provider::start();
+    let app = gusto_app(backend, &provider).await;
+    let link = app
+        .create_link(json!({"integration_category": "HRIS"}))
+        .await;
+    let started = start(&app, &token_of(&link), "gusto").await;
+    let back = provider.consent(&started.authorize_url, true).await;
+    assert!(
+        back.contains("iss="),
+        "the provider names itself (RFC 9207): {back}"
+    );
+    let mut url = reqwest::Url::parse(&back).expect("url");
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "iss" {
+                "https://attacker.example".into()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    let refused = call_back(url.as_str(), Some(&started.cookie)).await;
+    let finish = format!("{}{}", app.base, location(&refused));
+    let page = reqwest::get(&finish)
+        .await
+        .expect("finish")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("data-signin-failure=\"refused\""), "{page}");
+    assert_eq!(
+        provider.stats().await["token_requests"]["authorization_code"],
+        0
+    );
+}
+
+async fn denied_consent_ends_with_a_retry(backend: Backend) {
+    let provider = Provider::start();
+    let app = gusto_app(backend, &provider).await;
+    let link = app
+        .create_link(json!({"integration_category": "HRIS"}))
+        .await;
+    let started = start(&app, &token_of(&link), "gusto").await;
+    let back = provider.consent(&started.authorize_url, false).await;
+    assert!(back.contains("error=access_denied"), "{back}");
+    let denied = call_back(&back, Some(&started.cookie)).await;
+    let finish = format!("{}{}", app.base, location(&denied));
+    let page = reqwest::get(&finish)
+        .await
+        .expect("finish")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("data-signin-failure=\"denied\""), "{page}");
+    assert!(page.contains("Try again"), "{page}");
+    let events = app.events().await;
+    assert!(
+        events
+            .iter()
+            .any(|(kind, _)| kind == "connection-flow-failed"),
+        "{events:?}"
+    );
+}
+
+async fn the_authorization_request_is_bound_and_exact(backend: Backend) {
+    let provider = Provider::start();
+    let app = gusto_app(backend, &provider).await;
+    let link = app
+        .create_link(json!({"integration_category": "HRIS"}))
+        .await;
+    let started = start(&app, &token_of(&link), "gusto").await;
+    let url = reqwest::Url::parse(&started.authorize_url).expect("url");
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    assert_eq!(
+        param("redirect_uri").as_deref(),
+        Some(format!("{}/connect/oauth/callback", app.base).as_str())
+    );
+    assert_eq!(param("code_challenge_method").as_deref(), Some("S256"));
+    assert_eq!(param("client_id").as_deref(), Some(CLIENT_ID));
+    // 256 random bits, base64url.
+    assert_eq!(param("state").map(|s| s.len()), Some(43));
+    assert!(
+        started.cookie.starts_with("plugboard_oauth_"),
+        "{}",
+        started.cookie
+    );
+    assert!(
+        !started.authorize_url.contains(&token_of(&link)),
+        "the link token stays home"
+    );
+}
+
+both_backends!(
+    a_signed_in_integration_is_used_through_passthrough,
+    a_replayed_callback_is_refused,
+    a_callback_without_the_browsers_cookie_is_refused,
+    a_callback_from_another_issuer_is_refused,
+    denied_consent_ends_with_a_retry,
+    the_authorization_request_is_bound_and_exact,
+);
