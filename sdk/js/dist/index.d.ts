@@ -14,8 +14,11 @@ export interface ConnectEvent {
      * `opened` (the flow was added to the page), `loaded` (its first page is shown), `closed`
      * (the user left without connecting), `succeeded` (connected; the promise resolves), or one of
      * the hosted flow's own: `step` (with `step`: `picker`, `consent`, `guide`, `credentials`,
-     * `success`, `problem`), `tool-selected` (with `tool`), `verification-failed` (with `tool`
-     * and `reason`).
+     * `signin` (what to enter before signing in to an OAuth tool), `signin-end` (a sign-in that
+     * did not connect, or is finishing), `success`, `problem`), `tool-selected` (with `tool`),
+     * `verification-failed` (with `tool` and `reason`), `signin-failed` (with `tool` and
+     * `reason`: `denied`, `closed`, `blocked`, `refused`, `vendor_error`, `exchange_failed`,
+     * `unverified`, `link_problem`).
      */
     type: string;
     /** Details of the flow's own events. */
