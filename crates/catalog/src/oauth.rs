@@ -47,7 +47,31 @@ pub struct OauthSettings {
     /// alike (BambooHR's `request = "token"`). Constants.
     #[serde(default)]
     pub token_params: BTreeMap<String, String>,
+    /// Values the operator's app adds to the endpoints' `{placeholders}`, by name, each with
+    /// the pattern the whole value must match: what identifies the operator's app at a vendor
+    /// that puts it in the URL (Rippling's app name). The operator gives them with the app
+    /// (`settings`); the end user never sees them.
+    #[serde(default)]
+    pub app_settings: BTreeMap<String, AppSetting>,
 }
+
+/// One value of the operator's app that the endpoints name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSetting {
+    /// The whole value must match (anchored): it is kept to one host label or path segment.
+    pub pattern: crate::Pattern,
+    /// Where the operator finds the value, for the API's and the CLI's error messages.
+    pub help: String,
+}
+
+impl PartialEq for AppSetting {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern.as_str() == other.pattern.as_str() && self.help == other.help
+    }
+}
+
+impl Eq for AppSetting {}
 
 /// How the client id and secret reach the token endpoint.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -112,6 +136,14 @@ impl OauthSettings {
             return Err(format!(
                 "oauth parameters may not replace the flow's own {name:?}"
             ));
+        }
+        if let Some(name) = self.app_settings.keys().find(|name| {
+            name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        }) {
+            return Err(format!("oauth.app_settings.{name} must be snake_case"));
         }
         if self.scope_separator.is_empty() {
             return Err("oauth.scope_separator may not be empty".into());

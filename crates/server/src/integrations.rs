@@ -73,6 +73,13 @@ pub async fn open_credentials(
     Ok(Opened::new(credentials))
 }
 
+/// Forgets what this process keeps of an integration it just relinked, disabled or deleted:
+/// passthrough's caches and its OAuth access token, so the next call sees the change.
+fn forget_in_process(state: &AppState, id: &IntegrationId) {
+    state.passthrough.forget_integration(id);
+    state.oauth_tokens.forget(id.as_str());
+}
+
 fn new_activation(now: DateTime<Utc>) -> (String, NewActivationToken) {
     let token = tokens::new_activation_token();
     let record = NewActivationToken {
@@ -225,7 +232,7 @@ pub async fn complete_relink(
                     other => DomainError::Store(other),
                 })?;
         if relinked.is_some() {
-            state.passthrough.forget_integration(&id);
+            forget_in_process(state, &id);
             tracing::info!(integration_id = %id, "integration relinked");
             return Ok(token);
         }
@@ -286,7 +293,7 @@ pub async fn delete(
         // Deleted concurrently by another request: the outcome the caller asked for.
         return Err(missing(id));
     }
-    state.passthrough.forget_integration(id);
+    forget_in_process(state, id);
     tracing::info!(integration_id = %id, "integration deleted");
     let entry = caller
         .entry(Action::IntegrationDeleted)
@@ -340,7 +347,7 @@ async fn change_status(
             .update_integration_status(&environment.id, id, integration.status, target, &event, now)
             .await?;
         if changed {
-            state.passthrough.forget_integration(id);
+            forget_in_process(state, id);
             tracing::info!(integration_id = %id, status = %target, "integration status changed");
             return Ok(());
         }

@@ -123,20 +123,6 @@ impl Oauth for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn abandon_oauth_attempt(
-        &self,
-        link_id: &str,
-        id: &str,
-        outcome: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool> {
-        let done = sql::oauth::abandon_attempt(link_id, id, outcome, now)
-            .execute(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
-        Ok(done.rows_affected() == 1)
-    }
-
     async fn oauth_attempt(&self, link_id: &str, id: &str) -> Result<Option<OauthAttempt>> {
         let row = sql::oauth::attempt(link_id, id)
             .fetch_optional(&self.pool)

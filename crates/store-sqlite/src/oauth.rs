@@ -99,20 +99,6 @@ impl Oauth for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn abandon_oauth_attempt(
-        &self,
-        link_id: &str,
-        id: &str,
-        outcome: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool> {
-        let done = sql::oauth::abandon_attempt(link_id, id, outcome, now)
-            .execute(&self.write)
-            .await
-            .map_err(from_sqlx)?;
-        Ok(done.rows_affected() == 1)
-    }
-
     async fn oauth_attempt(&self, link_id: &str, id: &str) -> Result<Option<OauthAttempt>> {
         let row = sql::oauth::attempt(link_id, id)
             .fetch_optional(&self.read)

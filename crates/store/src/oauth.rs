@@ -5,7 +5,7 @@
 //! relinking, deleting and re-sealing treat them like any other credential. What this area
 //! adds for them is [`Oauth::lock_credentials`], the single-flight refresh across processes.
 
-use std::{future::Future, pin::Pin};
+use std::{collections::BTreeMap, future::Future, pin::Pin};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -31,6 +31,9 @@ pub struct OauthApp {
     pub client_secret: Sealed,
     /// The scopes to request; `None` requests the catalog's defaults for the tool.
     pub scopes: Option<Vec<String>>,
+    /// What the tool's endpoints need of the operator's app besides the client (Rippling's
+    /// app name), by the catalog's `oauth.app_settings` names.
+    pub settings: BTreeMap<String, String>,
     /// When this revision was stored.
     pub created_at: DateTime<Utc>,
     /// When the operator removed the app (only the latest revision can be removed); a removed
@@ -53,6 +56,8 @@ pub struct NewOauthApp {
     pub client_secret: Sealed,
     /// The scopes to request; `None` for the catalog's defaults.
     pub scopes: Option<Vec<String>>,
+    /// What the tool's endpoints need of the app besides the client.
+    pub settings: BTreeMap<String, String>,
     /// Now.
     pub created_at: DateTime<Utc>,
 }
@@ -82,7 +87,7 @@ pub struct OauthAttempt {
     pub created_at: DateTime<Utc>,
     /// When the callback stops being accepted (10 minutes after the start).
     pub expires_at: DateTime<Utc>,
-    /// When a callback (or the flow giving up on the attempt) consumed it.
+    /// When its callback consumed it.
     pub consumed_at: Option<DateTime<Utc>>,
     /// How it ended (`done`, `denied`, `failed`, `closed`, `blocked`, …); `None` while pending.
     pub outcome: Option<String>,
@@ -92,8 +97,7 @@ pub struct OauthAttempt {
 /// sealed activation token to hand over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OauthResult {
-    /// The outcome recorded by [`Oauth::finish_oauth_attempt`] or
-    /// [`Oauth::abandon_oauth_attempt`].
+    /// The outcome recorded by [`Oauth::finish_oauth_attempt`].
     pub outcome: String,
     /// The activation token (sealed with the attempt id as associated data), for `done`.
     pub result: Option<Sealed>,
@@ -150,17 +154,6 @@ pub trait Oauth: Send + Sync {
         id: &str,
         outcome: &str,
         result: Option<&Sealed>,
-    ) -> Result<bool>;
-
-    /// Ends an attempt of `link_id` the browser gave up on (the popup was closed or blocked)
-    /// with `outcome`, consuming it so a late callback is refused, if no callback has
-    /// consumed it yet. `false` when one has (its outcome is then the callback's).
-    async fn abandon_oauth_attempt(
-        &self,
-        link_id: &str,
-        id: &str,
-        outcome: &str,
-        now: DateTime<Utc>,
     ) -> Result<bool>;
 
     /// The attempt `id` of `link_id`, for the flow's polling: `None` if unknown (or of

@@ -16,7 +16,6 @@ picker-title = Welche { $category } nutzt { $organization }?
 picker-intro = Wählen Sie sie aus, damit { $product } darauf zugreifen kann.
 picker-search = Suchen
 picker-empty = Kein Tool passt zu Ihrer Suche.
-picker-signin = Anmelden mit { $tool }
 
 consent-title = Was { $product } tun kann
 consent-intro-scopes = Nach der Verbindung kann { $product } Ihr { $tool }-Konto über dessen API nutzen, mit den Berechtigungen, die Sie unten erteilen:

@@ -16,7 +16,6 @@ picker-title = Which { $category } does { $organization } use?
 picker-intro = Choose it to connect it to { $product }.
 picker-search = Search
 picker-empty = No tool matches your search.
-picker-signin = Sign in with { $tool }
 
 consent-title = What { $product } will be able to do
 consent-intro-scopes = Once connected, { $product } will be able to use your { $tool } account through its API, with the access you grant below:

@@ -15,7 +15,6 @@ picker-title = ¿Qué { $category } usa { $organization }?
 picker-intro = Selecciónelo para conectarlo con { $product }.
 picker-search = Buscar
 picker-empty = Ninguna herramienta coincide con su búsqueda.
-picker-signin = Inicio de sesión con { $tool }
 
 consent-title = Lo que { $product } podrá hacer
 consent-intro-scopes = Una vez conectado, { $product } podrá usar su cuenta de { $tool } a través de su API, con los accesos que conceda a continuación:

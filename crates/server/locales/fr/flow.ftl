@@ -15,7 +15,6 @@ picker-title = Quel { $category } { $organization } utilise-t-il ?
 picker-intro = Choisissez-le pour le connecter à { $product }.
 picker-search = Rechercher
 picker-empty = Aucun outil ne correspond à votre recherche.
-picker-signin = Connexion avec { $tool }
 
 consent-title = Ce que { $product } pourra faire
 consent-intro-scopes = Une fois la connexion établie, { $product } pourra utiliser votre compte { $tool } via son API, avec les accès que vous accordez ci-dessous :

@@ -15,7 +15,6 @@ picker-title = Quale { $category } usa { $organization }?
 picker-intro = Lo selezioni per collegarlo a { $product }.
 picker-search = Cerca
 picker-empty = Nessuno strumento corrisponde alla ricerca.
-picker-signin = Accesso con { $tool }
 
 consent-title = Cosa potrà fare { $product }
 consent-intro-scopes = Dopo il collegamento, { $product } potrà usare il Suo account { $tool } tramite la sua API, con gli accessi che concede qui sotto:

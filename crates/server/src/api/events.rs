@@ -26,7 +26,9 @@ pub struct EventOut {
     pub created_at: String,
     /// Why it happened, where Plugboard knows more than the payload says: for
     /// `connection-flow-failed` one of `invalid_credentials`, `missing_permission`,
-    /// `wrong_instance`, `rate_limited`, `unreachable`.
+    /// `wrong_instance`, `rate_limited`, `unreachable` (a key's verification), or how a
+    /// sign-in ended: `denied`, `vendor_error`, `refused`, `exchange_failed`, `unverified`,
+    /// `closed`, `blocked`, `link_problem`.
     pub detail: Option<String>,
     /// The webhook body, exactly as delivered.
     pub payload: serde_json::Value,

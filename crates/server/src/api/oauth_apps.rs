@@ -3,6 +3,8 @@
 //! Saving makes a new revision; the client secret goes in and never comes out, not even its
 //! length. The operations are `crate::oauth::apps`; this only speaks HTTP.
 
+use std::collections::BTreeMap;
+
 use axum::{Json, extract::State};
 use plugboard_catalog::Tool;
 use plugboard_store::OauthApp;
@@ -40,6 +42,9 @@ pub struct OauthAppOut {
     pub scopes: Vec<String>,
     /// Whether `scopes` are the app's own (`true`) or the catalog's defaults (`false`).
     pub custom_scopes: bool,
+    /// What the tool's sign-in URLs need of the app besides the client (Rippling's
+    /// `app_name`); empty for most tools.
+    pub settings: BTreeMap<String, String>,
     /// The redirect URI to register at the vendor: the same for every tool of this deployment
     /// (`PLUGBOARD_PUBLIC_URL` + `/connect/oauth/callback`).
     pub redirect_uri: String,
@@ -56,6 +61,7 @@ impl OauthAppOut {
             client_id: app.client_id.clone(),
             scopes: apps::scopes(tool, app).to_vec(),
             custom_scopes: app.scopes.is_some(),
+            settings: app.settings.clone(),
             redirect_uri: oauth::redirect_uri(&state.config),
             created_at: format_time(app.created_at),
         }
@@ -75,6 +81,10 @@ pub struct OauthAppIn {
     /// The scopes to request instead of the catalog's defaults (RFC 6749 scope tokens: no
     /// spaces, quotes or backslashes; at most 200). Left out or `null`: the defaults.
     pub scopes: Option<Vec<String>>,
+    /// Values the tool's sign-in URLs need of the app, by name: `{"app_name": "…"}` for
+    /// Rippling (`GET /v1/oauth-apps` lists what each tool takes); empty for most tools.
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
 }
 
 // Hand-written so that a logged body can never show the secret.
@@ -83,6 +93,7 @@ impl std::fmt::Debug for OauthAppIn {
         f.debug_struct("OauthAppIn")
             .field("client_id", &self.client_id)
             .field("scopes", &self.scopes)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
@@ -136,6 +147,7 @@ pub async fn put_oauth_app(
         client_id: body.client_id,
         client_secret: Zeroizing::new(body.client_secret),
         scopes: body.scopes,
+        settings: body.settings,
     };
     let app = apps::save(&state, &auth.environment, &tool, input, &caller).await?;
     let tool = apps::oauth_tool(&state, &app.tool)?;

@@ -125,6 +125,10 @@ pub enum OauthAppsCommand {
         /// A scope to request instead of the catalog's defaults; repeat for several.
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<String>,
+        /// A value the tool's sign-in URLs need of the app, as `name=value` (Rippling's
+        /// `app_name=…`); repeat for several.
+        #[arg(long = "setting", value_name = "NAME=VALUE", value_parser = parse_setting)]
+        settings: Vec<(String, String)>,
     },
     /// List the tools with OAuth sign-in and the environment's app for each (never secrets).
     List {
@@ -141,6 +145,13 @@ pub enum OauthAppsCommand {
         #[arg(long, value_enum)]
         environment: EnvironmentArg,
     },
+}
+
+/// A `--setting name=value`.
+fn parse_setting(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+        .ok_or_else(|| format!("{text:?} is not name=value"))
 }
 
 /// `plugboard api-keys …`.

@@ -29,6 +29,7 @@ pub(super) async fn run(command: OauthAppsCommand, config: Config) -> anyhow::Re
             environment,
             client_id,
             scopes,
+            settings,
         } => {
             let environment = state.environments.get(environment.into()).clone();
             // Checked before the secret is asked for, so a typo costs no paste.
@@ -43,6 +44,7 @@ pub(super) async fn run(command: OauthAppsCommand, config: Config) -> anyhow::Re
                     client_id,
                     client_secret,
                     scopes,
+                    settings: settings.into_iter().collect(),
                 },
             )
             .await

@@ -176,7 +176,7 @@ async fn page(
     if sign_ins.signs_in(tool) {
         return match query.step.as_deref() {
             // What the vendor's URLs need typed first (a subdomain, a tenant).
-            Some("credentials") if !tool.fields.is_empty() => {
+            Some("credentials") if signin::typed_first(tool).next().is_some() => {
                 pages::signin_form(&state, &link, tool)
             }
             _ => pages::consent(&state, &link, tool, true),

@@ -363,7 +363,7 @@ pub(crate) fn picker(state: &AppState, link: &Link, sign_ins: &tools::SignIns) -
                 icon: tools::asset_url(&state.config, &tool.id, "icon.svg"),
                 note: sign_ins
                     .signs_in(tool)
-                    .then(|| tr.t_with("picker-signin", &[("tool", &tool.label)])),
+                    .then(|| tr.t_with("signin-button", &[("tool", &tool.label)])),
             })
             .collect();
     // The sandbox (development only) first: it is what an operator trying the flow looks for.
@@ -415,7 +415,7 @@ pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool, signs_in: bool
         } else {
             Vec::new()
         },
-        next_href: match (signs_in, tool.fields.is_empty()) {
+        next_href: match (signs_in, signin::typed_first(tool).next().is_none()) {
             (false, _) => href(link, Some(&tool.id), Some("guide")),
             (true, true) => signin::start_href(link, tool),
             (true, false) => href(link, Some(&tool.id), Some("credentials")),
@@ -425,7 +425,8 @@ pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool, signs_in: bool
         } else {
             tr.t("continue")
         },
-        signin: (signs_in && tool.fields.is_empty()).then(|| signin_button(link, tool)),
+        signin: (signs_in && signin::typed_first(tool).next().is_none())
+            .then(|| signin_button(link, tool)),
         icon: tools::asset_url(&state.config, &tool.id, "icon.svg"),
         heading,
     };
@@ -691,11 +692,17 @@ pub(crate) fn problem(state: &AppState, problem: Problem, tr: Tr, link: Option<&
 /// The script's part of a sign-in button: where to ask how an attempt stands and where to go
 /// when it ends (it appends `&attempt=<id>`, an id it makes up per click).
 fn signin_button(link: &Link, tool: &Tool) -> SigninButton {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    query.append_pair("token", &link.token);
-    let status = format!("/connect/oauth/status?{}", query.finish());
-    query.append_pair("tool", &tool.id);
-    let finish = format!("/connect/oauth/finish?{}", query.finish());
+    let status = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", &link.token)
+        .finish();
+    let finish = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", &link.token)
+        .append_pair("tool", &tool.id)
+        .finish();
+    let (status, finish) = (
+        format!("/connect/oauth/status?{status}"),
+        format!("/connect/oauth/finish?{finish}"),
+    );
     SigninButton {
         waiting: link.tr.t_with("signin-waiting", &[("tool", &tool.label)]),
         status,
@@ -717,9 +724,7 @@ pub(crate) fn signin_form(state: &AppState, link: &Link, tool: &Tool) -> Respons
         intro: tr.t_with("signin-form-intro", &[("tool", &tool.label)]),
         token: link.token.clone(),
         tool: tool.id.clone(),
-        fields: tool
-            .fields
-            .iter()
+        fields: signin::typed_first(tool)
             .map(|field| FieldView::new(tr, field, None, None))
             .collect(),
         submit: tr.t_with("signin-button", &[("tool", &tool.label)]),

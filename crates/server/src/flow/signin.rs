@@ -142,6 +142,14 @@ fn private(mut response: Response) -> Response {
     response
 }
 
+/// The values the end user types before signing in: the tool's fields but its secrets (a
+/// tool that also takes a key has the key among its fields; signing in replaces it).
+pub(crate) fn typed_first(tool: &Tool) -> impl Iterator<Item = &plugboard_catalog::Field> {
+    tool.fields
+        .iter()
+        .filter(|field| field.kind != plugboard_catalog::FieldKind::Secret)
+}
+
 /// The URL of the start of a sign-in, as the flow's pages link it (`mode=redirect`; the
 /// script turns it into a popup inside a frame).
 pub(crate) fn start_href(link: &Link, tool: &Tool) -> String {
@@ -200,7 +208,7 @@ pub(crate) async fn start(
         None => ids::new_id(),
     };
     let mut values = Credentials::new();
-    for field in &tool.fields {
+    for field in typed_first(tool) {
         let typed = value(&format!("{FIELD_PREFIX}{}", field.id))
             .unwrap_or_default()
             .trim();
@@ -251,7 +259,7 @@ async fn begin(
             crate::error::DomainError::NotFound(_) => Problem::ToolUnavailable,
             other => problem_of(other),
         })?;
-    let endpoints = client::endpoints(&state.config, tool, &values).map_err(|error| {
+    let endpoints = client::endpoints(&state.config, tool, &values, &app).map_err(|error| {
         tracing::info!(tool = %tool.id, %error, "sign-in URL refused");
         Problem::Invalid
     })?;
@@ -589,11 +597,18 @@ async fn verified(
         .detail("method", "oauth")
         .detail("outcome", outcome.as_str());
     audit::record(state, &link.environment.id, entry, Some(client)).await;
-    if outcome == Outcome::Connected {
-        Ok(())
-    } else {
-        tracing::info!(tool = %tool.id, outcome = outcome.as_str(), link_id = %link.claims.jti, "signed-in tokens did not verify");
-        Err(Ending::Unverified)
+    match outcome {
+        Outcome::Connected => Ok(()),
+        // The account signed in, but the tool does not let it read.
+        Outcome::InvalidCredentials | Outcome::MissingPermission => {
+            tracing::info!(tool = %tool.id, outcome = outcome.as_str(), link_id = %link.claims.jti, "signed-in tokens did not verify");
+            Err(Ending::Unverified)
+        }
+        // The tool could not say: the end user can only try again later.
+        Outcome::WrongInstance | Outcome::RateLimited | Outcome::Unreachable => {
+            tracing::warn!(tool = %tool.id, outcome = outcome.as_str(), link_id = %link.claims.jti, "the tool could not verify signed-in tokens");
+            Err(Ending::VendorError)
+        }
     }
 }
 

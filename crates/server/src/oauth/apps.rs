@@ -3,6 +3,8 @@
 //! relinks use the current revision; an integration keeps refreshing with the revision it was
 //! created with, even after the app changed or was removed.
 
+use std::collections::BTreeMap;
+
 use chrono::Utc;
 use plugboard_catalog::Tool;
 use plugboard_store::{Environment, NewOauthApp, OauthApp, ids};
@@ -31,6 +33,8 @@ pub struct AppInput {
     pub client_secret: Zeroizing<String>,
     /// The scopes to request instead of the catalog's defaults.
     pub scopes: Option<Vec<String>>,
+    /// What the tool's endpoints need of the app (`oauth.app_settings`: Rippling's app name).
+    pub settings: BTreeMap<String, String>,
 }
 
 /// The catalog tool `id` if end users can sign in to it.
@@ -80,6 +84,7 @@ pub async fn save(
         ));
     }
     let scopes = input.scopes.map(checked_scopes).transpose()?;
+    let settings = checked_settings(tool, input.settings)?;
     let id = format!("oapp_{}", ids::new_id());
     let new = NewOauthApp {
         client_secret: state
@@ -90,6 +95,7 @@ pub async fn save(
         tool: tool.id.clone(),
         client_id: client_id.to_owned(),
         scopes,
+        settings,
         created_at: Utc::now(),
     };
     let app = state.store.put_oauth_app(&new).await?;
@@ -197,6 +203,49 @@ fn checked_scopes(scopes: Vec<String>) -> Result<Vec<String>, DomainError> {
         }
     }
     Ok(scopes)
+}
+
+/// The app's settings: exactly those the tool's endpoints name, each matching its pattern.
+fn checked_settings(
+    tool: &Tool,
+    mut given: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, DomainError> {
+    let declared = tool
+        .oauth
+        .as_ref()
+        .map(|oauth| &oauth.app_settings)
+        .ok_or_else(|| DomainError::invalid("tool", "the tool has no OAuth sign-in"))?;
+    if let Some(unknown) = given.keys().find(|name| !declared.contains_key(*name)) {
+        let shown: String = unknown.chars().take(40).collect();
+        let known: Vec<&str> = declared.keys().map(String::as_str).collect();
+        return Err(DomainError::invalid(
+            "settings",
+            format!(
+                "{} takes no setting {shown:?} (it takes: {known:?})",
+                tool.label
+            ),
+        ));
+    }
+    let mut settings = BTreeMap::new();
+    for (name, setting) in declared {
+        let value = given
+            .remove(name)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default();
+        if value.is_empty() || !setting.pattern.is_match(&value) {
+            return Err(DomainError::invalid(
+                "settings",
+                format!(
+                    "{name} is required for {} and must match {}: {}",
+                    tool.label,
+                    setting.pattern.as_str(),
+                    setting.help
+                ),
+            ));
+        }
+        settings.insert(name.clone(), value);
+    }
+    Ok(settings)
 }
 
 fn printable(value: &str) -> bool {

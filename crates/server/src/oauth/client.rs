@@ -50,17 +50,19 @@ pub enum EndpointError {
     Value(String),
 }
 
-/// The endpoints of `tool` for `values` (what the end user typed before signing in).
+/// The endpoints of `tool` for `values` (what the end user typed before signing in) and the
+/// operator's `app` (its settings, such as Rippling's app name).
 pub fn endpoints(
     config: &Config,
     tool: &Tool,
     values: &Credentials,
+    app: &OauthApp,
 ) -> Result<Endpoints, EndpointError> {
     let settings = tool.oauth.as_ref().ok_or(EndpointError::NotOauth)?;
     let overridden = |which: &str| config.tool_base_urls.get(&format!("{}/{which}", tool.id));
     let fill = |template: &str| {
         fill_url(template, &tool.fields, |name| {
-            values.get(name).map(String::as_str)
+            (values.get(name).or_else(|| app.settings.get(name))).map(String::as_str)
         })
         .map_err(|error| EndpointError::Value(error.to_string()))
     };
@@ -321,5 +323,70 @@ impl TokenRequest<'_> {
         let http = self.http();
         let result = request.request_async(&http).await;
         tokens_of(result, self.app, Some(refresh_token), Utc::now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(settings: &[(&str, &str)]) -> OauthApp {
+        OauthApp {
+            id: "oapp_1".into(),
+            environment_id: "env".into(),
+            tool: "rippling".into(),
+            revision: 1,
+            client_id: "client".into(),
+            client_secret: plugboard_store::Sealed {
+                key_id: "k".into(),
+                nonce: Vec::new(),
+                ciphertext: Vec::new(),
+            },
+            scopes: None,
+            settings: settings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            created_at: Utc::now(),
+            retired_at: None,
+        }
+    }
+
+    #[test]
+    fn endpoints_take_the_apps_settings_and_the_end_users_values() {
+        let catalog = plugboard_catalog::Catalog::builtin().expect("catalog");
+        let config = Config::defaults();
+        let rippling = catalog.get("rippling").expect("rippling");
+        let found = endpoints(
+            &config,
+            rippling,
+            &Credentials::new(),
+            &app(&[("app_name", "acme-hr")]),
+        )
+        .expect("endpoints");
+        assert_eq!(
+            found.authorize.as_str(),
+            "https://app.rippling.com/apps/PLATFORM/acme-hr/authorize"
+        );
+        assert_eq!(found.issuer, "https://app.rippling.com");
+        assert!(!found.trusted);
+        // A value cannot leave its host label.
+        let bamboohr = catalog.get("bamboohr").expect("bamboohr");
+        let values: Credentials = [("subdomain".to_owned(), "acme".to_owned())].into();
+        let found = endpoints(&config, bamboohr, &values, &app(&[])).expect("endpoints");
+        assert_eq!(found.authorize.host_str(), Some("acme.bamboohr.com"));
+        for evil in [
+            "evil.example/x",
+            "a.b",
+            "x@evil.example",
+            "%2e%2e",
+            "acme.evil.example#",
+        ] {
+            let values: Credentials = [("subdomain".to_owned(), evil.to_owned())].into();
+            assert!(
+                endpoints(&config, bamboohr, &values, &app(&[])).is_err(),
+                "{evil}"
+            );
+        }
     }
 }

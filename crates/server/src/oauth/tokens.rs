@@ -71,7 +71,18 @@ struct Cached {
 pub struct Tokens {
     cached: Mutex<HashMap<String, Cached>>,
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    backoff: Mutex<HashMap<String, DateTime<Utc>>>,
+    backoff: Mutex<HashMap<String, Backoff>>,
+    /// Tokens the tool refused on a call that was not repeated (a POST): the next call
+    /// refreshes instead of sending them again.
+    refused: Mutex<HashMap<String, Zeroizing<String>>>,
+}
+
+/// A pause of an integration's refreshes after one failed.
+#[derive(Clone, Copy)]
+struct Backoff {
+    until: DateTime<Utc>,
+    /// The grant was refused: calls meanwhile are told so, not "try later".
+    revoked: bool,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -100,9 +111,17 @@ impl Tokens {
         cached.insert(id.to_owned(), Cached { token, stale_at });
     }
 
-    /// Forgets an integration's token (it was relinked, disabled or deleted).
+    /// Forgets an integration's token and back-off (it was relinked, disabled or deleted).
     pub fn forget(&self, id: &str) {
         lock(&self.cached).remove(id);
+        lock(&self.backoff).remove(id);
+        lock(&self.refused).remove(id);
+    }
+
+    /// Remembers that the tool refused `token` on a call that was not repeated, so the next
+    /// call of the integration refreshes it.
+    pub fn mark_refused(&self, id: &str, token: &str) {
+        lock(&self.refused).insert(id.to_owned(), Zeroizing::new(token.to_owned()));
     }
 
     fn flight(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -138,6 +157,8 @@ pub async fn access_token(
     let tokens = &state.oauth_tokens;
     let id = integration.as_str();
     let now = Utc::now();
+    let remembered = lock(&tokens.refused).get(id).cloned();
+    let stale = stale.or(remembered.as_deref().map(String::as_str));
     let replaced = |token: &Arc<Zeroizing<String>>| stale.is_none_or(|s| token.as_str() != s);
     if let Some(token) = tokens.cached(id, now).filter(replaced) {
         return Ok(token);
@@ -148,10 +169,14 @@ pub async fn access_token(
     if let Some(token) = tokens.cached(id, Utc::now()).filter(replaced) {
         return Ok(token);
     }
-    if let Some(until) = lock(&tokens.backoff).get(id).copied()
-        && Utc::now() < until
+    if let Some(backoff) = lock(&tokens.backoff).get(id).copied()
+        && Utc::now() < backoff.until
     {
-        return Err(RefreshError::BackingOff(until));
+        return Err(if backoff.revoked {
+            RefreshError::Revoked
+        } else {
+            RefreshError::BackingOff(backoff.until)
+        });
     }
     let margin = chrono::Duration::from_std(state.config.oauth_refresh_margin)
         .unwrap_or(chrono::Duration::minutes(15));
@@ -183,6 +208,7 @@ pub async fn access_token(
     match outcome {
         Locked::Stored(set) | Locked::Refreshed(set) => {
             lock(&tokens.backoff).remove(id);
+            lock(&tokens.refused).remove(id);
             let stale_at = set.expires_at.map(|expires_at| {
                 let lifetime = expires_at - set.issued_at;
                 expires_at - margin.min(lifetime / 2)
@@ -192,16 +218,18 @@ pub async fn access_token(
             Ok(token)
         }
         Locked::Failed(error) => {
-            tokens.forget(id);
-            match &error {
-                RefreshError::Failed(_) => {
-                    lock(&tokens.backoff).insert(id.to_owned(), Utc::now() + BACKOFF);
-                }
-                RefreshError::Revoked | RefreshError::App(_) => {
-                    // The connection check decides, with the grace period and the webhook.
-                    checks::soon(state, integration).await;
-                }
-                _ => {}
+            lock(&tokens.cached).remove(id);
+            let revoked = matches!(error, RefreshError::Revoked | RefreshError::App(_));
+            if matches!(error, RefreshError::Failed(_)) || revoked {
+                let backoff = Backoff {
+                    until: Utc::now() + BACKOFF,
+                    revoked,
+                };
+                lock(&tokens.backoff).insert(id.to_owned(), backoff);
+            }
+            if revoked {
+                // The connection check decides, with the grace period and the webhook.
+                checks::soon(state, integration).await;
             }
             Err(error)
         }
@@ -308,7 +336,7 @@ impl<'a> TokenParts<'a> {
             .ok_or_else(|| RefreshError::App(format!("app {app_id} no longer exists")))?;
         let secret =
             apps::open_secret(state, &app).map_err(|e| RefreshError::Internal(e.to_string()))?;
-        let endpoints = client::endpoints(&state.config, tool, values)
+        let endpoints = client::endpoints(&state.config, tool, values, &app)
             .map_err(|e| RefreshError::Internal(format!("the token endpoint: {e}")))?;
         Ok(Self {
             tool,

@@ -96,6 +96,9 @@ pub(super) async fn exchange_with_retries(
                 unauthorized = Some(received);
                 continue;
             }
+            if let (Auth::Oauth, Some(token)) = (target.auth, &token) {
+                state.oauth_tokens.mark_refused(&key.integration, token);
+            }
             warnings.push(
                 "The tool refused the access token; a new one is fetched for the next call. This request was not repeated, as it is not idempotent."
                     .into(),

@@ -67,7 +67,7 @@ async fn put_get_and_put_again_make_revisions(backend: Backend) {
         first,
         json!({
             "id": id, "tool": "gusto", "revision": 1, "client_id": "client-one",
-            "scopes": [], "custom_scopes": false, "redirect_uri": redirect_uri(&app),
+            "scopes": [], "custom_scopes": false, "settings": {}, "redirect_uri": redirect_uri(&app),
             "created_at": created_at,
         })
     );
@@ -459,7 +459,49 @@ async fn the_secret_is_stored_sealed(backend: Backend) {
     assert_eq!(opened.as_str(), SECRET);
 }
 
+async fn apps_carry_the_settings_their_tool_needs(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let key = app.dev_key.clone();
+    // Rippling's authorization URL names the operator's App Shop listing.
+    let missing = put(
+        &app,
+        &key,
+        "rippling",
+        json!({"client_id": "c", "client_secret": SECRET}),
+    )
+    .await;
+    let message = missing.error(400, Some("PLATFORM.INPUT_INVALID"));
+    assert!(
+        message.contains("settings") && message.contains("app_name"),
+        "{message}"
+    );
+    for bad in [
+        json!({"app_name": "evil.example/x"}),
+        json!({"app_name": "acme", "other": "x"}),
+    ] {
+        let refused = put(
+            &app,
+            &key,
+            "rippling",
+            json!({"client_id": "c", "client_secret": SECRET, "settings": bad}),
+        )
+        .await;
+        refused.error(400, Some("PLATFORM.INPUT_INVALID"));
+    }
+    let saved = put(
+        &app,
+        &key,
+        "rippling",
+        json!({"client_id": "c", "client_secret": SECRET, "settings": {"app_name": "acme-hr"}}),
+    )
+    .await;
+    assert_eq!(saved.data()["settings"], json!({"app_name": "acme-hr"}));
+    let read = app.get("/v1/oauth-apps/rippling").await;
+    assert_eq!(read.data()["settings"], json!({"app_name": "acme-hr"}));
+}
+
 both_backends!(
+    apps_carry_the_settings_their_tool_needs,
     put_get_and_put_again_make_revisions,
     the_list_shows_every_oauth_tool,
     invalid_input_names_its_field,

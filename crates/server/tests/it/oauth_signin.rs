@@ -40,6 +40,7 @@ pub async fn gusto_app(backend: Backend, provider: &Provider) -> TestApp {
             client_id: CLIENT_ID.into(),
             client_secret: CLIENT_SECRET.to_owned().into(),
             scopes: Some(vec!["openid".into(), "offline_access".into()]),
+            settings: Default::default(),
         },
         &Caller::cli(),
     )

@@ -176,6 +176,18 @@ fn rows() -> Vec<Row> {
             options: &[],
         },
         Row {
+            tool: "rippling",
+            api: "api",
+            credentials: &[
+                ("oauth:access_token", "rippling-token"),
+                ("oauth:app", "oapp_test"),
+            ],
+            documented: "https://api.rippling.com/platform/api",
+            auth: Expected::Header("authorization", "Bearer rippling-token"),
+            fixed: &[],
+            options: &[],
+        },
+        Row {
             tool: "factorial",
             api: "api",
             credentials: &[("api_key", "factorial-key")],
@@ -554,10 +566,15 @@ async fn every_tool_api_sends_the_documented_request() {
         .tools()
         .filter(|tool| tool.auth == plugboard_catalog::AuthKind::Oauth2)
     {
+        let settings = tool
+            .oauth
+            .iter()
+            .flat_map(|oauth| oauth.app_settings.keys());
         let input = plugboard::oauth::apps::AppInput {
             client_id: "client".into(),
             client_secret: "secret".to_owned().into(),
             scopes: None,
+            settings: settings.map(|name| (name.clone(), "acme".into())).collect(),
         };
         plugboard::oauth::apps::save(
             &app.state,

@@ -58,7 +58,7 @@ macro_rules! contract_tests {
             oauth_attempts_are_consumed_once,
             expired_oauth_attempts_are_refused,
             concurrent_oauth_callbacks_consume_once,
-            abandoning_and_consuming_race_for_an_attempt,
+            an_attempt_ends_once_after_its_callback,
             oauth_results_are_taken_once,
             oauth_attempts_are_pruned_after_expiry,
             credentials_locks_serialise_refreshes,

@@ -21,6 +21,7 @@ fn new_app(environment_id: &str, tool: &str, scopes: Option<&[&str]>) -> NewOaut
         tool: tool.into(),
         client_id: format!("client-of-{tool}"),
         scopes: scopes.map(|s| s.iter().map(|&s| s.to_owned()).collect()),
+        settings: Default::default(),
         created_at: millis_now(),
     }
 }
@@ -61,9 +62,13 @@ pub async fn oauth_app_revisions_count_up_and_retire(store: Arc<dyn Store>) {
             .expect("current"),
         None
     );
-    let first = new_app(&dev, "hubspot", None);
+    let mut first = new_app(&dev, "hubspot", None);
+    first
+        .settings
+        .insert("app_name".into(), "acme-connector".into());
     let one = store.put_oauth_app(&first).await.expect("put");
     assert_eq!(one.revision, 1);
+    assert_eq!(one.settings, first.settings, "the app's settings come back");
     assert_eq!(
         (
             &one.id,
@@ -311,65 +316,20 @@ pub async fn concurrent_oauth_callbacks_consume_once(store: Arc<dyn Store>) {
     assert_eq!(wins, 1);
 }
 
-/// The browser giving up and the callback race for the attempt: whichever consumes it first
-/// decides the outcome, and the other is refused. Only the attempt's link can give it up, and
-/// only a consumed attempt without an outcome can be finished.
-pub async fn abandoning_and_consuming_race_for_an_attempt(store: Arc<dyn Store>) {
+/// A callback's outcome is written once, only after the callback consumed the attempt, and
+/// stays for the flow's polling.
+pub async fn an_attempt_ends_once_after_its_callback(store: Arc<dyn Store>) {
     let now = millis_now();
-    // The browser first: the late callback is refused.
-    let closed = started(&*store).await;
-    let (link, id) = (closed.link_id.as_str(), closed.id.as_str());
+    // Before its callback, an attempt cannot end.
+    let pending = started(&*store).await;
     assert!(
         !store
-            .finish_oauth_attempt(id, "done", None)
+            .finish_oauth_attempt(&pending.id, "done", None)
             .await
             .expect("finish"),
         "pending"
     );
-    assert!(
-        !store
-            .abandon_oauth_attempt("another link", id, "closed", now)
-            .await
-            .expect("abandon"),
-        "another link's attempt"
-    );
-    assert!(
-        store
-            .abandon_oauth_attempt(link, id, "closed", now)
-            .await
-            .expect("abandon")
-    );
-    assert!(
-        !store
-            .abandon_oauth_attempt(link, id, "blocked", now)
-            .await
-            .expect("again")
-    );
-    assert_eq!(
-        store
-            .consume_oauth_attempt(&closed.state_hash, now)
-            .await
-            .expect("late callback"),
-        None
-    );
-    assert!(
-        !store
-            .finish_oauth_attempt(id, "done", Some(&sealed("token")))
-            .await
-            .expect("finish"),
-        "the outcome is the browser's"
-    );
-    let stored = store
-        .oauth_attempt(link, id)
-        .await
-        .expect("get")
-        .expect("kept");
-    assert_eq!(
-        (stored.consumed_at, stored.outcome.as_deref()),
-        (Some(now), Some("closed"))
-    );
-
-    // The callback first: the browser's giving up is refused, the callback's outcome stands.
+    // After its callback, once.
     let signed_in = started(&*store).await;
     let (link, id) = (signed_in.link_id.as_str(), signed_in.id.as_str());
     store
@@ -377,12 +337,6 @@ pub async fn abandoning_and_consuming_race_for_an_attempt(store: Arc<dyn Store>)
         .await
         .expect("consume")
         .expect("callback");
-    assert!(
-        !store
-            .abandon_oauth_attempt(link, id, "closed", now)
-            .await
-            .expect("abandon")
-    );
     assert!(
         store
             .finish_oauth_attempt(id, "denied", None)
@@ -481,11 +435,16 @@ pub async fn oauth_results_are_taken_once(store: Arc<dyn Store>) {
     // An outcome without a token is taken the same way.
     let closed = started(&*store).await;
     let now = millis_now();
+    store
+        .consume_oauth_attempt(&closed.state_hash, now)
+        .await
+        .expect("consume")
+        .expect("callback");
     assert!(
         store
-            .abandon_oauth_attempt(&closed.link_id, &closed.id, "closed", now)
+            .finish_oauth_attempt(&closed.id, "closed", None)
             .await
-            .expect("abandon")
+            .expect("finish")
     );
     assert_eq!(
         store

@@ -9,7 +9,7 @@ use crate::{
 
 /// Columns of `oauth_apps`, in [`OauthAppRow`]'s order.
 pub const OAUTH_APP_COLUMNS: &str = "id, environment_id, tool, revision, client_id, \
-    secret_key_id, secret_nonce, secret_ciphertext, scopes, created_at, retired_at";
+    secret_key_id, secret_nonce, secret_ciphertext, scopes, created_at, retired_at, settings";
 
 /// `oauth_apps` row.
 #[derive(Debug, sqlx::FromRow)]
@@ -36,6 +36,14 @@ pub struct OauthAppRow {
     pub created_at: i64,
     /// [`OauthApp::retired_at`], in milliseconds since the epoch.
     pub retired_at: Option<i64>,
+    /// [`OauthApp::settings`] as a JSON object, `NULL` for none.
+    pub settings: Option<String>,
+}
+
+/// The stored spelling of [`OauthApp::settings`]: a JSON object, `NULL` when empty.
+pub fn encode_settings(settings: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    (!settings.is_empty())
+        .then(|| serde_json::to_string(settings).expect("a map of strings is JSON"))
 }
 
 /// The stored spelling of [`OauthApp::scopes`]: a JSON array, so any scope string survives
@@ -52,7 +60,15 @@ impl TryFrom<OauthAppRow> for OauthApp {
             .scopes
             .map(|text| serde_json::from_str(&text).map_err(|_| corrupt("OAuth scopes", &text)))
             .transpose()?;
+        let settings = row
+            .settings
+            .map(|text| {
+                serde_json::from_str(&text).map_err(|_| corrupt("OAuth app settings", &text))
+            })
+            .transpose()?
+            .unwrap_or_default();
         Ok(Self {
+            settings,
             revision: count("OAuth app revision", row.revision)?,
             client_secret: Sealed {
                 key_id: row.secret_key_id,

@@ -11,7 +11,7 @@ use crate::{
     oauth::{NewOauthApp, OauthAttempt},
     rows::{
         OAUTH_APP_COLUMNS, OAUTH_ATTEMPT_COLUMNS, OauthAppRow, OauthAttemptRow, OauthResultRow,
-        encode_scopes,
+        encode_scopes, encode_settings,
     },
     to_millis,
 };
@@ -24,7 +24,8 @@ statements! {
     fn insert_app<'q>(new: &'q NewOauthApp) -> QueryAs<OauthAppRow> {
         sqlx::query_as(text!(
             "INSERT INTO oauth_apps ({OAUTH_APP_COLUMNS}) \
-             SELECT $1, $2, $3, COALESCE(MAX(revision), 0) + 1, $4, $5, $6, $7, $8, $9, NULL \
+             SELECT $1, $2, $3, COALESCE(MAX(revision), 0) + 1, $4, $5, $6, $7, $8, $9, NULL, \
+             $10 \
              FROM oauth_apps WHERE environment_id = $2 AND tool = $3 \
              RETURNING {OAUTH_APP_COLUMNS}"
         ))
@@ -37,6 +38,7 @@ statements! {
         .bind(new.client_secret.ciphertext.as_slice())
         .bind(encode_scopes(new.scopes.as_deref()))
         .bind(to_millis(new.created_at))
+        .bind(encode_settings(&new.settings))
     }
 
     /// The latest revision of (environment, tool), only if it is not retired: a retired latest
@@ -84,7 +86,7 @@ statements! {
     }
 
     /// Records an attempt as it starts (unconsumed, without outcome whatever `attempt` says:
-    /// only the callback or the flow's abandoning sets those).
+    /// only the callback sets those).
     fn insert_attempt<'q>(attempt: &'q OauthAttempt) -> Query {
         sqlx::query(
             "INSERT INTO oauth_attempts (state_hash, id, link_id, environment_id, tool, \
@@ -130,24 +132,6 @@ statements! {
         .bind(result.map(|r| r.nonce.as_slice()))
         .bind(result.map(|r| r.ciphertext.as_slice()))
         .bind(id)
-    }
-
-    /// Consumes and ends an attempt of the link that no callback has consumed, so a late
-    /// callback is refused.
-    fn abandon_attempt<'q>(
-        link_id: &'q str,
-        id: &'q str,
-        outcome: &'q str,
-        now: DateTime<Utc>,
-    ) -> Query {
-        sqlx::query(
-            "UPDATE oauth_attempts SET consumed_at = $1, outcome = $2 \
-             WHERE id = $3 AND link_id = $4 AND consumed_at IS NULL",
-        )
-        .bind(to_millis(now))
-        .bind(outcome)
-        .bind(id)
-        .bind(link_id)
     }
 
     /// An attempt of the link, by id.
