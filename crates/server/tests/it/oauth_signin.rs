@@ -16,8 +16,10 @@ use crate::{
     oauth_provider::{Provider, location},
 };
 
-const CLIENT_ID: &str = "plugboard-tests";
-const CLIENT_SECRET: &str = "CLIENT-SECRET-CANARY-4f1b";
+/// The client id of the tests' OAuth app at the provider.
+pub const CLIENT_ID: &str = "plugboard-tests";
+/// Its client secret, a canary the secrets tests search for.
+pub const CLIENT_SECRET: &str = "CLIENT-SECRET-CANARY-4f1b";
 
 /// A server whose Gusto is `provider`, with an OAuth app for Gusto in development.
 pub async fn gusto_app(backend: Backend, provider: &Provider) -> TestApp {
@@ -64,10 +66,14 @@ pub struct Started {
 
 /// Opens the start of a sign-in for `tool` with `link_token`, as the consent page's button does.
 pub async fn start(app: &TestApp, link_token: &str, tool: &str) -> Started {
+    start_at(&app.base, link_token, tool).await
+}
+
+/// [`start`] on the server at `base` (the real binary, too).
+pub async fn start_at(base: &str, link_token: &str, tool: &str) -> Started {
     let response = no_redirects()
         .get(format!(
-            "{}/connect/oauth/start?token={link_token}&tool={tool}&mode=redirect",
-            app.base
+            "{base}/connect/oauth/start?token={link_token}&tool={tool}&mode=redirect"
         ))
         .send()
         .await
@@ -119,6 +125,33 @@ pub async fn sign_in(app: &TestApp, provider: &Provider) -> String {
     let page = reqwest::get(&finish).await.expect("finish");
     assert_eq!(page.status(), StatusCode::OK);
     activation_token(&page.text().await.expect("page"))
+}
+
+/// What one sign-in through the flow showed the browser.
+pub struct Completed {
+    /// Where the vendor sent the browser back (with the code).
+    pub callback_url: String,
+    /// The activation token on the finish page.
+    pub activation: String,
+}
+
+/// The whole sign-in of link `link_token` for Gusto on the server at `base`, in one tab.
+pub async fn sign_in_at(base: &str, link_token: &str, provider: &Provider) -> Completed {
+    let started = start_at(base, link_token, "gusto").await;
+    let callback_url = provider.consent(&started.authorize_url, true).await;
+    let callback = call_back(&callback_url, Some(&started.cookie)).await;
+    assert_eq!(
+        callback.status(),
+        StatusCode::SEE_OTHER,
+        "to the finish page"
+    );
+    let finish = format!("{base}{}", location(&callback));
+    let page = reqwest::get(&finish).await.expect("finish");
+    assert_eq!(page.status(), StatusCode::OK);
+    Completed {
+        callback_url,
+        activation: activation_token(&page.text().await.expect("page")),
+    }
 }
 
 async fn a_signed_in_integration_is_used_through_passthrough(backend: Backend) {
