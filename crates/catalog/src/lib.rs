@@ -549,9 +549,11 @@ fn validate_oauth(tool: &Tool) -> Result<(), String> {
                 Some(field) if field.kind == FieldKind::Secret => {
                     return Err(format!("{template:?} names {{{name}}}, a secret"));
                 }
-                Some(field) if field.pattern.is_none() && field.kind != FieldKind::Url => {
+                // A URL field would let the end user choose the token endpoint, which then
+                // receives the operator's client secret.
+                Some(field) if field.pattern.is_none() || field.kind == FieldKind::Url => {
                     return Err(format!(
-                        "field {name} fills {template:?}, so it needs a pattern"
+                        "field {name} fills {template:?}, so it needs a pattern and cannot be a url field"
                     ));
                 }
                 Some(_) => {}

@@ -317,15 +317,30 @@ async fn verify(context: &Context, integration: &Integration) -> Result<Outcome,
     // A signed-in integration is checked with a fresh token: refreshed here when it is near
     // expiry, so the refresh token of an integration nobody uses is still used once per
     // check interval (vendors revoke idle ones).
-    match oauth::tokens::access_token(&context.app, &integration.id, tool, None).await {
-        Ok(token) => {
-            let fresh =
-                integrations::Opened::new(oauth::with_access_token(credentials.get(), &token));
-            Ok(context.verifier.verify(tool, fresh.get()).await)
+    let version = integration.updated_at.timestamp_millis();
+    let mut refused: Option<std::sync::Arc<zeroize::Zeroizing<String>>> = None;
+    loop {
+        let stale = refused.as_ref().map(|token| token.as_str());
+        let access =
+            oauth::tokens::access_token(&context.app, &integration.id, version, tool, stale);
+        let token = match access.await {
+            Ok(token) => token,
+            Err(RefreshError::Revoked | RefreshError::App(_)) => {
+                return Ok(Outcome::InvalidCredentials);
+            }
+            Err(RefreshError::Failed(_) | RefreshError::BackingOff(_)) => {
+                return Ok(Outcome::Unreachable);
+            }
+            Err(RefreshError::Internal(detail)) => return Err(detail),
+        };
+        let fresh = integrations::Opened::new(oauth::with_access_token(credentials.get(), &token));
+        let outcome = context.verifier.verify(tool, fresh.get()).await;
+        // A refused token may only have been revoked early, or have no expiry to refresh it
+        // by: it counts against the integration only when a refreshed one is refused too.
+        if outcome != Outcome::InvalidCredentials || refused.is_some() {
+            return Ok(outcome);
         }
-        Err(RefreshError::Revoked | RefreshError::App(_)) => Ok(Outcome::InvalidCredentials),
-        Err(RefreshError::Failed(_) | RefreshError::BackingOff(_)) => Ok(Outcome::Unreachable),
-        Err(RefreshError::Internal(detail)) => Err(detail),
+        refused = Some(token);
     }
 }
 

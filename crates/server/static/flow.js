@@ -226,7 +226,7 @@
     }
     window.addEventListener("message", function (event) {
       var data = event.data;
-      if (event.origin !== window.location.origin || !data || data.type !== "plugboard:signin") return;
+      if (event.source !== popup || event.origin !== window.location.origin || !data || data.type !== "plugboard:signin") return;
       if (data.attempt === attempt) go();
     });
     whenEnded(status, finish);

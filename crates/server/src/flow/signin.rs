@@ -73,6 +73,9 @@ struct Secrets {
     app: String,
     /// The issuer expected in `iss`.
     issuer: String,
+    /// Whether a response without `iss` is refused.
+    #[serde(default)]
+    issuer_required: bool,
     mode: Mode,
 }
 
@@ -207,6 +210,16 @@ pub(crate) async fn start(
         Some(_) => return refuse(Problem::Invalid),
         None => ids::new_id(),
     };
+    // An id the page chose is used once (a reloaded popup would reuse it).
+    match state
+        .store
+        .oauth_attempt(&link.claims.jti, &attempt_id)
+        .await
+    {
+        Ok(None) => {}
+        Ok(Some(_)) => return refuse(Problem::Invalid),
+        Err(error) => return refuse(problem_of(error.into())),
+    }
     let mut values = Credentials::new();
     for field in typed_first(tool) {
         let typed = value(&format!("{FIELD_PREFIX}{}", field.id))
@@ -280,6 +293,7 @@ async fn begin(
         values,
         app: app.id.clone(),
         issuer: endpoints.issuer.clone(),
+        issuer_required: endpoints.issuer_required,
         mode,
     };
     let plaintext = Zeroizing::new(serde_json::to_vec(&secrets).expect("plain data serialises"));
@@ -307,8 +321,8 @@ async fn begin(
     Ok((authorization.url, browser))
 }
 
-/// What the vendor sends back (RFC 6749 §4.1.2, RFC 9207).
-#[derive(Debug, Default, Deserialize)]
+/// What the vendor sends back (RFC 6749 §4.1.2, RFC 9207). No `Debug`: it holds the code.
+#[derive(Default, Deserialize)]
 pub(crate) struct CallbackQuery {
     state: Option<String>,
     code: Option<String>,
@@ -342,6 +356,7 @@ pub(crate) enum Ending {
 }
 
 impl Ending {
+    /// The stored spelling, also `connection-flow-failed`'s detail and the SDK's `reason`.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Done => "done",
@@ -404,6 +419,7 @@ pub(crate) async fn callback(
         Err(error) => return plain_problem(problem_of(error.into())),
     };
     let Some(secrets) = open_secrets(&state, &attempt) else {
+        end_attempt(&state, &attempt.id, Ending::LinkProblem).await;
         return plain_problem(Problem::Server);
     };
     let clear = cookie(&state, &attempt.id, "", Duration::zero());
@@ -421,7 +437,7 @@ pub(crate) async fn callback(
     };
     if ending != Ending::Done {
         end_attempt(&state, &attempt.id, ending).await;
-        record_failure(&state, &link, &attempt.tool, ending.as_str()).await;
+        super::submit::record_failure_reason(&state, &link, &attempt.tool, ending.as_str()).await;
     }
     let response = match secrets.mode {
         Mode::Redirect => {
@@ -445,10 +461,11 @@ fn open_secrets(state: &AppState, attempt: &OauthAttempt) -> Option<Secrets> {
             |error| tracing::error!(attempt = %attempt.id, %error, "opening a sign-in attempt"),
         )
         .ok()?;
+    // The error could quote the plaintext: only its kind is logged.
     serde_json::from_slice(&plaintext)
-        .map_err(
-            |error| tracing::error!(attempt = %attempt.id, %error, "reading a sign-in attempt"),
-        )
+        .map_err(|error| {
+            tracing::error!(attempt = %attempt.id, kind = ?error.classify(), "reading a sign-in attempt");
+        })
         .ok()
 }
 
@@ -468,10 +485,12 @@ fn check_callback<'q>(
         tracing::warn!(attempt = %attempt.id, tool = %attempt.tool, "sign-in callback without the browser's cookie");
         return Err(Ending::Refused);
     }
-    if let Some(iss) = &query.iss
-        && iss.trim_end_matches('/') != secrets.issuer.trim_end_matches('/')
-    {
-        tracing::warn!(attempt = %attempt.id, tool = %attempt.tool, "sign-in callback from another issuer (mix-up refused)");
+    let issuer_matches = match &query.iss {
+        Some(iss) => iss.trim_end_matches('/') == secrets.issuer.trim_end_matches('/'),
+        None => !secrets.issuer_required,
+    };
+    if !issuer_matches {
+        tracing::warn!(attempt = %attempt.id, tool = %attempt.tool, "sign-in callback from another issuer, or without the one the vendor sends (mix-up refused)");
         return Err(Ending::Refused);
     }
     if let Some(error) = &query.error {
@@ -622,14 +641,8 @@ async fn end_attempt(state: &AppState, id: &str, ending: Ending) {
     }
 }
 
-/// Writes `connection-flow-failed` for a sign-in that did not end well; a failure to write
-/// it is logged, not shown.
-async fn record_failure(state: &AppState, link: &Link, tool: &str, reason: &str) {
-    super::submit::record_failure_reason(state, link, tool, reason).await;
-}
-
-/// Query of the flow's questions about an attempt.
-#[derive(Debug, Default, Deserialize)]
+/// Query of the flow's questions about an attempt. No `Debug`: it holds the link token.
+#[derive(Default, Deserialize)]
 pub(crate) struct AttemptQuery {
     token: Option<String>,
     tool: Option<String>,
@@ -655,7 +668,8 @@ pub(crate) async fn status(
     query: Result<Query<AttemptQuery>, QueryRejection>,
 ) -> Response {
     let query = query.map(|Query(query)| query).unwrap_or_default();
-    let link = match open_page_link(&state, &headers, &client, query.token.as_deref()).await {
+    // A sign-in that connected has used its link: the page waiting for it must still learn so.
+    let link = match finished_link(&state, &headers, &client, query.token.as_deref()) {
         Ok(link) => link,
         Err(refused) => return private(refused),
     };
@@ -740,7 +754,12 @@ pub(crate) async fn finish(
     match query.gave_up.as_deref() {
         // The popup never opened: there is no attempt to end.
         Some("blocked") => {
-            record_failure(&state, &link, &tool.id, Ending::Blocked.as_str()).await;
+            // No attempt exists to tie this to: only a link that can still be used reports it.
+            if let Err(error) = crate::links::check(&state, &link.claims).await {
+                return refuse(problem_of(error));
+            }
+            super::submit::record_failure_reason(&state, &link, &tool.id, Ending::Blocked.as_str())
+                .await;
             return private(pages::signin_end(
                 &state,
                 &link,
@@ -756,7 +775,13 @@ pub(crate) async fn finish(
                 Ok(Some(found)) if found.outcome.is_none()
             );
             if pending {
-                record_failure(&state, &link, &tool.id, Ending::Closed.as_str()).await;
+                super::submit::record_failure_reason(
+                    &state,
+                    &link,
+                    &tool.id,
+                    Ending::Closed.as_str(),
+                )
+                .await;
                 return private(pages::signin_end(
                     &state,
                     &link,
@@ -777,16 +802,18 @@ pub(crate) async fn finish(
     };
     let Some(result) = result else {
         // Unknown, already read, or still going on (the callback is on its way).
-        let pending = match state.store.oauth_attempt(&link.claims.jti, attempt).await {
-            Ok(Some(attempt)) => attempt.outcome.is_none(),
-            _ => false,
+        let outcome = match state.store.oauth_attempt(&link.claims.jti, attempt).await {
+            Ok(Some(attempt)) => Some(attempt.outcome),
+            _ => None,
         };
-        let end = if pending {
-            SigninEnd::Pending(attempt)
-        } else {
-            SigninEnd::Failed(Ending::Closed)
-        };
-        return private(pages::signin_end(&state, &link, tool, end));
+        return private(match outcome {
+            Some(None) => pages::signin_end(&state, &link, tool, SigninEnd::Pending(attempt)),
+            // Connected, and its page already shown (a reload): the link is used.
+            Some(Some(done)) if done == Ending::Done.as_str() => {
+                pages::problem(&state, Problem::Used, link.tr, Some(&link))
+            }
+            _ => pages::signin_end(&state, &link, tool, SigninEnd::Failed(Ending::Closed)),
+        });
     };
     let ending = Ending::parse(&result.outcome).unwrap_or(Ending::VendorError);
     if ending != Ending::Done {

@@ -23,8 +23,17 @@ use zeroize::Zeroizing;
 use super::TokenSet;
 use crate::{config::Config, integrations::Credentials, net};
 
-/// How long a token request may take. A refresh holds the integration's lock meanwhile.
+/// How long a code exchange may take (the end user waits on the callback page).
 pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How long a refresh may take. It holds the integration's lock meanwhile, on SQLite the
+/// database's write lock: shorter than SQLite's 5-second busy timeout, so another process's
+/// write waits for it rather than failing.
+pub const REFRESH_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// The longest lifetime believed of an access token; a vendor that says more (or sends a
+/// number that would overflow a date) gets this.
+const MAX_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// A tool's endpoints for one end user: filled and checked.
 #[derive(Debug, Clone)]
@@ -35,8 +44,13 @@ pub struct Endpoints {
     pub token: url::Url,
     /// The issuer expected in the authorization response's `iss`.
     pub issuer: String,
-    /// Whether the operator overrode the endpoints (trusted: may be private addresses).
-    pub trusted: bool,
+    /// Whether the vendor is known to send `iss` (the catalog names its issuer): then a
+    /// response without one is refused (RFC 9207 §2.4).
+    pub issuer_required: bool,
+    /// Whether the operator overrode the token endpoint (trusted: it may be a private
+    /// address). Only its own override trusts it: the catalog's token URL, filled with the
+    /// end user's values, stays guarded whatever else is overridden.
+    pub token_trusted: bool,
 }
 
 /// Why the endpoints could not be built.
@@ -67,16 +81,11 @@ pub fn endpoints(
         .map_err(|error| EndpointError::Value(error.to_string()))
     };
     let authorize_override = overridden("authorize");
-    let authorize = match authorize_override {
-        Some(url) => fill(url)?,
-        None => fill(&settings.authorize_url)?,
-    };
-    let token = match overridden("token") {
-        Some(url) => fill(url)?,
-        None => fill(&settings.token_url)?,
-    };
-    for url in [&authorize, &token] {
-        if authorize_override.is_none() && url.scheme() != "https" {
+    let token_override = overridden("token");
+    let authorize = fill(authorize_override.unwrap_or(&settings.authorize_url))?;
+    let token = fill(token_override.unwrap_or(&settings.token_url))?;
+    for (url, overridden) in [(&authorize, authorize_override), (&token, token_override)] {
+        if overridden.is_none() && url.scheme() != "https" {
             return Err(EndpointError::Value(format!("{url} is not https")));
         }
     }
@@ -89,8 +98,9 @@ pub fn endpoints(
     Ok(Endpoints {
         authorize,
         token,
+        issuer_required: settings.issuer.is_some() && authorize_override.is_none(),
         issuer,
-        trusted: authorize_override.is_some() || overridden("token").is_some(),
+        token_trusted: token_override.is_some(),
     })
 }
 
@@ -175,11 +185,6 @@ pub enum TokenError {
 }
 
 impl TokenError {
-    /// Whether trying again later may work (the grant itself was not refused).
-    pub fn transient(&self) -> bool {
-        matches!(self, Self::Unreachable(_) | Self::Failed(_))
-    }
-
     /// A short, secret-free name for logs, events and the request log.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -229,10 +234,12 @@ fn tokens_of(
             TokenError::Failed(format!("the token endpoint answered: {shown}"))
         }
     })?;
+    // No lifetime, or zero, means "unknown": the token is used until the tool refuses it.
     let expires_at = response
         .expires_in()
-        .and_then(|lifetime| chrono::Duration::from_std(lifetime).ok())
-        .map(|lifetime| now + lifetime);
+        .filter(|lifetime| !lifetime.is_zero())
+        .and_then(|lifetime| chrono::Duration::from_std(lifetime.min(MAX_LIFETIME)).ok())
+        .and_then(|lifetime| now.checked_add_signed(lifetime));
     Ok(TokenSet {
         access_token: response.access_token().secret().clone(),
         // A vendor that does not rotate answers a refresh without a new refresh token: the
@@ -263,12 +270,12 @@ pub struct TokenRequest<'a> {
 }
 
 impl TokenRequest<'_> {
-    fn http(&self) -> reqwest::Client {
-        net::client(TOKEN_TIMEOUT, !self.endpoints.trusted)
+    fn http(&self, timeout: Duration) -> reqwest::Client {
+        net::client(timeout, !self.endpoints.token_trusted)
     }
 
     fn checked(&self) -> Result<(), TokenError> {
-        if !self.endpoints.trusted
+        if !self.endpoints.token_trusted
             && let Err(blocked) = net::check_literal_host(&self.endpoints.token)
         {
             return Err(TokenError::Unreachable(net::Failure {
@@ -300,7 +307,7 @@ impl TokenRequest<'_> {
         for (name, value) in &self.settings.token_params {
             request = request.add_extra_param(name.as_str(), value.as_str());
         }
-        let http = self.http();
+        let http = self.http(TOKEN_TIMEOUT);
         let result = request.request_async(&http).await;
         tokens_of(result, self.app, None, Utc::now())
     }
@@ -320,7 +327,7 @@ impl TokenRequest<'_> {
         for (name, value) in &self.settings.token_params {
             request = request.add_extra_param(name.as_str(), value.as_str());
         }
-        let http = self.http();
+        let http = self.http(REFRESH_TIMEOUT);
         let result = request.request_async(&http).await;
         tokens_of(result, self.app, Some(refresh_token), Utc::now())
     }
@@ -369,7 +376,8 @@ mod tests {
             "https://app.rippling.com/apps/PLATFORM/acme-hr/authorize"
         );
         assert_eq!(found.issuer, "https://app.rippling.com");
-        assert!(!found.trusted);
+        assert!(!found.token_trusted);
+        assert!(!found.issuer_required);
         // A value cannot leave its host label.
         let bamboohr = catalog.get("bamboohr").expect("bamboohr");
         let values: Credentials = [("subdomain".to_owned(), "acme".to_owned())].into();

@@ -30,7 +30,12 @@ use super::{
     TokenSet, apps,
     client::{self, TokenError, TokenRequest},
 };
-use crate::{AppState, checks, integrations::Credentials, lock, vault::Purpose};
+use crate::{
+    AppState, checks,
+    integrations::{self, Credentials},
+    lock,
+    vault::Purpose,
+};
 
 /// How long refreshes of an integration pause after one failed for a reason that may pass
 /// (the vendor unreachable or answering nonsense). Nango added the same after one connection
@@ -60,6 +65,8 @@ pub enum RefreshError {
 
 /// A token this process handed out, and when it stops being fresh.
 struct Cached {
+    /// The integration's `updated_at` (ms) the token belongs to.
+    version: i64,
     token: Arc<Zeroizing<String>>,
     /// `None`: good until the tool refuses it.
     stale_at: Option<DateTime<Utc>>,
@@ -92,23 +99,34 @@ impl std::fmt::Debug for Tokens {
 }
 
 impl Tokens {
-    fn cached(&self, id: &str, now: DateTime<Utc>) -> Option<Arc<Zeroizing<String>>> {
+    fn cached(&self, id: &str, version: i64, now: DateTime<Utc>) -> Option<Arc<Zeroizing<String>>> {
         let cached = lock(&self.cached);
         let entry = cached.get(id)?;
-        entry
-            .stale_at
-            .is_none_or(|at| now < at)
+        (entry.version == version && entry.stale_at.is_none_or(|at| now < at))
             .then(|| entry.token.clone())
     }
 
-    fn keep(&self, id: &str, token: Arc<Zeroizing<String>>, stale_at: Option<DateTime<Utc>>) {
+    fn keep(
+        &self,
+        id: &str,
+        version: i64,
+        token: Arc<Zeroizing<String>>,
+        stale_at: Option<DateTime<Utc>>,
+    ) {
         let mut cached = lock(&self.cached);
         // Bounded by the number of OAuth integrations in use; expired entries go first.
         if cached.len() >= 10_000 {
             let now = Utc::now();
             cached.retain(|_, entry| entry.stale_at.is_none_or(|at| now < at));
         }
-        cached.insert(id.to_owned(), Cached { token, stale_at });
+        cached.insert(
+            id.to_owned(),
+            Cached {
+                version,
+                token,
+                stale_at,
+            },
+        );
     }
 
     /// Forgets an integration's token and back-off (it was relinked, disabled or deleted).
@@ -145,28 +163,30 @@ enum Locked {
     Failed(RefreshError),
 }
 
-/// A fresh access token for `integration` of `tool`: the one in hand when it is fresh, else a
-/// refreshed one. `stale` is a token the tool just refused with 401: it is replaced even if
-/// its expiry says it is fresh (unless another refresh already replaced it).
+/// A fresh access token for `integration` of `tool` as of `version` (its `updated_at` in
+/// milliseconds: a relink, here or in another process, makes cached tokens of the old grant
+/// miss): the one in hand when it is fresh, else a refreshed one. `stale` is a token the tool
+/// just refused with 401: it is replaced even if its expiry says it is fresh (unless another
+/// refresh already replaced it).
 pub async fn access_token(
     state: &AppState,
     integration: &IntegrationId,
+    version: i64,
     tool: &Tool,
     stale: Option<&str>,
 ) -> Result<Arc<Zeroizing<String>>, RefreshError> {
     let tokens = &state.oauth_tokens;
     let id = integration.as_str();
-    let now = Utc::now();
     let remembered = lock(&tokens.refused).get(id).cloned();
     let stale = stale.or(remembered.as_deref().map(String::as_str));
     let replaced = |token: &Arc<Zeroizing<String>>| stale.is_none_or(|s| token.as_str() != s);
-    if let Some(token) = tokens.cached(id, now).filter(replaced) {
+    if let Some(token) = tokens.cached(id, version, Utc::now()).filter(replaced) {
         return Ok(token);
     }
     let flight = tokens.flight(id);
     let _turn = flight.lock().await;
     // Whoever held the turn before may have just refreshed.
-    if let Some(token) = tokens.cached(id, Utc::now()).filter(replaced) {
+    if let Some(token) = tokens.cached(id, version, Utc::now()).filter(replaced) {
         return Ok(token);
     }
     if let Some(backoff) = lock(&tokens.backoff).get(id).copied()
@@ -180,6 +200,60 @@ pub async fn access_token(
     }
     let margin = chrono::Duration::from_std(state.config.oauth_refresh_margin)
         .unwrap_or(chrono::Duration::minutes(15));
+    let outcome = match unlocked(state, integration, tool, stale, margin).await {
+        Ok(Unlocked::Fresh(set)) => Locked::Stored(set),
+        Ok(Unlocked::Due(parts)) => locked(state, integration, &parts, stale, margin).await,
+        Err(error) => Locked::Failed(error),
+    };
+    settle(state, integration, version, margin, outcome).await
+}
+
+/// What the stored tokens say before any lock is taken.
+enum Unlocked<'a> {
+    /// Fresh: nothing to do (the common case after another process refreshed, or when this
+    /// process's cache was cold).
+    Fresh(TokenSet),
+    /// Due for a refresh, with what it needs loaded.
+    Due(Box<TokenParts<'a>>),
+}
+
+/// Reads the stored tokens without a lock (on SQLite, through the readers: the writer stays
+/// free), and when they are due, loads what the refresh needs (the app revision, its secret,
+/// the endpoints) before the lock is taken: inside it, on PostgreSQL, a second connection
+/// per waiting refresh could drain the pool.
+async fn unlocked<'a>(
+    state: &AppState,
+    integration: &IntegrationId,
+    tool: &'a Tool,
+    stale: Option<&str>,
+    margin: chrono::Duration,
+) -> Result<Unlocked<'a>, RefreshError> {
+    let opened = integrations::open_credentials(state.store.as_ref(), &state.vault, integration)
+        .await
+        .map_err(|e| RefreshError::Internal(e.to_string()))?;
+    let current = TokenSet::from_credentials(opened.get()).ok_or_else(|| {
+        RefreshError::Internal(format!("{integration} was not connected by signing in"))
+    })?;
+    let refused = stale.is_some_and(|stale| stale == current.access_token);
+    if !refused && current.fresh(Utc::now(), margin) {
+        return Ok(Unlocked::Fresh(current));
+    }
+    if current.refresh_token.is_none() {
+        return Err(RefreshError::Revoked);
+    }
+    TokenParts::load(state, tool, &current.app, opened.get())
+        .await
+        .map(|parts| Unlocked::Due(Box::new(parts)))
+}
+
+/// Refreshes under the integration's lock, or takes what another process stored meanwhile.
+async fn locked(
+    state: &AppState,
+    integration: &IntegrationId,
+    parts: &TokenParts<'_>,
+    stale: Option<&str>,
+    margin: chrono::Duration,
+) -> Locked {
     let outcome = Mutex::new(None);
     let found = state
         .store
@@ -188,23 +262,38 @@ pub async fn access_token(
             Box::new(|sealed| {
                 Box::pin(async {
                     let (result, write) =
-                        refresh_locked(state, integration, tool, stale, margin, sealed).await;
+                        refresh_locked(state, integration, parts, stale, margin, sealed).await;
                     *lock(&outcome) = Some(result);
                     write
                 })
             }),
         )
-        .await
-        .map_err(|e| RefreshError::Internal(format!("locking the credentials: {e}")))?;
+        .await;
     let outcome = outcome
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let outcome = match (found, outcome) {
-        (false, _) | (_, None) => {
-            return Err(RefreshError::Internal(format!("integration {id} is gone")));
-        }
-        (true, Some(outcome)) => outcome,
-    };
+    match (found, outcome) {
+        (Err(error), _) => Locked::Failed(RefreshError::Internal(format!(
+            "locking the credentials: {error}"
+        ))),
+        (Ok(true), Some(outcome)) => outcome,
+        (Ok(_), _) => Locked::Failed(RefreshError::Internal(format!(
+            "integration {integration} is gone"
+        ))),
+    }
+}
+
+/// Keeps a good token for the next calls, or records the failure: a back-off, and for a
+/// refused grant the connection check brought forward.
+async fn settle(
+    state: &AppState,
+    integration: &IntegrationId,
+    version: i64,
+    margin: chrono::Duration,
+    outcome: Locked,
+) -> Result<Arc<Zeroizing<String>>, RefreshError> {
+    let tokens = &state.oauth_tokens;
+    let id = integration.as_str();
     match outcome {
         Locked::Stored(set) | Locked::Refreshed(set) => {
             lock(&tokens.backoff).remove(id);
@@ -214,7 +303,7 @@ pub async fn access_token(
                 expires_at - margin.min(lifetime / 2)
             });
             let token = Arc::new(Zeroizing::new(set.access_token.clone()));
-            tokens.keep(id, token.clone(), stale_at);
+            tokens.keep(id, version, token.clone(), stale_at);
             Ok(token)
         }
         Locked::Failed(error) => {
@@ -236,12 +325,13 @@ pub async fn access_token(
     }
 }
 
-/// Under the lock: reads the stored tokens, keeps them when fresh, else refreshes. Returns
-/// the outcome and what to store.
+/// Under the lock: reads the stored tokens again (another process may have refreshed while
+/// this one waited), keeps them when fresh, else refreshes with `parts`. Makes no store call:
+/// on SQLite this process's only writer is held, on PostgreSQL one pooled connection.
 async fn refresh_locked(
     state: &AppState,
     id: &IntegrationId,
-    tool: &Tool,
+    parts: &TokenParts<'_>,
     stale: Option<&str>,
     margin: chrono::Duration,
     sealed: Sealed,
@@ -258,8 +348,10 @@ async fn refresh_locked(
     let mut credentials: Credentials = match serde_json::from_slice(&credentials) {
         Ok(map) => map,
         Err(e) => {
+            // The error could quote the plaintext: only its kind is kept.
             return failed(RefreshError::Internal(format!(
-                "the credentials are not a map: {e}"
+                "the credentials are not a map ({:?})",
+                e.classify()
             )));
         }
     };
@@ -275,14 +367,18 @@ async fn refresh_locked(
     let Some(refresh_token) = current.refresh_token.clone() else {
         return failed(RefreshError::Revoked);
     };
-    let request = match TokenParts::load(state, tool, &current.app, &credentials).await {
-        Ok(parts) => parts,
-        Err(error) => return failed(error),
-    };
-    let refreshed = request.request().refresh(&refresh_token).await;
-    match refreshed {
-        Ok(set) => {
+    if current.app != parts.issued_to {
+        // Relinked with another app while this one waited: the next call starts afresh.
+        return failed(RefreshError::Failed(
+            "the integration changed during the refresh".into(),
+        ));
+    }
+    match parts.request().refresh(&refresh_token).await {
+        Ok(mut set) => {
             tracing::info!(integration_id = %id, rotated = set.refresh_token.as_deref() != Some(refresh_token.as_str()), "OAuth tokens refreshed");
+            // The tokens stay the revision's they were issued to, whichever revision's secret
+            // (the same client's) refreshed them.
+            set.app = current.app.clone();
             set.write_into(&mut credentials);
             let plaintext = Zeroizing::new(
                 serde_json::to_vec(&credentials).expect("a map of strings serialises"),
@@ -295,7 +391,7 @@ async fn refresh_locked(
         }
         Err(error) => {
             state.metrics.oauth_refresh(error.as_str());
-            tracing::warn!(integration_id = %id, tool = %tool.id, error = %error, "OAuth refresh failed");
+            tracing::warn!(integration_id = %id, tool = %parts.tool.id, error = %error, "OAuth refresh failed");
             let error = match error {
                 TokenError::InvalidGrant => RefreshError::Revoked,
                 TokenError::Client(code) => RefreshError::App(code),
@@ -314,6 +410,10 @@ fn failed(error: RefreshError) -> (Locked, Option<Sealed>) {
 /// secret, and its endpoints.
 pub struct TokenParts<'a> {
     tool: &'a Tool,
+    /// The revision the tokens were issued to.
+    issued_to: String,
+    /// The revision whose secret is used: that one, or a later revision of the same client
+    /// (an operator who rotates the client secret saves a new revision with the same id).
     app: plugboard_store::OauthApp,
     secret: Zeroizing<String>,
     endpoints: client::Endpoints,
@@ -334,12 +434,22 @@ impl<'a> TokenParts<'a> {
             .await
             .map_err(|e| RefreshError::Internal(format!("reading the OAuth app: {e}")))?
             .ok_or_else(|| RefreshError::App(format!("app {app_id} no longer exists")))?;
+        let current = state
+            .store
+            .current_oauth_app(&app.environment_id, &app.tool)
+            .await
+            .map_err(|e| RefreshError::Internal(format!("reading the OAuth app: {e}")))?;
+        let app = match current {
+            Some(current) if current.client_id == app.client_id => current,
+            _ => app,
+        };
         let secret =
             apps::open_secret(state, &app).map_err(|e| RefreshError::Internal(e.to_string()))?;
         let endpoints = client::endpoints(&state.config, tool, values, &app)
             .map_err(|e| RefreshError::Internal(format!("the token endpoint: {e}")))?;
         Ok(Self {
             tool,
+            issued_to: app_id.to_owned(),
             app,
             secret,
             endpoints,

@@ -211,7 +211,7 @@ async fn oauth_token(
     let id = plugboard_store::ids::IntegrationId::parse(&key.integration).ok_or_else(|| {
         Failure::Internal(format!("{} is not an integration id", key.integration))
     })?;
-    crate::oauth::tokens::access_token(state, &id, target.tool, stale)
+    crate::oauth::tokens::access_token(state, &id, key.version, target.tool, stale)
         .await
         .map_err(|error| {
             use crate::oauth::tokens::RefreshError;

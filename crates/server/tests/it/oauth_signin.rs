@@ -353,7 +353,53 @@ async fn the_authorization_request_is_bound_and_exact(backend: Backend) {
     );
 }
 
+async fn the_waiting_page_learns_of_a_connection_and_a_reload_finds_the_link_used(
+    backend: Backend,
+) {
+    let provider = Provider::start();
+    let app = gusto_app(backend, &provider).await;
+    let link = app
+        .create_link(json!({"integration_category": "HRIS"}))
+        .await;
+    let token = token_of(&link);
+    let started = start(&app, &token, "gusto").await;
+    let back = provider.consent(&started.authorize_url, true).await;
+    let callback = call_back(&back, Some(&started.cookie)).await;
+    let finish = format!("{}{}", app.base, location(&callback));
+    let attempt = reqwest::Url::parse(&finish)
+        .expect("url")
+        .query_pairs()
+        .find(|(name, _)| name == "attempt")
+        .map(|(_, value)| value.into_owned())
+        .expect("the attempt id");
+    // The link is used now, yet the page that waited for the popup learns the outcome.
+    let status: serde_json::Value = reqwest::get(format!(
+        "{}/connect/oauth/status?token={token}&attempt={attempt}",
+        app.base
+    ))
+    .await
+    .expect("status")
+    .json()
+    .await
+    .expect("JSON");
+    assert_eq!(status, json!({"outcome": "done"}));
+    let first = reqwest::get(&finish).await.expect("finish");
+    assert!(
+        first
+            .text()
+            .await
+            .expect("page")
+            .contains("data-activation-token")
+    );
+    // The activation token is handed out once; a reload says the link was used.
+    let reload = reqwest::get(&finish).await.expect("reload");
+    assert_eq!(reload.status(), StatusCode::GONE);
+    let page = reload.text().await.expect("page");
+    assert!(!page.contains("data-activation-token"), "{page}");
+}
+
 both_backends!(
+    the_waiting_page_learns_of_a_connection_and_a_reload_finds_the_link_used,
     a_signed_in_integration_is_used_through_passthrough,
     a_replayed_callback_is_refused,
     a_callback_without_the_browsers_cookie_is_refused,
