@@ -127,6 +127,47 @@ pub async fn sign_in(app: &TestApp, provider: &Provider) -> String {
     activation_token(&page.text().await.expect("page"))
 }
 
+/// A sign-in of a fresh Gusto link that went as far as the vendor's answer.
+pub struct Scene {
+    /// The vendor.
+    pub provider: Provider,
+    /// The server, with its OAuth app for Gusto.
+    pub app: TestApp,
+    /// The link.
+    pub link: String,
+    /// The start of the sign-in.
+    pub started: Started,
+    /// Where the vendor sends the browser back.
+    pub back: String,
+}
+
+impl Scene {
+    /// Starts a sign-in for a fresh link and lets the end user `allow` (or deny) at the vendor.
+    pub async fn at_vendor(backend: Backend, allow: bool) -> Self {
+        let provider = Provider::start();
+        let app = gusto_app(backend, &provider).await;
+        let link = app
+            .create_link(json!({"integration_category": "HRIS"}))
+            .await;
+        let started = start(&app, &token_of(&link), "gusto").await;
+        let back = provider.consent(&started.authorize_url, allow).await;
+        Self {
+            provider,
+            app,
+            link,
+            started,
+            back,
+        }
+    }
+}
+
+/// The finish page the callback's redirect leads to (a sign-in in a tab of its own), as HTML.
+pub async fn finish_page(base: &str, callback: &reqwest::Response) -> String {
+    let finish = format!("{base}{}", location(callback));
+    let page = reqwest::get(&finish).await.expect("finish");
+    page.text().await.expect("html")
+}
+
 /// What one sign-in through the flow showed the browser.
 pub struct Completed {
     /// Where the vendor sent the browser back (with the code).
@@ -195,13 +236,13 @@ async fn a_signed_in_integration_is_used_through_passthrough(backend: Backend) {
 }
 
 async fn a_replayed_callback_is_refused(backend: Backend) {
-    let provider = Provider::start();
-    let app = gusto_app(backend, &provider).await;
-    let link = app
-        .create_link(json!({"integration_category": "HRIS"}))
-        .await;
-    let started = start(&app, &token_of(&link), "gusto").await;
-    let back = provider.consent(&started.authorize_url, true).await;
+    let Scene {
+        provider,
+        app: _app,
+        link: _link,
+        started,
+        back,
+    } = Scene::at_vendor(backend, true).await;
     let first = call_back(&back, Some(&started.cookie)).await;
     assert_eq!(first.status(), StatusCode::SEE_OTHER);
     let replay = call_back(&back, Some(&started.cookie)).await;
@@ -215,36 +256,24 @@ async fn a_replayed_callback_is_refused(backend: Backend) {
 }
 
 async fn a_callback_without_the_browsers_cookie_is_refused(backend: Backend) {
-    let provider = Provider::start();
-    let app = gusto_app(backend, &provider).await;
-    let link = app
-        .create_link(json!({"integration_category": "HRIS"}))
-        .await;
-    let started = start(&app, &token_of(&link), "gusto").await;
-    let back = provider.consent(&started.authorize_url, true).await;
+    let Scene {
+        provider,
+        app,
+        link,
+        started,
+        back,
+    } = Scene::at_vendor(backend, true).await;
     // Another browser (an attacker's link sent to a victim) has no cookie, or another one.
     for cookie in [None, Some(format!("{}x", started.cookie))] {
         let other = start(&app, &token_of(&link), "gusto").await;
         let other_back = provider.consent(&other.authorize_url, true).await;
         let refused = call_back(&other_back, cookie.as_deref()).await;
-        let finish = format!("{}{}", app.base, location(&refused));
-        let page = reqwest::get(&finish)
-            .await
-            .expect("finish")
-            .text()
-            .await
-            .expect("html");
+        let page = finish_page(&app.base, &refused).await;
         assert!(page.contains("data-signin-failure=\"refused\""), "{page}");
     }
     // The genuine browser still completes.
     let accepted = call_back(&back, Some(&started.cookie)).await;
-    let finish = format!("{}{}", app.base, location(&accepted));
-    let page = reqwest::get(&finish)
-        .await
-        .expect("finish")
-        .text()
-        .await
-        .expect("html");
+    let page = finish_page(&app.base, &accepted).await;
     assert!(page.contains("data-activation-token"), "{page}");
     assert_eq!(
         provider.stats().await["token_requests"]["authorization_code"],
@@ -254,13 +283,13 @@ async fn a_callback_without_the_browsers_cookie_is_refused(backend: Backend) {
 }
 
 async fn a_callback_from_another_issuer_is_refused(backend: Backend) {
-    let provider = Provider::start();
-    let app = gusto_app(backend, &provider).await;
-    let link = app
-        .create_link(json!({"integration_category": "HRIS"}))
-        .await;
-    let started = start(&app, &token_of(&link), "gusto").await;
-    let back = provider.consent(&started.authorize_url, true).await;
+    let Scene {
+        provider,
+        app,
+        link: _link,
+        started,
+        back,
+    } = Scene::at_vendor(backend, true).await;
     assert!(
         back.contains("iss="),
         "the provider names itself (RFC 9207): {back}"
@@ -279,13 +308,7 @@ async fn a_callback_from_another_issuer_is_refused(backend: Backend) {
         .collect();
     url.query_pairs_mut().clear().extend_pairs(pairs);
     let refused = call_back(url.as_str(), Some(&started.cookie)).await;
-    let finish = format!("{}{}", app.base, location(&refused));
-    let page = reqwest::get(&finish)
-        .await
-        .expect("finish")
-        .text()
-        .await
-        .expect("html");
+    let page = finish_page(&app.base, &refused).await;
     assert!(page.contains("data-signin-failure=\"refused\""), "{page}");
     assert_eq!(
         provider.stats().await["token_requests"]["authorization_code"],
@@ -294,22 +317,16 @@ async fn a_callback_from_another_issuer_is_refused(backend: Backend) {
 }
 
 async fn denied_consent_ends_with_a_retry(backend: Backend) {
-    let provider = Provider::start();
-    let app = gusto_app(backend, &provider).await;
-    let link = app
-        .create_link(json!({"integration_category": "HRIS"}))
-        .await;
-    let started = start(&app, &token_of(&link), "gusto").await;
-    let back = provider.consent(&started.authorize_url, false).await;
+    let Scene {
+        provider: _provider,
+        app,
+        link: _link,
+        started,
+        back,
+    } = Scene::at_vendor(backend, false).await;
     assert!(back.contains("error=access_denied"), "{back}");
     let denied = call_back(&back, Some(&started.cookie)).await;
-    let finish = format!("{}{}", app.base, location(&denied));
-    let page = reqwest::get(&finish)
-        .await
-        .expect("finish")
-        .text()
-        .await
-        .expect("html");
+    let page = finish_page(&app.base, &denied).await;
     assert!(page.contains("data-signin-failure=\"denied\""), "{page}");
     assert!(page.contains("Try again"), "{page}");
     let events = app.events().await;
