@@ -220,7 +220,27 @@ impl Tool {
     /// name: the end user names the credential after the product they connect, and a
     /// white-labelled flow never mentions Plugboard.
     pub fn guide_steps(&self, language: &str, product: &str) -> Option<Vec<String>> {
-        let guide = self.guide.as_ref()?;
+        self.steps_of(self.guide.as_ref()?, language, product)
+    }
+
+    /// The steps of signing in, in `language`: an OAuth-only tool's guide, or the `[oauth]`
+    /// guide of a tool whose `[guide]` is about its key.
+    pub fn signin_steps(&self, language: &str, product: &str) -> Option<Vec<String>> {
+        match self.auth {
+            AuthKind::Oauth2 => self.guide_steps(language, product),
+            AuthKind::ApiKey => {
+                let guide = self.oauth.as_ref()?.guide.as_ref()?;
+                self.steps_of(guide, language, product)
+            }
+        }
+    }
+
+    fn steps_of(
+        &self,
+        guide: &Localized<Vec<String>>,
+        language: &str,
+        product: &str,
+    ) -> Option<Vec<String>> {
         Some(
             guide
                 .get(language)
@@ -447,38 +467,13 @@ fn validate_connection(tool: &Tool) -> Result<(), String> {
         }
     }
     if let Some(guide) = &tool.guide {
-        let steps = guide.en.len();
-        for (language, text) in guide.all() {
-            if text.is_empty()
-                || text.len() != steps
-                || text.iter().any(|step| step.trim().is_empty())
-            {
-                return Err(format!(
-                    "guide.{language} must have {steps} non-empty steps, like guide.en"
-                ));
-            }
-            for step in text {
-                let rest = step
-                    .replace(PRODUCT_PLACEHOLDER, "")
-                    .replace(SCOPES_PLACEHOLDER, "");
-                if rest.contains('{') || rest.contains('}') {
-                    return Err(format!(
-                        "guide.{language}: the only placeholders are {PRODUCT_PLACEHOLDER} and \
-                         {SCOPES_PLACEHOLDER}: {step:?}"
-                    ));
-                }
-            }
-            let named = text
-                .iter()
-                .filter(|step| step.contains(SCOPES_PLACEHOLDER))
-                .count();
-            if named != usize::from(!tool.scopes.is_empty()) {
-                return Err(format!(
-                    "guide.{language} must name {SCOPES_PLACEHOLDER} in exactly one step when \
-                     the tool lists scopes, and never otherwise"
-                ));
-            }
+        validate_guide("guide", guide, !tool.scopes.is_empty())?;
+    }
+    if let Some(guide) = tool.oauth.as_ref().and_then(|oauth| oauth.guide.as_ref()) {
+        if tool.auth == AuthKind::Oauth2 {
+            return Err("an oauth2 tool's guide is its [guide]; oauth.guide is for tools that also take a key".into());
         }
+        validate_guide("oauth.guide", guide, false)?;
     }
     let mut templates: Vec<&str> = tool.base_url.iter().map(String::as_str).collect();
     if let Some(verify) = &tool.verify {
@@ -495,6 +490,43 @@ fn validate_connection(tool: &Tool) -> Result<(), String> {
         https_template("base_url", base)?;
     }
     validate_apis(tool)
+}
+
+/// The rules of a guide (`what`): the same number of non-empty steps in every language, and
+/// no placeholder but `{product}` and `{scopes}`, the latter in exactly one step when
+/// `scopes` (the tool lists scopes), never otherwise.
+fn validate_guide(what: &str, guide: &Localized<Vec<String>>, scopes: bool) -> Result<(), String> {
+    let steps = guide.en.len();
+    for (language, text) in guide.all() {
+        if text.is_empty() || text.len() != steps || text.iter().any(|step| step.trim().is_empty())
+        {
+            return Err(format!(
+                "{what}.{language} must have {steps} non-empty steps, like {what}.en"
+            ));
+        }
+        for step in text {
+            let rest = step
+                .replace(PRODUCT_PLACEHOLDER, "")
+                .replace(SCOPES_PLACEHOLDER, "");
+            if rest.contains('{') || rest.contains('}') {
+                return Err(format!(
+                    "{what}.{language}: the only placeholders are {PRODUCT_PLACEHOLDER} and \
+                     {SCOPES_PLACEHOLDER}: {step:?}"
+                ));
+            }
+        }
+        let named = text
+            .iter()
+            .filter(|step| step.contains(SCOPES_PLACEHOLDER))
+            .count();
+        if named != usize::from(scopes) {
+            return Err(format!(
+                "{what}.{language} must name {SCOPES_PLACEHOLDER} in exactly one step when the \
+                 tool lists scopes, and never otherwise"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Rules for `[oauth]` and the `oauth` auth scheme: https endpoints whose placeholders name
@@ -1017,6 +1049,26 @@ mod tests {
                 "{err} should say {expected}"
             );
         }
+    }
+
+    #[test]
+    fn every_signin_shows_its_steps_in_every_language() {
+        let catalog = Catalog::builtin().expect("builtin");
+        for tool in catalog.tools().filter(|tool| tool.signs_in()) {
+            for language in ["en", "de", "fr", "it", "es"] {
+                let steps = tool.signin_steps(language, "Acme HR").unwrap_or_default();
+                assert!(!steps.is_empty(), "{} in {language}", tool.id);
+                assert!(steps.iter().all(|step| !step.contains('{')), "{}", tool.id);
+            }
+        }
+    }
+
+    #[test]
+    fn duplicate_ids_are_rejected() {
+        let text = MINIMAL;
+        let err =
+            Catalog::from_files([("acme.toml", text), ("acme.toml", text)]).expect_err("duplicate");
+        assert!(err.to_string().contains("already defines"));
     }
 
     #[test]

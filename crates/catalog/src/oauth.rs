@@ -53,6 +53,11 @@ pub struct OauthSettings {
     /// (`settings`); the end user never sees them.
     #[serde(default)]
     pub app_settings: BTreeMap<String, AppSetting>,
+    /// What signing in looks like, step by step, in every language of the flow: for a tool
+    /// that also takes a key (whose `[guide]` is about the key). An `oauth2` tool's `[guide]`
+    /// is already this.
+    #[serde(default)]
+    pub guide: Option<crate::Localized<Vec<String>>>,
 }
 
 /// One value of the operator's app that the endpoints name.

@@ -7,7 +7,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 use chrono::Utc;
-use plugboard_catalog::{AuthKind, Field, FieldKind, FieldProblem, Tool};
+use plugboard_catalog::{Field, FieldKind, FieldProblem, Tool};
 
 use super::signin::{self, Ending};
 use plugboard_store::{Environment, EnvironmentName};
@@ -409,8 +409,8 @@ pub(crate) fn consent(state: &AppState, link: &Link, tool: &Tool, signs_in: bool
         secure: tr.t_with("consent-secure", &[("tool", &tool.label)]),
         // An OAuth-only tool's guide says what signing in looks like; a tool that also takes
         // keys has a guide about keys, which signing in does not need.
-        steps: if signs_in && tool.auth == AuthKind::Oauth2 {
-            tool.guide_steps(tr.code(), &guide_product(state, link))
+        steps: if signs_in {
+            tool.signin_steps(tr.code(), &guide_product(state, link))
                 .unwrap_or_default()
         } else {
             Vec::new()
