@@ -1,6 +1,6 @@
 //! OAuth 2.0 sign-in for tools that offer it: the operators' OAuth apps ([`apps`]), the
 //! vendor's endpoints and the token requests ([`client`]), the sign-in attempts of the hosted
-//! flow (`flow/signin.rs`), and access tokens kept fresh, refreshed once at a time across processes
+//! flow (`flow/signin/`), and access tokens kept fresh, refreshed once at a time across processes
 //! ([`tokens`]).
 //!
 //! An OAuth integration's tokens are part of its sealed credentials, under keys no catalog
