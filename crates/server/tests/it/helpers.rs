@@ -86,6 +86,20 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Reads a response whole.
+    pub async fn read(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Self {
+            status,
+            headers,
+            json,
+            text,
+        }
+    }
+
     /// Asserts a 200 success envelope and returns `data`.
     #[track_caller]
     pub fn data(&self) -> &Value {
@@ -311,17 +325,7 @@ impl TestApp {
                 .header("content-type", "application/json")
                 .body(body);
         }
-        let response = request.send().await.expect("request");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("body");
-        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            json,
-            text,
-        }
+        Reply::read(request.send().await.expect("request")).await
     }
 
     /// GET `/metrics` with the metrics token.
@@ -431,16 +435,7 @@ impl TestApp {
             .send()
             .await
             .expect("request");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("body");
-        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            json,
-            text,
-        }
+        Reply::read(response).await
     }
 
     /// Creates a `personio` integration in development through a link and returns its id.
@@ -676,6 +671,24 @@ pub async fn submit_response(
         .send()
         .await
         .expect("post")
+}
+
+/// A data-only `pg_dump` of the test schema `schema`: what the database holds, as bytes.
+pub fn pg_dump(schema: &str) -> Vec<u8> {
+    let output = std::process::Command::new("pg_dump")
+        .arg("--dbname")
+        .arg(plugboard_store_postgres::testing::test_url())
+        .arg("--schema")
+        .arg(schema)
+        .arg("--data-only")
+        .output()
+        .expect("pg_dump is installed (postgresql-client)");
+    assert!(
+        output.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
 }
 
 /// The activation token on the flow's success page.

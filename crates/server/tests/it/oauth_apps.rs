@@ -405,22 +405,7 @@ fn database_bytes(app: &TestApp) -> Vec<u8> {
             .into_iter()
             .flat_map(|file| std::fs::read(file).expect("read database file"))
             .collect(),
-        Some(schema) => {
-            let output = Command::new("pg_dump")
-                .arg("--dbname")
-                .arg(plugboard_store_postgres::testing::test_url())
-                .arg("--schema")
-                .arg(schema)
-                .arg("--data-only")
-                .output()
-                .expect("pg_dump is installed (postgresql-client)");
-            assert!(
-                output.status.success(),
-                "pg_dump failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            output.stdout
-        }
+        Some(schema) => crate::helpers::pg_dump(schema),
     }
 }
 

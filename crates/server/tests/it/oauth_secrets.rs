@@ -9,7 +9,7 @@
 //! the OAuth apps, the audit trail, the request log, events, deliveries, metrics), every
 //! webhook request, and the database (the SQLite files, or a `pg_dump` of the schema).
 
-use std::{fs::File, process::Command, time::Duration};
+use std::{fs::File, time::Duration};
 
 use chrono::Utc;
 use plugboard::vault::Purpose;
@@ -65,22 +65,7 @@ fn database(gusto: &GustoBinary) -> Vec<u8> {
             .iter()
             .flat_map(|file| std::fs::read(gusto.dir.path().join(file)).unwrap_or_default())
             .collect(),
-        Some(schema) => {
-            let output = Command::new("pg_dump")
-                .arg("--dbname")
-                .arg(plugboard_store_postgres::testing::test_url())
-                .arg("--schema")
-                .arg(schema)
-                .arg("--data-only")
-                .output()
-                .expect("pg_dump is installed (postgresql-client)");
-            assert!(
-                output.status.success(),
-                "pg_dump: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            output.stdout
-        }
+        Some(schema) => crate::helpers::pg_dump(schema),
     }
 }
 

@@ -95,20 +95,7 @@ async fn sqlite_files_hold_no_plaintext_secret() {
 async fn pg_dump_holds_no_plaintext_secret() {
     let (app, secrets) = store_canaries(Backend::Postgres).await;
     let schema = app.pg_schema.clone().expect("schema");
-    let output = std::process::Command::new("pg_dump")
-        .arg("--dbname")
-        .arg(plugboard_store_postgres::testing::test_url())
-        .arg("--schema")
-        .arg(&schema)
-        .arg("--data-only")
-        .output()
-        .expect("pg_dump is installed (postgresql-client)");
-    assert!(
-        output.status.success(),
-        "pg_dump failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let dump = output.stdout;
+    let dump = crate::helpers::pg_dump(&schema);
     assert!(count(&dump, "sandbox:") > 0, "the dump contains the data");
     for secret in &secrets {
         assert_eq!(count(&dump, secret), 0, "{secret} found in pg_dump");
