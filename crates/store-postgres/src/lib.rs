@@ -25,6 +25,7 @@ mod events;
 mod integrations;
 mod links;
 mod oauth;
+mod operators;
 mod request_log;
 mod sealing;
 mod setup;

@@ -28,6 +28,7 @@ mod events;
 mod integrations;
 mod links;
 mod oauth;
+mod operators;
 mod redeem;
 mod request_log;
 mod sealing;

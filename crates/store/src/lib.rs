@@ -22,6 +22,7 @@
 //! | `links` | [`Links`] | magic links and which links completed a flow |
 //! | `integrations` | [`Integrations`] | integrations, their credentials and activation tokens |
 //! | `oauth` | [`Oauth`] | OAuth apps, sign-in attempts, the credentials lock of a refresh |
+//! | `operators` | [`Operators`] | the dashboard's operators, their sign-in tokens and sessions |
 //! | `events` | [`Events`] | the webhook events an environment emitted |
 //! | `audit` | [`Audit`] | the audit trail |
 //! | `request_log` | [`RequestLog`] | the passthrough request log: one row per call to a tool |
@@ -75,6 +76,7 @@ pub mod ids;
 mod integrations;
 mod links;
 pub mod oauth;
+pub mod operators;
 pub mod request_log;
 pub mod rows;
 pub mod sealing;
@@ -94,6 +96,7 @@ pub use integrations::{
 };
 pub use links::{ConsumedLink, Links, MagicLink};
 pub use oauth::{NewOauthApp, Oauth, OauthApp, OauthAttempt, OauthResult};
+pub use operators::{Operator, OperatorRole, OperatorSession, Operators, SigninToken};
 pub use request_log::RequestLog;
 pub use sealing::{Sealed, Sealing};
 pub use setup::{Environment, EnvironmentName, Setup};
@@ -132,6 +135,7 @@ pub trait Store:
     + Links
     + Integrations
     + Oauth
+    + Operators
     + Events
     + Audit
     + RequestLog
@@ -148,6 +152,7 @@ impl<T> Store for T where
         + Links
         + Integrations
         + Oauth
+        + Operators
         + Events
         + Audit
         + RequestLog

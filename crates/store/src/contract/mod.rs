@@ -16,6 +16,7 @@ mod events;
 mod integrations;
 mod links;
 mod oauth;
+mod operators;
 mod request_log;
 mod sealing;
 mod setup;
@@ -27,6 +28,7 @@ pub use events::*;
 pub use integrations::*;
 pub use links::*;
 pub use oauth::*;
+pub use operators::*;
 pub use request_log::*;
 pub use sealing::*;
 pub use setup::*;
@@ -63,6 +65,17 @@ macro_rules! contract_tests {
             oauth_attempts_are_pruned_after_expiry,
             credentials_locks_serialise_refreshes,
             oauth_client_secrets_are_resealed,
+            operators_are_unique_by_email,
+            signin_tokens_are_valid_until_they_expire,
+            signin_tokens_are_redeemed_once,
+            concurrent_signin_redemptions_succeed_once,
+            expired_and_disabled_signin_tokens_are_refused,
+            signin_failures_count_until_a_session_starts,
+            operator_sessions_honour_expiry_idleness_and_disabling,
+            operator_sessions_end_one_or_all,
+            disabling_ends_sessions_and_tokens,
+            resetting_replaces_password_sessions_and_token,
+            operator_sessions_and_tokens_are_pruned,
             standalone_events_are_stored_and_found,
             audit_events_page_newest_first,
             audit_events_filter,

@@ -13,9 +13,11 @@ use crate::{
 };
 
 mod oauth;
+mod operators;
 mod webhooks;
 
 pub use oauth::*;
+pub use operators::*;
 pub use webhooks::*;
 
 fn corrupt(what: &str, value: &str) -> StoreError {

@@ -72,6 +72,7 @@ pub mod events;
 pub mod integrations;
 pub mod links;
 pub mod oauth;
+pub mod operators;
 pub mod request_log;
 pub mod sealing;
 pub mod setup;
