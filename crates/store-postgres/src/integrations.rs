@@ -4,11 +4,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plugboard_store::{
-    DueCheck, Event, Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus,
-    Integrations, NewIntegration, Relink, Result, Sealed,
+    DueCheck, Event, Integration, IntegrationCounts, IntegrationCursor, IntegrationFilter,
+    IntegrationHealth, IntegrationSearch, IntegrationStatus, Integrations, ListedIntegration,
+    NewIntegration, Relink, Result, Sealed,
     driver::{from_consume_error, from_sqlx},
     ids::IntegrationId,
-    rows::{INTEGRATION_COLUMNS, IntegrationRow, convert_all},
+    rows::{INTEGRATION_COLUMNS, IntegrationRow, convert_all, integration_counts},
     sql, to_millis,
 };
 
@@ -123,6 +124,40 @@ impl Integrations for PostgresStore {
             .await
             .map_err(from_sqlx)?;
         convert_all(rows)
+    }
+
+    async fn search_integrations(
+        &self,
+        environment_id: &str,
+        search: &IntegrationSearch,
+        before: Option<&IntegrationCursor>,
+        limit: u32,
+    ) -> Result<Vec<ListedIntegration>> {
+        let rows = sql::integrations::search(environment_id, search, before, limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        convert_all(rows)
+    }
+
+    async fn integration_health(
+        &self,
+        environment_id: &str,
+        id: &IntegrationId,
+    ) -> Result<Option<IntegrationHealth>> {
+        let row = sql::integrations::health(environment_id, id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        row.map(IntegrationHealth::try_from).transpose()
+    }
+
+    async fn count_integrations(&self, environment_id: &str) -> Result<IntegrationCounts> {
+        let rows = sql::integrations::count_by_status(environment_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        integration_counts(rows)
     }
 
     async fn delete_integration(

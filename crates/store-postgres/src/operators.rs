@@ -145,12 +145,16 @@ impl Operators for PostgresStore {
         Ok(Some(operator))
     }
 
-    async fn signin_token_valid(&self, hash: &[u8], now: DateTime<Utc>) -> Result<bool> {
-        let (found,) = sql::operators::token_valid(hash, now)
-            .fetch_one(&self.pool)
+    async fn signin_token_operator(
+        &self,
+        hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Operator>> {
+        let row = sql::operators::token_operator(hash, now)
+            .fetch_optional(&self.pool)
             .await
             .map_err(from_sqlx)?;
-        Ok(found > 0)
+        row.map(Operator::try_from).transpose()
     }
 
     async fn record_signin_failure(&self, operator_id: &str, now: DateTime<Utc>) -> Result<()> {

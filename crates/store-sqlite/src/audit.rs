@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plugboard_store::{
     Audit, Result,
-    audit::{AuditEvent, AuditFilter},
+    audit::{ActionCount, AuditEvent, AuditFilter},
     driver::from_sqlx,
     rows::convert_all,
     sql,
@@ -30,6 +30,18 @@ impl Audit for SqliteStore {
         limit: u32,
     ) -> Result<Vec<AuditEvent>> {
         let rows = sql::audit::list(environment_id, filter, before, limit)
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        convert_all(rows)
+    }
+
+    async fn count_audit_actions(
+        &self,
+        environment_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<ActionCount>> {
+        let rows = sql::audit::count_by_hour(environment_id, since)
             .fetch_all(&self.read)
             .await
             .map_err(from_sqlx)?;

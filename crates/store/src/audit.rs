@@ -49,6 +49,17 @@ pub struct AuditFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
+/// How many entries of one action an hour held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionCount {
+    /// The action.
+    pub action: String,
+    /// The start of the hour (UTC).
+    pub hour: DateTime<Utc>,
+    /// How many entries.
+    pub count: u64,
+}
+
 /// The audit trail.
 #[async_trait]
 pub trait Audit: Send + Sync {
@@ -64,4 +75,12 @@ pub trait Audit: Send + Sync {
         before: Option<(DateTime<Utc>, &str)>,
         limit: u32,
     ) -> Result<Vec<AuditEvent>>;
+
+    /// An environment's entries at or after `since`, counted by action and hour: the
+    /// dashboard's charts of connection flows.
+    async fn count_audit_actions(
+        &self,
+        environment_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<ActionCount>>;
 }

@@ -158,6 +158,53 @@ pub struct DueCheck {
     pub failing_since: Option<DateTime<Utc>>,
 }
 
+/// What the dashboard's integration list searches for; `None` and `false` mean "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IntegrationSearch {
+    /// An integration id, an origin id or an e-mail address (exactly, the address in any
+    /// case), or part of the organisation's name (in any case).
+    pub text: Option<String>,
+    /// Catalog tool id.
+    pub tool: Option<String>,
+    /// Category.
+    pub category: Option<Category>,
+    /// Status.
+    pub status: Option<IntegrationStatus>,
+    /// Only integrations whose tool refuses their credentials in the current run of checks.
+    pub failing: bool,
+}
+
+/// What the connection checks know of an integration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IntegrationHealth {
+    /// Since when the tool has refused the credentials; `None` while they work.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// When the next check is due; `None` for an integration that is not checked (disabled).
+    pub next_check_at: Option<DateTime<Utc>>,
+}
+
+/// An integration found by [`Integrations::search_integrations`], with its health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedIntegration {
+    /// The integration.
+    pub integration: Integration,
+    /// What the checks know of it.
+    pub health: IntegrationHealth,
+}
+
+/// How many integrations an environment has, by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IntegrationCounts {
+    /// `ACTIVE`, credentials working.
+    pub active: u64,
+    /// `ACTIVE`, but the tool refuses the credentials (within the grace period).
+    pub failing: u64,
+    /// `INVALID`.
+    pub invalid: u64,
+    /// `INACTIVE`.
+    pub inactive: u64,
+}
+
 /// Integrations with their credentials and activation tokens.
 #[async_trait]
 pub trait Integrations: Send + Sync {
@@ -198,6 +245,26 @@ pub trait Integrations: Send + Sync {
         after: Option<&IntegrationCursor>,
         limit: u32,
     ) -> Result<Vec<Integration>>;
+
+    /// A page of an environment's integrations matching `search`, newest first, from before
+    /// a `(created_at, id)` position: the dashboard's list.
+    async fn search_integrations(
+        &self,
+        environment_id: &str,
+        search: &IntegrationSearch,
+        before: Option<&IntegrationCursor>,
+        limit: u32,
+    ) -> Result<Vec<ListedIntegration>>;
+
+    /// What the connection checks know of an integration; `None` if there is none.
+    async fn integration_health(
+        &self,
+        environment_id: &str,
+        id: &IntegrationId,
+    ) -> Result<Option<IntegrationHealth>>;
+
+    /// An environment's integrations counted by status.
+    async fn count_integrations(&self, environment_id: &str) -> Result<IntegrationCounts>;
 
     /// Deletes an integration with its credentials and tokens, and writes `event`, in one
     /// transaction. `false` if there was no such integration.

@@ -91,8 +91,9 @@ pub use api_keys::{ApiKey, ApiKeys};
 pub use audit::Audit;
 pub use events::{Event, Events};
 pub use integrations::{
-    DueCheck, EndUser, Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus,
-    Integrations, NewActivationToken, NewIntegration, Relink, SetupStatus,
+    DueCheck, EndUser, Integration, IntegrationCounts, IntegrationCursor, IntegrationFilter,
+    IntegrationHealth, IntegrationSearch, IntegrationStatus, Integrations, ListedIntegration,
+    NewActivationToken, NewIntegration, Relink, SetupStatus,
 };
 pub use links::{ConsumedLink, Links, MagicLink};
 pub use oauth::{NewOauthApp, Oauth, OauthApp, OauthAttempt, OauthResult};

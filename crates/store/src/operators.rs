@@ -100,8 +100,11 @@ pub trait Operators: Send + Sync {
     /// Disables (`Some(time)`) or enables (`None`) an operator. Disabling also deletes the
     /// operator's sessions and sign-in tokens, in the same transaction. `false` if there is no
     /// such operator.
-    async fn set_operator_disabled(&self, id: &str, disabled_at: Option<DateTime<Utc>>)
-    -> Result<bool>;
+    async fn set_operator_disabled(
+        &self,
+        id: &str,
+        disabled_at: Option<DateTime<Utc>>,
+    ) -> Result<bool>;
 
     /// Resets an operator: forgets the password, ends every session, replaces any sign-in
     /// token by `token` and clears the failure count, in one transaction. `false` if there is
@@ -121,9 +124,13 @@ pub trait Operators: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<Operator>>;
 
-    /// Whether a sign-in token with this hash exists and is unexpired at `now` (the page that
-    /// asks for the new password checks it first; it stays usable).
-    async fn signin_token_valid(&self, hash: &[u8], now: DateTime<Utc>) -> Result<bool>;
+    /// The enabled operator whose sign-in token has this hash and is unexpired at `now`: the
+    /// page that asks for the new password shows whose it is (the token stays usable).
+    async fn signin_token_operator(
+        &self,
+        hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Operator>>;
 
     /// Counts a failed password sign-in of the operator at `now`.
     async fn record_signin_failure(&self, operator_id: &str, now: DateTime<Utc>) -> Result<()>;

@@ -9,11 +9,11 @@ use plugboard_store::{
     Deliveries, Event, Result, StoreError,
     driver::from_sqlx,
     from_millis,
-    rows::{ClaimedRow, convert_all},
+    rows::{self, ClaimedRow, convert_all},
     sql, to_millis,
     webhooks::{
-        AttemptOutcome, Claim, ClaimedDelivery, Delivery, DeliveryCursor, DeliveryDetail,
-        DeliveryFilter, DeliveryStatus, NextStep,
+        AttemptOutcome, Claim, ClaimedDelivery, Delivery, DeliveryCounts, DeliveryCursor,
+        DeliveryDetail, DeliveryFilter, DeliveryStatus, NextStep,
     },
 };
 
@@ -149,6 +149,18 @@ impl Deliveries for PostgresStore {
             .await
             .map_err(from_sqlx)?;
         convert_all(rows)
+    }
+
+    async fn delivery_counts(
+        &self,
+        environment_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<DeliveryCounts> {
+        let rows = sql::webhooks::delivery_counts(environment_id, since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        rows::delivery_counts(rows)
     }
 
     async fn delivery(&self, environment_id: &str, id: &str) -> Result<Option<DeliveryDetail>> {

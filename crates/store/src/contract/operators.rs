@@ -108,9 +108,10 @@ pub async fn operators_are_unique_by_email(store: Arc<dyn Store>) {
     );
     assert!(
         store
-            .signin_token_valid(&zoe_token.hash, millis_now())
+            .signin_token_operator(&zoe_token.hash, millis_now())
             .await
             .expect("valid")
+            .is_some()
     );
 
     let twin = new_operator("zoe@acme.example", OperatorRole::Viewer);
@@ -124,10 +125,11 @@ pub async fn operators_are_unique_by_email(store: Arc<dyn Store>) {
     );
     assert_eq!(store.operator(&twin.id).await.expect("get"), None);
     assert!(
-        !store
-            .signin_token_valid(&twin_token.hash, millis_now())
+        store
+            .signin_token_operator(&twin_token.hash, millis_now())
             .await
-            .expect("valid"),
+            .expect("valid")
+            .is_none(),
         "the refused operator's token was not stored"
     );
     assert_eq!(
@@ -154,23 +156,26 @@ pub async fn signin_tokens_are_valid_until_they_expire(store: Arc<dyn Store>) {
     for _ in 0..2 {
         assert!(
             store
-                .signin_token_valid(&token.hash, before)
+                .signin_token_operator(&token.hash, before)
                 .await
                 .expect("valid")
+                .is_some()
         );
     }
     assert!(
-        !store
-            .signin_token_valid(&token.hash, token.expires_at)
+        store
+            .signin_token_operator(&token.hash, token.expires_at)
             .await
-            .expect("valid"),
+            .expect("valid")
+            .is_none(),
         "expired at its expiry"
     );
     assert!(
-        !store
-            .signin_token_valid(b"unknown", millis_now())
+        store
+            .signin_token_operator(b"unknown", millis_now())
             .await
             .expect("valid")
+            .is_none()
     );
 }
 
@@ -220,10 +225,11 @@ pub async fn signin_tokens_are_redeemed_once(store: Arc<dyn Store>) {
         "another operator's sessions stay"
     );
     assert!(
-        !store
-            .signin_token_valid(&token.hash, now)
+        store
+            .signin_token_operator(&token.hash, now)
             .await
             .expect("valid")
+            .is_none()
     );
 
     let again = new_session(&operator.id, now);
@@ -309,10 +315,11 @@ pub async fn expired_and_disabled_signin_tokens_are_refused(store: Arc<dyn Store
             .expect("reset")
     );
     assert!(
-        !store
-            .signin_token_valid(&fresh.hash, now)
+        store
+            .signin_token_operator(&fresh.hash, now)
             .await
-            .expect("valid"),
+            .expect("valid")
+            .is_none(),
         "a disabled operator's token is not offered"
     );
     let refused = new_session(&operator.id, now);
@@ -567,10 +574,11 @@ pub async fn disabling_ends_sessions_and_tokens(store: Arc<dyn Store>) {
         "the sessions were deleted"
     );
     assert!(
-        !store
-            .signin_token_valid(&token.hash, now)
+        store
+            .signin_token_operator(&token.hash, now)
             .await
             .expect("valid")
+            .is_none()
     );
     assert!(
         accepted(&*store, &others).await,
@@ -578,9 +586,10 @@ pub async fn disabling_ends_sessions_and_tokens(store: Arc<dyn Store>) {
     );
     assert!(
         store
-            .signin_token_valid(&other_token.hash, now)
+            .signin_token_operator(&other_token.hash, now)
             .await
-            .expect("valid"),
+            .expect("valid")
+            .is_some(),
         "another operator's token"
     );
 
@@ -598,10 +607,11 @@ pub async fn disabling_ends_sessions_and_tokens(store: Arc<dyn Store>) {
     assert_eq!(enabled.disabled_at, None);
     assert!(!accepted(&*store, &signed_in).await, "sessions stay ended");
     assert!(
-        !store
-            .signin_token_valid(&token.hash, now)
+        store
+            .signin_token_operator(&token.hash, now)
             .await
-            .expect("valid"),
+            .expect("valid")
+            .is_none(),
         "tokens stay deleted"
     );
     assert!(
@@ -657,17 +667,19 @@ pub async fn resetting_replaces_password_sessions_and_token(store: Arc<dyn Store
     assert!(!accepted(&*store, &signed_in).await);
     assert!(!accepted(&*store, &second).await);
     assert!(
-        !store
-            .signin_token_valid(&replaced.hash, now)
+        store
+            .signin_token_operator(&replaced.hash, now)
             .await
-            .expect("valid"),
+            .expect("valid")
+            .is_none(),
         "the earlier token is replaced"
     );
     assert!(
         store
-            .signin_token_valid(&new.hash, now)
+            .signin_token_operator(&new.hash, now)
             .await
             .expect("valid")
+            .is_some()
     );
     let after = new_session(&operator.id, now);
     let redeemed = store
@@ -737,9 +749,10 @@ pub async fn operator_sessions_and_tokens_are_pruned(store: Arc<dyn Store>) {
     }
     assert!(
         store
-            .signin_token_valid(&live_token.hash, now)
+            .signin_token_operator(&live_token.hash, now)
             .await
             .expect("valid")
+            .is_some()
     );
     assert_eq!(
         store

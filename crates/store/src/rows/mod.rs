@@ -157,6 +157,99 @@ impl TryFrom<DueCheckRow> for crate::DueCheck {
     }
 }
 
+/// One group of [`count_audit_actions`](crate::Audit::count_audit_actions).
+#[derive(Debug, sqlx::FromRow)]
+pub struct ActionCountRow {
+    /// The action.
+    pub action: String,
+    /// Hours since the epoch.
+    pub hour: i64,
+    /// How many entries.
+    pub count: i64,
+}
+
+impl TryFrom<ActionCountRow> for crate::audit::ActionCount {
+    type Error = StoreError;
+
+    fn try_from(row: ActionCountRow) -> Result<Self> {
+        Ok(Self {
+            action: row.action,
+            hour: from_millis(row.hour.saturating_mul(3_600_000))?,
+            count: u64::try_from(row.count).unwrap_or(0),
+        })
+    }
+}
+
+/// An integration row with what the checks know of it (the dashboard's list).
+#[derive(Debug, sqlx::FromRow)]
+pub struct ListedIntegrationRow {
+    /// The integration.
+    #[sqlx(flatten)]
+    pub integration: IntegrationRow,
+    /// [`IntegrationHealth`](crate::IntegrationHealth), in milliseconds.
+    #[sqlx(flatten)]
+    pub health: IntegrationHealthRow,
+}
+
+impl TryFrom<ListedIntegrationRow> for crate::ListedIntegration {
+    type Error = StoreError;
+
+    fn try_from(row: ListedIntegrationRow) -> Result<Self> {
+        Ok(Self {
+            integration: row.integration.try_into()?,
+            health: row.health.try_into()?,
+        })
+    }
+}
+
+/// The check columns of an integration.
+#[derive(Debug, sqlx::FromRow)]
+pub struct IntegrationHealthRow {
+    /// [`IntegrationHealth::failing_since`](crate::IntegrationHealth::failing_since).
+    pub failing_since: Option<i64>,
+    /// [`IntegrationHealth::next_check_at`](crate::IntegrationHealth::next_check_at).
+    pub check_due_at: Option<i64>,
+}
+
+impl TryFrom<IntegrationHealthRow> for crate::IntegrationHealth {
+    type Error = StoreError;
+
+    fn try_from(row: IntegrationHealthRow) -> Result<Self> {
+        Ok(Self {
+            failing_since: optional_millis(row.failing_since)?,
+            next_check_at: optional_millis(row.check_due_at)?,
+        })
+    }
+}
+
+/// One group of [`count_integrations`](crate::Integrations::count_integrations): a status,
+/// whether the checks see failing credentials, and how many.
+#[derive(Debug, sqlx::FromRow)]
+pub struct StatusCountRow {
+    /// The status's wire name.
+    pub status: String,
+    /// 1 when failing.
+    pub failing: i64,
+    /// How many.
+    pub count: i64,
+}
+
+/// Folds the groups of `count_integrations` into its counts.
+pub fn integration_counts(rows: Vec<StatusCountRow>) -> Result<crate::IntegrationCounts> {
+    let mut counts = crate::IntegrationCounts::default();
+    for row in rows {
+        let count = u64::try_from(row.count).unwrap_or(0);
+        match (IntegrationStatus::parse(&row.status), row.failing != 0) {
+            (Some(IntegrationStatus::Active), false) => counts.active += count,
+            (Some(IntegrationStatus::Active), true) => counts.failing += count,
+            (Some(IntegrationStatus::Invalid), _) => counts.invalid += count,
+            (Some(IntegrationStatus::Inactive), _) => counts.inactive += count,
+            (None, _) => return Err(corrupt("integration status", &row.status)),
+        }
+    }
+    Ok(counts)
+}
+
 impl TryFrom<IntegrationRow> for Integration {
     type Error = StoreError;
 

@@ -4,8 +4,8 @@ use super::{corrupt, optional_millis};
 use crate::{
     Result, Sealed, StoreError, from_millis,
     webhooks::{
-        Attempt, ClaimedDelivery, Delivery, DeliveryStatus, DisabledReason, PreviousSecret,
-        WebhookEndpoint,
+        Attempt, ClaimedDelivery, Delivery, DeliveryCounts, DeliveryStatus, DisabledReason,
+        PreviousSecret, WebhookEndpoint,
     },
 };
 
@@ -14,6 +14,34 @@ pub const WEBHOOK_ENDPOINT_COLUMNS: &str = "id, environment_id, url, event_types
     disabled_reason, secret_key_id, secret_nonce, secret_ciphertext, previous_key_id, \
     previous_nonce, previous_ciphertext, previous_expires_at, failing_since, created_at, \
     updated_at";
+
+/// One group of [`delivery_counts`](crate::Deliveries::delivery_counts): a status, whether
+/// an attempt was made, how many.
+#[derive(Debug, sqlx::FromRow)]
+pub struct DeliveryCountRow {
+    /// The status's wire name.
+    pub status: String,
+    /// 1 when at least one attempt was made.
+    pub tried: i64,
+    /// How many.
+    pub count: i64,
+}
+
+/// Folds the groups of `delivery_counts` into its counts.
+pub fn delivery_counts(rows: Vec<DeliveryCountRow>) -> Result<DeliveryCounts> {
+    let mut counts = DeliveryCounts::default();
+    for row in rows {
+        let count = u64::try_from(row.count).unwrap_or(0);
+        match (DeliveryStatus::parse(&row.status), row.tried != 0) {
+            (Some(DeliveryStatus::Succeeded), _) => counts.succeeded += count,
+            (Some(DeliveryStatus::Failed), _) => counts.failed += count,
+            (Some(DeliveryStatus::Pending), true) => counts.retrying += count,
+            (Some(DeliveryStatus::Pending), false) => counts.waiting += count,
+            (None, _) => return Err(corrupt("delivery status", &row.status)),
+        }
+    }
+    Ok(counts)
+}
 
 /// `webhook_endpoints` row.
 #[derive(Debug, sqlx::FromRow)]

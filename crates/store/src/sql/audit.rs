@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     audit::{AuditEvent, AuditFilter},
-    rows::{AUDIT_EVENT_COLUMNS, AuditEventRow},
+    rows::{AUDIT_EVENT_COLUMNS, ActionCountRow, AuditEventRow},
     to_millis,
 };
 
@@ -52,5 +52,17 @@ statements! {
         .bind(before.map(|(at, _)| to_millis(at)))
         .bind(before.map(|(_, id)| id))
         .bind(i64::from(limit))
+    }
+
+    /// Entries since a time, counted by action and hour (integer division of milliseconds
+    /// reads the same in both dialects).
+    fn count_by_hour<'q>(environment_id: &'q str, since: DateTime<Utc>) -> QueryAs<ActionCountRow> {
+        sqlx::query_as(
+            "SELECT action, created_at / 3600000 AS hour, COUNT(*) AS count FROM audit_events \
+             WHERE environment_id = $1 AND created_at >= $2 \
+             GROUP BY action, created_at / 3600000",
+        )
+        .bind(environment_id)
+        .bind(to_millis(since))
     }
 }

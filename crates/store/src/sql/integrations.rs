@@ -4,12 +4,30 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    Integration, IntegrationCursor, IntegrationFilter, IntegrationStatus, NewActivationToken,
-    Relink, Sealed,
+    Integration, IntegrationCursor, IntegrationFilter, IntegrationSearch, IntegrationStatus,
+    NewActivationToken, Relink, Sealed,
     ids::IntegrationId,
-    rows::{DueCheckRow, INTEGRATION_COLUMNS, IntegrationRow, SealedRow},
+    rows::{
+        DueCheckRow, INTEGRATION_COLUMNS, IntegrationHealthRow, IntegrationRow,
+        ListedIntegrationRow, SealedRow, StatusCountRow,
+    },
     to_millis,
 };
+
+/// The `LIKE` pattern that finds `text` anywhere, in any case: lower-cased, with `LIKE`'s own
+/// characters escaped by `\`, so a search for `100%` finds "100%" and not everything.
+pub fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
 
 statements! {
     /// Writes the integration row.
@@ -136,6 +154,62 @@ statements! {
         .bind(after.map(|cursor| to_millis(cursor.created_at)))
         .bind(after.map(|cursor| cursor.id.as_str()))
         .bind(i64::from(limit))
+    }
+
+    /// The dashboard's search, newest first. The text matches an id, origin id or e-mail
+    /// address exactly (the address in any case) or a part of the organisation's name in any
+    /// case ([`contains_pattern`]).
+    fn search<'q>(
+        environment_id: &'q str,
+        search: &'q IntegrationSearch,
+        before: Option<&'q IntegrationCursor>,
+        limit: u32,
+    ) -> QueryAs<ListedIntegrationRow> {
+        sqlx::query_as(text!(
+            "SELECT {INTEGRATION_COLUMNS}, failing_since, check_due_at FROM integrations \
+             WHERE environment_id = $1 \
+             AND ($2 IS NULL OR id = $2 OR end_user_origin_id = $2 \
+                  OR lower(end_user_email) = $3 \
+                  OR lower(end_user_organization_name) LIKE $4 ESCAPE '\\') \
+             AND ($5 IS NULL OR tool = $5) \
+             AND ($6 IS NULL OR category = $6) \
+             AND ($7 IS NULL OR status = $7) \
+             AND ($8 = FALSE OR failing_since IS NOT NULL) \
+             AND ($9 IS NULL OR (created_at, id) < ($9, $10)) \
+             ORDER BY created_at DESC, id DESC LIMIT $11"
+        ))
+        .bind(environment_id)
+        .bind(search.text.as_deref())
+        .bind(search.text.as_deref().map(str::to_lowercase))
+        .bind(search.text.as_deref().map(contains_pattern))
+        .bind(search.tool.as_deref())
+        .bind(search.category.map(|c| c.as_str()))
+        .bind(search.status.map(IntegrationStatus::as_str))
+        .bind(search.failing)
+        .bind(before.map(|cursor| to_millis(cursor.created_at)))
+        .bind(before.map(|cursor| cursor.id.as_str()))
+        .bind(i64::from(limit))
+    }
+
+    /// The check columns of one integration.
+    fn health<'q>(environment_id: &'q str, id: &'q IntegrationId) -> QueryAs<IntegrationHealthRow> {
+        sqlx::query_as(
+            "SELECT failing_since, check_due_at FROM integrations \
+             WHERE environment_id = $1 AND id = $2",
+        )
+        .bind(environment_id)
+        .bind(id.as_str())
+    }
+
+    /// An environment's integrations counted by status and failing credentials.
+    fn count_by_status<'q>(environment_id: &'q str) -> QueryAs<StatusCountRow> {
+        sqlx::query_as(
+            "SELECT status, \
+             CAST(CASE WHEN failing_since IS NULL THEN 0 ELSE 1 END AS BIGINT) AS failing, \
+             COUNT(*) AS count FROM integrations WHERE environment_id = $1 \
+             GROUP BY status, CASE WHEN failing_since IS NULL THEN 0 ELSE 1 END",
+        )
+        .bind(environment_id)
     }
 
     /// Deletes an integration (its credentials and tokens go with it by cascade).

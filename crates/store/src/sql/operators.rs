@@ -92,15 +92,12 @@ statements! {
         .bind(to_millis(now))
     }
 
-    /// Whether the token with this hash is unexpired at `now` and its operator enabled: what
-    /// redeeming it requires, so the page that asks for a password never offers a form that
-    /// cannot succeed.
-    fn token_valid<'q>(hash: &'q [u8], now: DateTime<Utc>) -> QueryAs<(i64,)> {
-        sqlx::query_as(
-            "SELECT COUNT(*) FROM operator_signin_tokens AS t \
-             JOIN operators AS o ON o.id = t.operator_id \
-             WHERE t.hash = $1 AND t.expires_at > $2 AND o.disabled_at IS NULL",
-        )
+    /// The enabled operator owning an unexpired sign-in token.
+    fn token_operator<'q>(hash: &'q [u8], now: DateTime<Utc>) -> QueryAs<OperatorRow> {
+        sqlx::query_as(text!(
+            "SELECT {OPERATOR_COLUMNS} FROM operators WHERE disabled_at IS NULL AND id = \
+             (SELECT operator_id FROM operator_signin_tokens WHERE hash = $1 AND expires_at > $2)"
+        ))
         .bind(hash)
         .bind(to_millis(now))
     }

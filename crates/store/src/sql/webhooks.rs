@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use crate::{
     Sealed,
     rows::{
-        AttemptRow, DELIVERY_COLUMNS, DeliveryRow, WEBHOOK_ENDPOINT_COLUMNS, WebhookEndpointRow,
-        join_event_types,
+        AttemptRow, DELIVERY_COLUMNS, DeliveryCountRow, DeliveryRow, WEBHOOK_ENDPOINT_COLUMNS,
+        WebhookEndpointRow, join_event_types,
     },
     to_millis,
     webhooks::{
@@ -279,5 +279,17 @@ statements! {
         .bind(to_millis(now))
         .bind(environment_id)
         .bind(id)
+    }
+
+    /// An environment's deliveries since a time, counted by status and whether tried.
+    fn delivery_counts<'q>(environment_id: &'q str, since: DateTime<Utc>) -> QueryAs<DeliveryCountRow> {
+        sqlx::query_as(
+            "SELECT status, CAST(CASE WHEN attempts > 0 THEN 1 ELSE 0 END AS BIGINT) AS tried, \
+             COUNT(*) AS count FROM webhook_deliveries \
+             WHERE environment_id = $1 AND created_at >= $2 \
+             GROUP BY status, CASE WHEN attempts > 0 THEN 1 ELSE 0 END",
+        )
+        .bind(environment_id)
+        .bind(to_millis(since))
     }
 }

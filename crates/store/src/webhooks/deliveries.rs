@@ -82,6 +82,19 @@ pub struct DeliveryDetail {
     pub attempts: Vec<Attempt>,
 }
 
+/// How an environment's deliveries created since some time stand (the dashboard's overview).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryCounts {
+    /// Delivered.
+    pub succeeded: u64,
+    /// Every scheduled attempt failed.
+    pub failed: u64,
+    /// Pending after at least one failed attempt.
+    pub retrying: u64,
+    /// Pending, not yet attempted.
+    pub waiting: u64,
+}
+
 /// Filters of the delivery log; `None` means "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryFilter {
@@ -229,6 +242,13 @@ pub trait Deliveries: Send + Sync {
         after: Option<&DeliveryCursor>,
         limit: u32,
     ) -> Result<Vec<Delivery>>;
+
+    /// An environment's deliveries queued at or after `since`, counted by where they stand.
+    async fn delivery_counts(
+        &self,
+        environment_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<DeliveryCounts>;
 
     /// A delivery with its payload and attempts.
     async fn delivery(&self, environment_id: &str, id: &str) -> Result<Option<DeliveryDetail>>;
