@@ -38,6 +38,8 @@ pub enum Action {
     IntegrationEnabled,
     /// An integration was disabled through the API.
     IntegrationDisabled,
+    /// An operator asked for an integration's credentials to be checked now.
+    IntegrationCheckRequested,
     /// A webhook endpoint was created.
     WebhookEndpointCreated,
     /// A webhook endpoint's URL, events or enabled state changed.
@@ -67,16 +69,33 @@ pub enum Action {
     /// The end user started signing in to an OAuth tool (the popup or page left for the
     /// vendor).
     LinkSigninStarted,
+    /// An operator account was created (`plugboard operators create`).
+    OperatorCreated,
+    /// An operator account was disabled: its sessions ended.
+    OperatorDisabled,
+    /// A disabled operator account was enabled again.
+    OperatorEnabled,
+    /// An operator's password was forgotten and a new sign-in link issued.
+    OperatorReset,
+    /// An operator chose a password with a one-time sign-in link.
+    OperatorPasswordSet,
+    /// An operator signed in to the dashboard.
+    OperatorSignedIn,
+    /// A dashboard sign-in was refused (`detail.reason` says why).
+    OperatorSigninFailed,
+    /// An operator signed out (`detail.everywhere` when every session ended).
+    OperatorSignedOut,
 }
 
 impl Action {
     /// Every action, for documentation and filter validation.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 28] = [
         Self::ApiKeyCreated,
         Self::ApiKeyRevoked,
         Self::IntegrationDeleted,
         Self::IntegrationEnabled,
         Self::IntegrationDisabled,
+        Self::IntegrationCheckRequested,
         Self::WebhookEndpointCreated,
         Self::WebhookEndpointUpdated,
         Self::WebhookEndpointSecretRotated,
@@ -91,6 +110,14 @@ impl Action {
         Self::LinkVerificationSucceeded,
         Self::LinkCompleted,
         Self::LinkSigninStarted,
+        Self::OperatorCreated,
+        Self::OperatorDisabled,
+        Self::OperatorEnabled,
+        Self::OperatorReset,
+        Self::OperatorPasswordSet,
+        Self::OperatorSignedIn,
+        Self::OperatorSigninFailed,
+        Self::OperatorSignedOut,
     ];
 
     /// The stored and wire name, `noun.verb`.
@@ -101,6 +128,7 @@ impl Action {
             Self::IntegrationDeleted => "integration.deleted",
             Self::IntegrationEnabled => "integration.enabled",
             Self::IntegrationDisabled => "integration.disabled",
+            Self::IntegrationCheckRequested => "integration.check_requested",
             Self::WebhookEndpointCreated => "webhook_endpoint.created",
             Self::WebhookEndpointUpdated => "webhook_endpoint.updated",
             Self::WebhookEndpointSecretRotated => "webhook_endpoint.secret_rotated",
@@ -115,6 +143,14 @@ impl Action {
             Self::LinkVerificationSucceeded => "link.verification_succeeded",
             Self::LinkCompleted => "link.completed",
             Self::LinkSigninStarted => "link.signin_started",
+            Self::OperatorCreated => "operator.created",
+            Self::OperatorDisabled => "operator.disabled",
+            Self::OperatorEnabled => "operator.enabled",
+            Self::OperatorReset => "operator.reset",
+            Self::OperatorPasswordSet => "operator.password_set",
+            Self::OperatorSignedIn => "operator.signed_in",
+            Self::OperatorSigninFailed => "operator.signin_failed",
+            Self::OperatorSignedOut => "operator.signed_out",
         }
     }
 }
@@ -128,6 +164,8 @@ pub enum Actor {
     Cli,
     /// The end user, in the hosted flow.
     EndUser,
+    /// An operator in the dashboard (by operator id).
+    Operator(String),
 }
 
 impl Actor {
@@ -141,6 +179,7 @@ impl Actor {
             Self::ApiKey(id) => format!("api_key:{id}"),
             Self::Cli => "cli".to_owned(),
             Self::EndUser => "end_user".to_owned(),
+            Self::Operator(id) => format!("operator:{id}"),
         }
     }
 }
@@ -230,6 +269,14 @@ impl Caller {
     pub fn api(auth: &Authenticated, client: Client) -> Self {
         Self {
             actor: Actor::api_key(auth),
+            client: Some(client),
+        }
+    }
+
+    /// An operator signed in to the dashboard, from `client`.
+    pub fn operator(operator_id: &str, client: Client) -> Self {
+        Self {
+            actor: Actor::Operator(operator_id.to_owned()),
             client: Some(client),
         }
     }

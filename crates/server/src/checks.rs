@@ -91,6 +91,27 @@ pub async fn soon(state: &AppState, id: &IntegrationId) {
     }
 }
 
+/// Checks `id`'s credentials within moments, at an operator's request (the dashboard's
+/// "Check now"); the outcome shows on the integration as any check's does.
+pub async fn check_now(
+    state: &AppState,
+    environment: &plugboard_store::Environment,
+    id: &IntegrationId,
+    caller: &crate::audit::Caller,
+) -> Result<(), crate::error::DomainError> {
+    crate::integrations::get(state, environment, id).await?;
+    state
+        .store
+        .schedule_connection_check(id, Utc::now())
+        .await?;
+    state.check_wake.notify_one();
+    let entry = caller
+        .entry(crate::audit::Action::IntegrationCheckRequested)
+        .target("integration", id.as_str());
+    caller.record(state, &environment.id, entry).await;
+    Ok(())
+}
+
 /// Runs due checks until `shutdown` completes.
 pub async fn run(context: Context, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);

@@ -266,6 +266,11 @@ pub enum Missing {
     /// An activation token that is unknown, expired, redeemed or of another environment:
     /// deliberately one case, so a guessed or replayed token reveals nothing.
     ActivationToken,
+    /// A dashboard operator, by id or e-mail address.
+    Operator(String),
+    /// An operator's sign-in link that is unknown, used or expired: one case, like
+    /// activation tokens.
+    SigninToken,
 }
 
 impl std::fmt::Display for Missing {
@@ -281,6 +286,16 @@ impl std::fmt::Display for Missing {
                 return write!(
                     f,
                     "No OAuth app is registered for tool {shown:?} in this environment."
+                );
+            }
+            Self::Operator(who) => {
+                let shown: String = who.chars().take(254).collect();
+                return write!(f, "No operator is called {shown:?}.");
+            }
+            Self::SigninToken => {
+                return f.write_str(
+                    "This sign-in link is unknown, used or expired (links live three days); \
+                     ask an administrator for a new one (`plugboard operators reset`).",
                 );
             }
             Self::ActivationToken => {

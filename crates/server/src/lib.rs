@@ -29,11 +29,13 @@ use tower_http::{
 
 pub mod api;
 pub mod api_keys;
+pub(crate) mod assets;
 pub mod audit;
 pub mod branding;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub(crate) mod dashboard;
 pub mod demo;
 pub mod error;
 pub mod events;
@@ -49,6 +51,7 @@ pub(crate) mod metrics;
 pub mod net;
 pub mod oauth;
 pub mod openapi;
+pub mod operators;
 pub(crate) mod ops;
 pub mod passthrough;
 pub(crate) mod ratelimit;
@@ -360,6 +363,7 @@ pub fn app_with(state: AppState, demo: Option<Arc<demo::Demo>>) -> Router {
         .merge(api)
         .merge(ops::router())
         .merge(flow::router())
+        .merge(dashboard::router())
         .merge(sdk::router())
         .merge(sandbox::router());
     router = match demo {

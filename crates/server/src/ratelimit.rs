@@ -1,6 +1,6 @@
 //! Rate limits: API requests per API key, failed authentications per client address, and in
 //! the hosted flow page views and credential submissions per link, per client address and (for
-//! submissions) per environment.
+//! submissions) per environment, and dashboard sign-in attempts per client address.
 //!
 //! Each is a token bucket (GCRA, from `governor`) held in this process: a limit of N a minute
 //! allows a burst of N and then one request every 60/N seconds. With several instances behind
@@ -52,6 +52,8 @@ pub enum Scope {
     /// Credential submissions per environment
     /// (`PLUGBOARD_RATE_LIMIT_CREDENTIALS_PER_ENVIRONMENT`).
     CredentialsPerEnvironment,
+    /// Dashboard sign-in attempts per client address (`PLUGBOARD_RATE_LIMIT_SIGNINS`).
+    SigninsPerClient,
 }
 
 impl Scope {
@@ -65,6 +67,7 @@ impl Scope {
             Self::CredentialsPerLink => "credentials_per_link",
             Self::CredentialsPerClient => "credentials_per_client",
             Self::CredentialsPerEnvironment => "credentials_per_environment",
+            Self::SigninsPerClient => "signins_per_client",
         }
     }
 
@@ -77,6 +80,7 @@ impl Scope {
             Self::CredentialsPerLink
             | Self::CredentialsPerClient
             | Self::CredentialsPerEnvironment => "Too many credential submissions",
+            Self::SigninsPerClient => "Too many sign-in attempts from this address",
         }
     }
 }
@@ -290,6 +294,8 @@ pub struct RateLimits {
     pub credentials_per_client: Limit<ClientKey>,
     /// Credential submissions, keyed by environment id: many clients with many links.
     pub credentials_per_environment: Limit<String>,
+    /// Dashboard sign-in attempts, keyed by client address.
+    pub signins: Limit<ClientKey>,
 }
 
 impl RateLimits {
@@ -309,6 +315,7 @@ impl RateLimits {
                 Scope::CredentialsPerEnvironment,
                 config.rate_limit_credentials_per_environment,
             ),
+            signins: Limit::new(Scope::SigninsPerClient, config.rate_limit_signins),
         }
     }
 
@@ -321,6 +328,7 @@ impl RateLimits {
         self.credentials.forget_idle();
         self.credentials_per_client.forget_idle();
         self.credentials_per_environment.forget_idle();
+        self.signins.forget_idle();
     }
 
     /// How many keys all limits remember together.
@@ -332,6 +340,7 @@ impl RateLimits {
             + self.credentials.len()
             + self.credentials_per_client.len()
             + self.credentials_per_environment.len()
+            + self.signins.len()
     }
 
     /// Whether no limit remembers any key.

@@ -1,9 +1,11 @@
-//! The three kinds of token Plugboard hands out.
+//! The kinds of token Plugboard hands out.
 //!
 //! - **API keys** (`pb_prod_…`, `pb_dev_…`): 256 random bits; the prefix shows the environment
 //!   and lets secret scanners recognise a leaked key. Stored only as SHA-256: a key this long
 //!   needs no slow hash, and lookups stay one indexed read.
 //! - **Activation tokens** (`pbat_…`): 256 random bits, stored only as SHA-256.
+//! - **Operators' sign-in tokens** (`pbst_…`) and **dashboard session ids**: 256 random bits,
+//!   stored only as SHA-256; a session's CSRF token is an HMAC of its hash, stored nowhere.
 //! - **Link tokens**: the stateless connection links, so an embedded link needs no database
 //!   row and an abandoned flow leaves nothing behind. A link carries the end user's e-mail and
 //!   organisation and travels through browser histories and proxy logs, so its [`LinkClaims`]
@@ -76,6 +78,46 @@ pub const ACTIVATION_PREFIX: &str = "pbat_";
 /// A new activation token.
 pub fn new_activation_token() -> String {
     format!("{ACTIVATION_PREFIX}{}", random_secret())
+}
+
+/// Prefix of operators' one-time sign-in tokens (the link `plugboard operators create` prints).
+pub const SIGNIN_TOKEN_PREFIX: &str = "pbst_";
+
+/// A new one-time sign-in token for an operator; stored only as SHA-256.
+pub fn new_signin_token() -> String {
+    format!("{SIGNIN_TOKEN_PREFIX}{}", random_secret())
+}
+
+/// A new dashboard session id (the session cookie's value); stored only as SHA-256.
+pub fn new_session_id() -> String {
+    random_secret()
+}
+
+fn csrf_mac(key: &[u8; 32], session_hash: &[u8]) -> HmacSha256 {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(b"csrf\0");
+    mac.update(session_hash);
+    mac
+}
+
+/// The CSRF token of the dashboard session whose id hashes to `session_hash`: an HMAC, so it
+/// needs no storage, differs per session and cannot be computed without the master key.
+pub fn csrf_token(vault: &Vault, session_hash: &[u8]) -> String {
+    let key = vault
+        .dashboard_keys()
+        .next()
+        .expect("the current key always exists");
+    URL_SAFE_NO_PAD.encode(csrf_mac(key, session_hash).finalize().into_bytes())
+}
+
+/// Whether `token` is the CSRF token of the session whose id hashes to `session_hash`.
+pub fn verify_csrf(vault: &Vault, session_hash: &[u8], token: &str) -> bool {
+    let Ok(token) = URL_SAFE_NO_PAD.decode(token) else {
+        return false;
+    };
+    vault
+        .dashboard_keys()
+        .any(|key| csrf_mac(key, session_hash).verify_slice(&token).is_ok())
 }
 
 use crate::links::{Language, LinkClaims, LinkKind, LinkType};

@@ -134,6 +134,7 @@ struct Generation {
     cipher: XChaCha20Poly1305,
     link_key: Zeroizing<[u8; 32]>,
     link_seal_key: Zeroizing<[u8; 32]>,
+    dashboard_key: Zeroizing<[u8; 32]>,
 }
 
 /// Seals and opens records, and holds the link-signing keys. It seals and signs with the
@@ -175,6 +176,7 @@ impl Generation {
             cipher: XChaCha20Poly1305::new(seal_key.as_ref().into()),
             link_key: derive(master, "link-token v1"),
             link_seal_key: derive(master, "link-seal v1"),
+            dashboard_key: derive(master, "dashboard-csrf v1"),
         }
     }
 }
@@ -237,6 +239,14 @@ impl Vault {
             None => Some(&self.current.link_seal_key),
             Some(id) => self.generation(id).map(|g| &*g.link_seal_key),
         }
+    }
+
+    /// Every key the dashboard's CSRF tokens are computed with, current first: a page
+    /// rendered just before a master key change still submits.
+    pub fn dashboard_keys(&self) -> impl Iterator<Item = &[u8; 32]> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .map(|g| &*g.dashboard_key)
     }
 
     /// Every link-signing key, current first: what a signature without a key id (a form's

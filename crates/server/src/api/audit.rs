@@ -22,17 +22,22 @@ pub struct AuditEventOut {
     /// The entry's id.
     pub id: String,
     /// What happened: `api_key.created`, `api_key.revoked`, `integration.deleted`,
-    /// `integration.enabled`, `integration.disabled`, `webhook_endpoint.created`,
+    /// `integration.enabled`, `integration.disabled`, `integration.check_requested`,
+    /// `webhook_endpoint.created`,
     /// `webhook_endpoint.updated`, `webhook_endpoint.secret_rotated`,
     /// `webhook_endpoint.deleted`, `oauth_app.saved`, `oauth_app.removed`, `link.revoked`,
     /// and the end user's steps `link.opened`, `link.tool_chosen`,
     /// `link.credentials_submitted`, `link.signin_started`, `link.verification_failed`,
-    /// `link.verification_succeeded`, `link.completed`.
+    /// `link.verification_succeeded`, `link.completed`; and, in the production trail only
+    /// (operators are deployment-wide), the dashboard's `operator.created`,
+    /// `operator.disabled`, `operator.enabled`, `operator.reset`, `operator.password_set`,
+    /// `operator.signed_in`, `operator.signin_failed`, `operator.signed_out`.
     pub action: String,
-    /// Who did it: `api_key:<key id>`, `cli` (the operator's command line) or `end_user`.
+    /// Who did it: `api_key:<key id>`, `cli` (the operator's command line), `end_user` or
+    /// `operator:<operator id>` (the dashboard).
     pub actor: String,
     /// What it was done to, as `kind:<id>` (`integration:personio:…`, `webhook_endpoint:…`,
-    /// `api_key:…`, `link:…`, `oauth_app:…`).
+    /// `api_key:…`, `link:…`, `oauth_app:…`, `operator:…`).
     pub target: Option<String>,
     /// The connection link, for the end user's steps.
     pub link_id: Option<String>,

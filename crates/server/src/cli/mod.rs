@@ -1,7 +1,7 @@
 //! The command line: `serve`, `worker`, `migrate`, `api-keys`, `webhooks`, `oauth-apps`,
-//! `keys` and `default-config`. Every command reads the same configuration as `serve`. Results go to
+//! `operators`, `keys` and `default-config`. Every command reads the same configuration as `serve`. Results go to
 //! stdout (scriptable); logs go to stderr. The operator's commands live one file per group
-//! (`api_keys.rs`, `webhooks.rs`, `oauth_apps.rs`, `keys.rs`), one function per subcommand, and call the same
+//! (`api_keys.rs`, `webhooks.rs`, `oauth_apps.rs`, `operators.rs`, `keys.rs`), one function per subcommand, and call the same
 //! operations as the API, as the operator (`audit::Caller::cli`).
 
 use std::{io::Write, path::PathBuf};
@@ -16,6 +16,7 @@ use crate::{AppState, config::Config, error::DomainError, open_store};
 mod api_keys;
 mod keys;
 mod oauth_apps;
+mod operators;
 mod webhooks;
 
 /// Plugboard: a self-hosted Connect service, wire-compatible with the Kombo Connect API.
@@ -55,6 +56,9 @@ pub enum Command {
     /// Save, list and remove the OAuth apps end users sign in to tools with.
     #[command(subcommand)]
     OauthApps(OauthAppsCommand),
+    /// Create, list, disable, enable and reset the dashboard's operators.
+    #[command(subcommand)]
+    Operators(OperatorsCommand),
     /// Rotate the master key: generate one, re-seal stored secrets under it, show progress.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -179,6 +183,57 @@ pub enum ApiKeysCommand {
     },
 }
 
+/// `plugboard operators …`: the people who sign in to `/dashboard`.
+#[derive(Debug, Subcommand)]
+pub enum OperatorsCommand {
+    /// Create an operator and print a one-time sign-in link (valid three days) with which they
+    /// choose a password. Send it to them privately.
+    Create {
+        /// The address they sign in with.
+        #[arg(long)]
+        email: String,
+        /// What they may do: `admin` changes things, `viewer` only looks.
+        #[arg(long, value_enum, default_value = "admin")]
+        role: RoleArg,
+    },
+    /// List operators (never passwords).
+    List,
+    /// Disable an operator (by e-mail address or id): their sessions end at once.
+    Disable {
+        /// The operator's e-mail address or id.
+        operator: String,
+    },
+    /// Enable a disabled operator again.
+    Enable {
+        /// The operator's e-mail address or id.
+        operator: String,
+    },
+    /// Forget an operator's password, end their sessions and print a new one-time sign-in
+    /// link (a forgotten password, a lost laptop).
+    Reset {
+        /// The operator's e-mail address or id.
+        operator: String,
+    },
+}
+
+/// An operator's role on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// Sees and changes everything.
+    Admin,
+    /// Sees everything, changes nothing.
+    Viewer,
+}
+
+impl From<RoleArg> for plugboard_store::OperatorRole {
+    fn from(arg: RoleArg) -> Self {
+        match arg {
+            RoleArg::Admin => Self::Admin,
+            RoleArg::Viewer => Self::Viewer,
+        }
+    }
+}
+
 /// An environment on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum EnvironmentArg {
@@ -257,6 +312,7 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::ApiKeys(command) => api_keys::run(command, config).await,
+        Command::Operators(command) => operators::run(command, config).await,
         Command::Worker => {
             let shutdown = shutdown_signal();
             let state = AppState::new(config).await?;

@@ -108,6 +108,9 @@ pub struct Config {
     /// Connection check settings (`PLUGBOARD_CONNECTION_CHECK_*`), a section of their own.
     #[serde(skip)]
     pub checks: ChecksConfig,
+    /// The operator dashboard's sessions (`PLUGBOARD_DASHBOARD_*`), a section of their own.
+    #[serde(skip)]
+    pub dashboard: DashboardConfig,
     /// `PLUGBOARD_OAUTH_REFRESH_MARGIN`: how long before its expiry an OAuth access token is
     /// refreshed when it is used (at most half its lifetime, so a short-lived token is not
     /// refreshed on every call). Vendors' tokens live from an hour to a month.
@@ -144,6 +147,11 @@ pub struct Config {
     /// requests are refused before their key is looked at, until the bucket refills.
     #[serde(deserialize_with = "de::rate")]
     pub rate_limit_auth: Option<NonZeroU32>,
+    /// `PLUGBOARD_RATE_LIMIT_SIGNINS`: dashboard sign-in attempts (passwords and one-time
+    /// links) one client address may make per minute. Each account is limited as well, across
+    /// every instance: five wrong passwords lock it for fifteen minutes.
+    #[serde(deserialize_with = "de::rate")]
+    pub rate_limit_signins: Option<NonZeroU32>,
     /// `PLUGBOARD_PREVIOUS_MASTER_KEYS`: earlier master keys, comma-separated. Records and
     /// links sealed or signed with them stay readable while `plugboard keys rotate` re-seals
     /// the records under the current key; remove them once it reports nothing left.
@@ -406,6 +414,28 @@ impl Default for ChecksConfig {
     }
 }
 
+/// How long an operator's dashboard session lasts (`dashboard.rs`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DashboardConfig {
+    /// `PLUGBOARD_DASHBOARD_SESSION_IDLE`: a session unused this long ends; the operator signs
+    /// in again.
+    #[serde(rename = "dashboard_session_idle", deserialize_with = "de::duration")]
+    pub session_idle: Duration,
+    /// `PLUGBOARD_DASHBOARD_SESSION_LIFETIME`: a session ends this long after sign-in however
+    /// busy it is, so a stolen cookie does not work forever.
+    #[serde(
+        rename = "dashboard_session_lifetime",
+        deserialize_with = "de::duration"
+    )]
+    pub session_lifetime: Duration,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        sources::default_of()
+    }
+}
+
 /// A configuration problem, naming the variable (and file) to fix.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -424,6 +454,7 @@ pub fn keys() -> BTreeSet<&'static str> {
         sources::fields::<WebhookConfig>(),
         sources::fields::<PassthroughConfig>(),
         sources::fields::<ChecksConfig>(),
+        sources::fields::<DashboardConfig>(),
         sources::fields::<HttpConfig>(),
         sources::fields::<RawBranding>(),
     ]
@@ -466,6 +497,7 @@ impl Config {
             webhooks: section(figment)?,
             passthrough: section(figment)?,
             checks: section(figment)?,
+            dashboard: section(figment)?,
             http: section(figment)?,
             brand: BrandingConfig::parse(section(figment)?)?,
             ..section(figment)?

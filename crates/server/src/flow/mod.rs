@@ -30,7 +30,6 @@ use crate::{
     tools::{self, SignIns},
 };
 
-pub mod assets;
 pub mod i18n;
 mod pages;
 mod signin;
@@ -252,7 +251,7 @@ fn tr_for(headers: &HeaderMap) -> Tr {
 /// Every browser that runs the flow sends `Origin` on a form POST, so a missing or `null` one
 /// (a sandboxed frame, a `data:` page, a privacy-stripping proxy, a script outside a browser)
 /// is refused, as is `Sec-Fetch-Site: cross-site` whatever the `Origin` says.
-fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
     let cross_site = headers
         .get("sec-fetch-site")
         .is_some_and(|site| site.as_bytes() == b"cross-site");
@@ -413,5 +412,8 @@ pub fn router() -> Router<AppState> {
         .route(crate::oauth::CALLBACK_PATH, get(signin::callback))
         .route("/connect/oauth/status", get(signin::status))
         .route("/connect/oauth/finish", get(signin::finish))
-        .route("/connect/assets/{version}/{file}", get(assets::serve))
+        .route(
+            "/connect/assets/{version}/{file}",
+            get(crate::assets::serve),
+        )
 }

@@ -13,8 +13,8 @@ use super::signin::{self, Ending};
 use plugboard_store::{Environment, EnvironmentName};
 
 use super::{
-    FIELD_PREFIX, Link, assets, frame_ancestors, i18n::Tr, parent_origins, secure,
-    submit::FieldProblems, verify::Outcome,
+    FIELD_PREFIX, Link, frame_ancestors, i18n::Tr, parent_origins, secure, submit::FieldProblems,
+    verify::Outcome,
 };
 use crate::{AppState, integrations::Credentials, tokens, tools};
 
@@ -118,8 +118,8 @@ impl Chrome {
             page,
             tool: None,
             title: title.to_owned(),
-            css: assets::url("flow.css"),
-            js: assets::url("flow.js"),
+            css: crate::assets::url("flow.css"),
+            js: crate::assets::url("flow.js"),
             step: None,
             close: tr.t("close"),
             back: None,

@@ -10,6 +10,7 @@ mod compression;
 mod connect;
 mod connection_checks;
 mod connections;
+mod dashboard;
 mod demo;
 mod documented_lists;
 mod fake_vendor;

@@ -1,0 +1,181 @@
+# The operator dashboard's texts (English only; other languages would sit beside this folder).
+
+## Frame
+skip-to-content = Skip to content
+nav-label = Dashboard
+nav-overview = Overview
+nav-integrations = Integrations
+switch-to = Switch to
+env-production = Production
+env-development = Development
+role-viewer = viewer
+sign-out = Sign out
+back-to-dashboard = Back to the dashboard
+copy = Copy
+copied = Copied
+any = Any
+yes = Yes
+
+## Times
+just-now = just now
+minutes-ago = { $count ->
+    [one] a minute ago
+   *[other] { $count } minutes ago
+}
+hours-ago = { $count ->
+    [one] an hour ago
+   *[other] { $count } hours ago
+}
+days-ago = { $count ->
+    [one] yesterday
+   *[other] { $count } days ago
+}
+in-minutes = { $count ->
+    [one] in a minute
+   *[other] in { $count } minutes
+}
+in-hours = { $count ->
+    [one] in an hour
+   *[other] in { $count } hours
+}
+in-days = { $count ->
+    [one] tomorrow
+   *[other] in { $count } days
+}
+
+## Notices after an action
+notice-disabled = The integration is disabled. Its credentials are kept; enable it to use it again.
+notice-enabled = The integration is enabled.
+notice-deleted = The integration and its credentials were deleted.
+notice-check-scheduled = The credentials will be checked within moments; reload to see the result.
+notice-signed-out = You are signed out.
+notice-signed-out-everywhere = You are signed out on every device.
+
+## Errors
+error-invalid-title = That did not work
+error-not-found-title = Not found
+error-no-page = There is no such page in the dashboard.
+error-unavailable-title = The database is unavailable
+error-unavailable-body = Plugboard cannot reach its database right now. Try again in a moment.
+error-server-title = Something went wrong
+error-server-body = Plugboard could not show this page. The error was logged; try again, and tell your administrator if it persists.
+error-forged-title = This form cannot be accepted
+error-forged-body = The form expired or did not come from this dashboard. Go back, reload the page and try again.
+error-forged-signin = This sign-in form did not come from this dashboard. Open the dashboard's own sign-in page and try again.
+error-form-too-large = The form is too large.
+error-form-invalid = The form could not be read: { $detail }
+error-viewer-title = Only administrators can do this
+error-viewer-body = Your account can see everything but change nothing. Ask an administrator.
+
+## Signing in
+signin-title = Sign in
+field-email = E-mail address
+field-password = Password
+signin-submit = Sign in
+signin-help = No account yet, or forgot your password? An administrator runs `plugboard operators create` or `plugboard operators reset` and sends you a sign-in link.
+signin-wrong = The e-mail address or the password is not right.
+signin-locked = { $minutes ->
+    [one] Too many wrong passwords for this account. Try again in a minute.
+   *[other] Too many wrong passwords for this account. Try again in { $minutes } minutes.
+}
+signin-too-many = { $seconds ->
+    [one] Too many sign-in attempts from your address. Try again in a second.
+   *[other] Too many sign-in attempts from your address. Try again in { $seconds } seconds.
+}
+welcome-title = Choose your password
+welcome-lead = You will sign in as
+field-new-password = New password
+field-confirm-password = The same password again
+password-hint = { $count ->
+    [one] At least one character.
+   *[other] At least { $count } characters. A passphrase of a few words is good.
+}
+welcome-submit = Save and sign in
+welcome-mismatch = The two passwords differ.
+welcome-invalid = The password { $problem }.
+welcome-unusable-title = This sign-in link cannot be used
+
+## Overview
+overview-title = Overview
+overview-integrations = Integrations
+overview-flows = Connection flows in the last 24 hours
+overview-webhooks = Webhooks in the last 24 hours
+flows-opened = opened
+flows-completed = completed
+flows-failed = failed to verify
+chart-description = { $what }: { $total } in the last 24 hours, at most { $max } in an hour.
+deliveries-failed = deliveries failed
+deliveries-retrying = deliveries retrying
+deliveries-succeeded = deliveries succeeded
+endpoints-disabled = endpoints disabled
+
+## Statuses and categories
+status-active = Active
+status-failing = Credentials failing
+status-invalid = Invalid
+status-inactive = Disabled
+category-hris = HRIS
+category-ats = ATS
+category-assessment = Assessment
+category-lms = LMS
+
+## Integrations
+integrations-title = Integrations
+integrations-search-label = Search integrations
+integrations-search = Search
+integrations-search-hint = An organisation's name (or part of it), an e-mail address, your origin id or an integration id.
+field-status = Status
+field-tool = Tool
+field-category = Category
+filter-submit = Search
+filter-clear = Clear
+integrations-none = No integrations yet. They appear here when your customers complete the connection flow.
+integrations-none-found = No integration matches.
+col-organization = Organisation
+col-tool = Tool
+col-status = Status
+col-end-user = End user
+col-created = Created
+col-when = When
+col-action = Action
+col-actor = By
+col-request = Request
+col-outcome = Outcome
+col-duration = Time
+next-page = Older integrations
+
+## One integration
+integration-about = Customer and tool
+field-origin-id = Origin id
+field-integration-id = Integration id
+field-updated = Last changed
+integration-health = Credentials
+field-credentials = Given as
+credentials-oauth = OAuth sign-in
+credentials-fields = API credentials ({ $fields })
+credentials-unreadable = Cannot be opened with the current master key (see the log)
+field-token-expires = Access token expires
+field-token-issued = Last refreshed
+field-refresh-token = Refreshes on its own
+no-relink-needed = No: the customer relinks when the token expires
+token-no-expiry = Not said by the tool
+field-failing-since = Refused by the tool since
+credentials-working = Working
+field-next-check = Next check
+integration-actions = Actions
+action-relink = Create a relink link
+action-check = Check credentials now
+action-disable = Disable
+action-enable = Enable
+action-delete = Delete…
+action-delete-confirm = Delete this integration
+delete-warning = Deleting removes the integration and its credentials for good and sends integration-deleted to your webhooks.
+delete-type-name = To confirm, type the organisation's name:
+delete-confirm-mismatch = type the organisation's name exactly ({ $name }) to delete the integration
+relink-created = Relink link created.
+relink-created-hint = Send it to the customer: it opens the connection flow for this integration and works for a year, once.
+relink-link = Relink link
+integration-audit = Audit trail
+integration-audit-none = No entries.
+integration-requests = Passthrough calls
+integration-requests-none = No calls yet.

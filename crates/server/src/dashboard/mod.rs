@@ -1,0 +1,106 @@
+//! The operator dashboard at `/dashboard`: what an operator does with Plugboard, in a
+//! browser. Pages are rendered on the server (askama, texts from Fluent) and work without
+//! JavaScript; `dashboard.js` only adds copy buttons and confirmations. Every action calls the
+//! same domain operation as the API, with the operator as the audit trail's actor.
+//!
+//! Paths name the environment (`/dashboard/production/integrations`), so a page can be
+//! shared, the environment is always visible, and switching it is a link to the same page in
+//! the other one. Sessions, CSRF and roles: `session.rs`; signing in: `signin.rs`.
+
+use axum::{
+    Router,
+    extract::{FromRequestParts, State},
+    http::{StatusCode, request::Parts},
+    response::Response,
+    routing::{get, post},
+};
+use plugboard_store::{Environment, EnvironmentName};
+
+use crate::AppState;
+
+mod integrations;
+mod overview;
+mod session;
+mod signin;
+mod views;
+
+/// The environment a page's path names (`/dashboard/{env}/…`).
+pub(crate) struct Env(pub Environment);
+
+impl FromRequestParts<AppState> for Env {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let segment = parts
+            .uri
+            .path()
+            .strip_prefix("/dashboard/")
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_default();
+        match EnvironmentName::parse(segment) {
+            Some(name) => Ok(Self(state.environments.get(name).clone())),
+            None => Err(views::message(
+                state,
+                None,
+                StatusCode::NOT_FOUND,
+                "error-not-found-title",
+                views::t("error-no-page"),
+            )),
+        }
+    }
+}
+
+/// `GET /dashboard`: the overview of production.
+async fn home(_: session::Signed) -> Response {
+    views::see_other("/dashboard/production")
+}
+
+/// `GET /dashboard/{env}/…` for a page that does not exist.
+async fn not_found(State(state): State<AppState>, signed: session::Signed) -> Response {
+    views::message(
+        &state,
+        Some(&signed.signed_in),
+        StatusCode::NOT_FOUND,
+        "error-not-found-title",
+        views::t("error-no-page"),
+    )
+}
+
+/// The dashboard's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(home))
+        .route("/dashboard/sign-in", get(signin::page).post(signin::submit))
+        .route(
+            crate::operators::WELCOME_PATH,
+            get(signin::welcome).post(signin::choose),
+        )
+        .route("/dashboard/sign-out", post(signin::sign_out))
+        .route(
+            "/dashboard/assets/{version}/{file}",
+            get(crate::assets::serve),
+        )
+        .route("/dashboard/{env}", get(overview::page))
+        .route("/dashboard/{env}/integrations", get(integrations::list))
+        .route(
+            "/dashboard/{env}/integrations/{id}",
+            get(integrations::detail),
+        )
+        .route(
+            "/dashboard/{env}/integrations/{id}/enabled",
+            post(integrations::set_enabled),
+        )
+        .route(
+            "/dashboard/{env}/integrations/{id}/check",
+            post(integrations::check_now),
+        )
+        .route(
+            "/dashboard/{env}/integrations/{id}/relink",
+            post(integrations::relink),
+        )
+        .route(
+            "/dashboard/{env}/integrations/{id}/delete",
+            post(integrations::delete),
+        )
+        .route("/dashboard/{env}/{*rest}", get(not_found))
+}
