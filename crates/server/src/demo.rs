@@ -97,11 +97,12 @@ pub async fn prepare(state: &AppState, address: SocketAddr) -> anyhow::Result<Ar
     }
     let (_, secret) =
         webhooks::create_endpoint(state, &development, &inbox, None, &Caller::cli()).await?;
+    crate::operators::ensure_demo_operator(state).await?;
+    let base = state.config.public_url.as_str().trim_end_matches('/');
     println!(
-        "\n  Plugboard demo: open {}/ and click \"Connect HRIS\" (choose Sandbox).\n  \
-         Development API key (for curl and Kombo's SDKs): {}\n",
-        state.config.public_url.as_str().trim_end_matches('/'),
-        key
+        "\n  Plugboard demo: open {base}/ and click \"Connect HRIS\" (choose Sandbox).\n  \
+         The operator dashboard: {base}/demo/dashboard (signed in as the demo operator).\n  \
+         Development API key (for curl and Kombo's SDKs): {key}\n",
     );
     Ok(Arc::new(Demo {
         api: format!("{local}/v1"),
@@ -315,6 +316,43 @@ async fn state(State(demo): State<Arc<Demo>>) -> Json<StateOut> {
     })
 }
 
+/// `GET /demo/dashboard`: signs the browser in as the demo operator and opens the dashboard
+/// on development. Followed from the demo page or typed; a request another site started
+/// (`Sec-Fetch-Site: cross-site`) is refused, so no page elsewhere can sign a visitor in.
+async fn dashboard(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: HeaderMap,
+    client: crate::audit::Client,
+) -> Response {
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|site| site.as_bytes() == b"cross-site");
+    if cross_site {
+        return failure(
+            StatusCode::FORBIDDEN,
+            "open /demo/dashboard from the demo page",
+        );
+    }
+    match crate::operators::start_demo_session(&state, client).await {
+        Ok(session) => {
+            let mut response =
+                axum::response::Redirect::to("/dashboard/development").into_response();
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                crate::dashboard::session_cookie(&state, &session.id),
+            );
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "starting the demo operator's session");
+            failure(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "could not sign in the demo operator",
+            )
+        }
+    }
+}
+
 /// The demo's routes.
 pub fn router(demo: Arc<Demo>) -> Router<AppState> {
     Router::new()
@@ -325,4 +363,5 @@ pub fn router(demo: Arc<Demo>) -> Router<AppState> {
         .route("/integrations/kombo/activate", post(activate))
         .route("/webhooks/kombo", post(webhook))
         .with_state(demo)
+        .route("/demo/dashboard", get(dashboard))
 }

@@ -460,6 +460,7 @@ pub async fn run_with(
     let pruner = tokio::spawn(retention::run(
         state.store.clone(),
         state.config.passthrough.log_retention,
+        state.config.dashboard.session_idle,
         async move {
             let _ = retention_stopped.wait_for(|stop| *stop).await;
         },

@@ -431,6 +431,40 @@ async fn refused(state: &AppState, operator: &Operator, reason: &str, client: Cl
         .await;
 }
 
+/// The demo operator of `plugboard serve --demo`: an administrator without a password, so it
+/// can never sign in with one.
+pub const DEMO_EMAIL: &str = "demo@plugboard.localhost";
+
+/// Makes sure the demo operator exists (`serve --demo` only).
+pub async fn ensure_demo_operator(state: &AppState) -> Result<Operator, DomainError> {
+    if let Some(operator) = state.store.operator_by_email(DEMO_EMAIL).await? {
+        return Ok(operator);
+    }
+    let (operator, _link) = create(state, DEMO_EMAIL, OperatorRole::Admin, &Caller::cli()).await?;
+    Ok(operator)
+}
+
+/// Starts a session for the demo operator without a password: what `serve --demo`'s
+/// "Open the dashboard" does. Only the demo's router calls it, and only `--demo` mounts that
+/// router, which is for a developer's own machine.
+pub async fn start_demo_session(
+    state: &AppState,
+    client: Client,
+) -> Result<NewSession, DomainError> {
+    let operator = ensure_demo_operator(state).await?;
+    let (id, session) = new_session(state, &operator.id, &client, Utc::now());
+    state.store.start_operator_session(&session).await?;
+    let caller = Caller::operator(&operator.id, client);
+    let entry = caller
+        .entry(Action::OperatorSignedIn)
+        .target("operator", &operator.id)
+        .detail("demo", true);
+    caller
+        .record(state, &state.environments.production.id, entry)
+        .await;
+    Ok(NewSession { id, operator })
+}
+
 /// The operator signed in with the session id `cookie`, if the session is live; moves its
 /// last-seen time now and then.
 pub async fn session(state: &AppState, cookie: &str) -> Result<Option<SignedIn>, StoreError> {

@@ -3,7 +3,8 @@
 //! few minutes in batches of [`BATCH`], pausing between batches, so that a large backlog never
 //! holds the database's writer for long next to the API's writes. The same round deletes the
 //! OAuth sign-in attempts that expired more than an hour ago (an attempt lives ten minutes;
-//! the hour leaves a finished attempt's outcome to the flow page that asks for it).
+//! the hour leaves a finished attempt's outcome to the flow page that asks for it), and the
+//! dashboard's sessions that ended (idle or past their lifetime) with expired sign-in links.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -19,8 +20,14 @@ pub const EVERY: Duration = Duration::from_secs(600);
 /// The pause between two batches, which lets other writes through.
 const PAUSE: Duration = Duration::from_millis(20);
 
-/// Prunes the request log every [`EVERY`] until `shutdown` completes.
-pub async fn run(store: Arc<dyn Store>, retention: Duration, shutdown: impl Future<Output = ()>) {
+/// Prunes the request log every [`EVERY`] until `shutdown` completes; sessions idle for
+/// `session_idle` go too.
+pub async fn run(
+    store: Arc<dyn Store>,
+    retention: Duration,
+    session_idle: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -33,7 +40,28 @@ pub async fn run(store: Arc<dyn Store>, retention: Duration, shutdown: impl Futu
         }
         tokio::select! {
             () = &mut shutdown => return,
+            _ = prune_operator_sessions(store.as_ref(), Utc::now(), session_idle) => {}
+        }
+        tokio::select! {
+            () = &mut shutdown => return,
             () = tokio::time::sleep(EVERY) => {}
+        }
+    }
+}
+
+/// Deletes the dashboard sessions that ended by `now` (past their lifetime, or unused for
+/// `idle`) and expired sign-in links; returns how many. They already sign no one in: this
+/// only keeps the tables small.
+pub async fn prune_operator_sessions(store: &dyn Store, now: DateTime<Utc>, idle: Duration) -> u64 {
+    let idle = chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::MAX);
+    let idle_since = now
+        .checked_sub_signed(idle)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    match store.prune_operator_sessions(now, idle_since).await {
+        Ok(count) => count,
+        Err(error) => {
+            tracing::warn!(%error, "pruning dashboard sessions failed; retrying at the next round");
+            0
         }
     }
 }

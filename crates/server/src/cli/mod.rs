@@ -329,6 +329,7 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
             let pruner = tokio::spawn(crate::retention::run(
                 state.store.clone(),
                 state.config.passthrough.log_retention,
+                state.config.dashboard.session_idle,
                 until(stopped.clone()),
             ));
             let context = crate::webhooks::worker::Context::of(&state);

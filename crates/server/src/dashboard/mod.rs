@@ -24,6 +24,8 @@ mod session;
 mod signin;
 mod views;
 
+pub(crate) use session::session_cookie;
+
 /// The environment a page's path names (`/dashboard/{env}/…`).
 pub(crate) struct Env(pub Environment);
 

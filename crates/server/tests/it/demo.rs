@@ -1,5 +1,6 @@
 //! `serve --demo` over HTTP: the demo's back-end routes check their input, the inbox refuses
-//! unsigned webhooks, and without `--demo` none of it exists.
+//! unsigned webhooks, the dashboard opens signed in as the demo operator, and without `--demo`
+//! none of it exists.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -123,6 +124,48 @@ async fn the_demo_app_checks_its_input_and_its_webhooks() {
     assert_eq!(state["webhooks"], json!([]));
     assert_eq!(state["integrations"], json!([]));
 
+    // "Open the dashboard" signs in the demo operator; another site cannot start it.
+    assert!(html.contains(r#"href="/demo/dashboard""#), "{html}");
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let cross_site = no_redirects
+        .get(format!("{base}/demo/dashboard"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .expect("demo dashboard");
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    assert!(cross_site.headers().get("set-cookie").is_none());
+    let signed_in = no_redirects
+        .get(format!("{base}/demo/dashboard"))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .expect("demo dashboard");
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.headers()["location"], "/dashboard/development");
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let overview = no_redirects
+        .get(format!("{base}/dashboard/development"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("overview");
+    assert_eq!(overview.status(), StatusCode::OK);
+    let overview = overview.text().await.expect("html");
+    assert!(
+        overview.contains(plugboard::operators::DEMO_EMAIL),
+        "{overview}"
+    );
+
     let _ = stop.send(());
     server.await.expect("join").expect("a clean stop");
 }
@@ -151,6 +194,7 @@ async fn without_demo_there_is_no_demo_and_the_root_names_plugboard() {
     for (method, path) in [
         (Method::GET, "/demo/app.js"),
         (Method::GET, "/demo/state"),
+        (Method::GET, "/demo/dashboard"),
         (Method::POST, "/integrations/kombo/init"),
         (Method::POST, "/webhooks/kombo"),
     ] {
