@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::{environment_id, millis_now};
 use crate::{
     EnvironmentName, Store,
-    audit::{AuditEvent, AuditFilter},
+    audit::{ActionCount, AuditEvent, AuditFilter},
     ids,
 };
 
@@ -156,5 +156,76 @@ pub async fn audit_events_filter(store: Arc<dyn Store>) {
         filtered(&*store, &dev, window).await.len(),
         2,
         "since inclusive, until exclusive"
+    );
+}
+
+/// Entries are counted by action and UTC hour from `since` on (inclusive, even within an
+/// hour), per environment.
+pub async fn audit_actions_are_counted_by_hour(store: Arc<dyn Store>) {
+    let dev = environment_id(&*store, EnvironmentName::Development).await;
+    let prod = environment_id(&*store, EnvironmentName::Production).await;
+    let ten = DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z")
+        .expect("a time")
+        .with_timezone(&Utc);
+    let eleven = ten + Duration::hours(1);
+    let at = |minutes: i64| ten + Duration::minutes(minutes);
+    for (action, when) in [
+        ("link.opened", ten - Duration::milliseconds(1)),
+        ("link.opened", ten),
+        ("link.opened", at(30)),
+        ("link.tool_chosen", eleven - Duration::milliseconds(1)),
+        ("link.opened", eleven),
+        ("integration.created", at(105)),
+    ] {
+        store
+            .record_audit_event(&audit(&dev, action, when))
+            .await
+            .expect("record");
+    }
+    store
+        .record_audit_event(&audit(&prod, "link.opened", at(15)))
+        .await
+        .expect("record");
+    let counted = |env: String, since: DateTime<Utc>| {
+        let store = store.clone();
+        async move {
+            let mut counts = store.count_audit_actions(&env, since).await.expect("count");
+            counts.sort_by(|a, b| (a.hour, &a.action).cmp(&(b.hour, &b.action)));
+            counts
+        }
+    };
+    let count = |action: &str, hour, count| ActionCount {
+        action: action.into(),
+        hour,
+        count,
+    };
+    assert_eq!(
+        counted(dev.clone(), ten).await,
+        [
+            count("link.opened", ten, 2),
+            count("link.tool_chosen", ten, 1),
+            count("integration.created", eleven, 1),
+            count("link.opened", eleven, 1),
+        ],
+        "the entry just before ten is left out; the hours are apart"
+    );
+    assert_eq!(
+        counted(dev.clone(), at(30)).await,
+        [
+            count("link.opened", ten, 1),
+            count("link.tool_chosen", ten, 1),
+            count("integration.created", eleven, 1),
+            count("link.opened", eleven, 1),
+        ],
+        "since cuts within an hour; the hour still starts on the hour"
+    );
+    assert!(
+        counted(dev.clone(), at(106)).await.is_empty(),
+        "nothing since the last entry"
+    );
+    assert_eq!(
+        counted(prod, ten - Duration::days(1)).await,
+        [count("link.opened", ten, 1)],
+        "per environment"
     );
 }

@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use plugboard_catalog::Category;
 
 use super::{environment_id, event, millis_now, new_integration, sealed};
 use crate::{
-    ConsumedLink, EnvironmentName, Event, Integration, IntegrationCursor, IntegrationFilter,
-    IntegrationStatus, NewActivationToken, Relink, Store, StoreError, ids,
+    ConsumedLink, EnvironmentName, Event, Integration, IntegrationCounts, IntegrationCursor,
+    IntegrationFilter, IntegrationHealth, IntegrationSearch, IntegrationStatus, NewActivationToken,
+    Relink, Store, StoreError, ids,
 };
 
 /// One call writes the integration, its credentials, its token and its event.
@@ -450,4 +451,471 @@ pub async fn connection_checks_are_claimed_once_and_recorded(store: Arc<dyn Stor
         .expect("claim");
     assert_eq!(forward.len(), 1, "brought forward");
     assert_eq!(forward[0].failing_since, None);
+}
+
+/// One integration of the dashboard's fixtures: who it is, and whether the checks see its
+/// credentials refused.
+struct Listed {
+    tool: &'static str,
+    category: Category,
+    status: IntegrationStatus,
+    origin: &'static str,
+    email: Option<&'static str>,
+    organization: &'static str,
+    failing: bool,
+}
+
+/// The dashboard's fixtures, oldest first, one second apart from a fixed time (the last two
+/// in the same millisecond, so the id breaks the tie): every kind of text to search for, every
+/// status, failing credentials on two active integrations and an invalid one, organisation
+/// names that only `LIKE`'s own characters tell apart, and one production integration with
+/// the same origin and e-mail as the first. Returns the environment, the integrations and
+/// when the failing ones started failing.
+async fn dashboard_integrations(store: &dyn Store) -> (String, Vec<Integration>, DateTime<Utc>) {
+    use IntegrationStatus::{Active, Inactive, Invalid};
+    let dev = environment_id(store, EnvironmentName::Development).await;
+    let prod = environment_id(store, EnvironmentName::Production).await;
+    let listed = [
+        Listed {
+            tool: "personio",
+            category: Category::Hris,
+            status: Active,
+            origin: "org-1",
+            email: Some("Admin@Acme.example"),
+            organization: "Acme, Inc.",
+            failing: false,
+        },
+        Listed {
+            tool: "hibob",
+            category: Category::Hris,
+            status: Active,
+            origin: "org-2",
+            email: Some("hr@globex.example"),
+            organization: "Globex 100% Corp",
+            failing: true,
+        },
+        Listed {
+            tool: "lever",
+            category: Category::Ats,
+            status: Active,
+            origin: "org-3",
+            email: None,
+            organization: "Initech_Labs",
+            failing: true,
+        },
+        Listed {
+            tool: "personio",
+            category: Category::Hris,
+            status: Inactive,
+            origin: "org-4",
+            email: Some("ops@initech.example"),
+            organization: "InitechXLabs",
+            failing: false,
+        },
+        Listed {
+            tool: "personio",
+            category: Category::Hris,
+            status: Invalid,
+            origin: "org-5",
+            email: Some("it@globex.example"),
+            organization: "Globex 1000 Corp",
+            failing: true,
+        },
+        Listed {
+            tool: "greenhouse",
+            category: Category::Ats,
+            status: Active,
+            origin: "org-6",
+            email: Some("people@path.example"),
+            organization: r"Path\Finder",
+            failing: false,
+        },
+        Listed {
+            tool: "greenhouse",
+            category: Category::Ats,
+            status: Active,
+            origin: "org-7",
+            email: Some("people@pathfinder.example"),
+            organization: "PathFinder",
+            failing: false,
+        },
+    ];
+    let start = DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z")
+        .expect("a time")
+        .with_timezone(&Utc);
+    let failing_since = start + Duration::days(1);
+    let mut created = Vec::new();
+    for (i, listed) in listed.iter().enumerate() {
+        let mut new = new_integration(&dev, listed.tool, Some(listed.origin));
+        let at = start + Duration::seconds(i.min(5) as i64);
+        new.integration.created_at = at;
+        new.integration.updated_at = at;
+        new.integration.category = listed.category;
+        new.integration.status = listed.status;
+        new.integration.end_user.email = listed.email.map(Into::into);
+        new.integration.end_user.organization_name = listed.organization.into();
+        store.create_integration(&new).await.expect("create");
+        if listed.failing {
+            let recorded = store
+                .record_connection_check(
+                    &new.integration.id,
+                    at,
+                    Some(failing_since),
+                    failing_since + Duration::hours(1),
+                )
+                .await
+                .expect("record");
+            assert!(recorded);
+        }
+        created.push(new.integration);
+    }
+    let mut elsewhere = new_integration(&prod, "personio", Some("org-1"));
+    elsewhere.integration.end_user.email = Some("Admin@Acme.example".into());
+    store.create_integration(&elsewhere).await.expect("create");
+    store
+        .record_connection_check(
+            &elsewhere.integration.id,
+            elsewhere.integration.updated_at,
+            Some(failing_since),
+            failing_since + Duration::hours(1),
+        )
+        .await
+        .expect("record");
+    (dev, created, failing_since)
+}
+
+/// The ids a search finds, in its order (the whole list: no page limit in the way).
+async fn found(store: &dyn Store, dev: &str, search: IntegrationSearch) -> Vec<String> {
+    store
+        .search_integrations(dev, &search, None, 100)
+        .await
+        .expect("search")
+        .into_iter()
+        .map(|listed| listed.integration.id.to_string())
+        .collect()
+}
+
+/// The ids of `created` at `indexes`, newest first as the dashboard lists them.
+fn ids_of(created: &[Integration], indexes: &[usize]) -> Vec<String> {
+    let mut chosen: Vec<&Integration> = indexes.iter().map(|&i| &created[i]).collect();
+    chosen.sort_by(|a, b| (b.created_at, b.id.as_str()).cmp(&(a.created_at, a.id.as_str())));
+    chosen.into_iter().map(|i| i.id.to_string()).collect()
+}
+
+/// The text matches an id, an origin id or an e-mail address exactly (the address in any
+/// case), or part of the organisation's name in any case with `%`, `_` and `\` taken
+/// literally; and only in its environment.
+pub async fn integration_search_matches_ids_emails_and_names(store: Arc<dyn Store>) {
+    let (dev, created, _) = dashboard_integrations(&*store).await;
+    let text = |text: &str| IntegrationSearch {
+        text: Some(text.into()),
+        ..IntegrationSearch::default()
+    };
+    let search = |t: &str| found(&*store, &dev, text(t));
+
+    let id = created[2].id.to_string();
+    assert_eq!(search(&id).await, ids_of(&created, &[2]), "by id");
+    assert!(
+        search(&id[..id.len() - 1]).await.is_empty(),
+        "an id matches whole"
+    );
+    assert_eq!(
+        search("org-1").await,
+        ids_of(&created, &[0]),
+        "by origin id"
+    );
+    assert!(
+        search("org-").await.is_empty(),
+        "an origin id matches whole"
+    );
+    assert!(
+        search("ORG-1").await.is_empty(),
+        "an origin id keeps its case"
+    );
+    assert_eq!(
+        search("admin@ACME.example").await,
+        ids_of(&created, &[0]),
+        "by e-mail, in any case"
+    );
+    assert!(
+        search("admin@acme").await.is_empty(),
+        "an e-mail address matches whole"
+    );
+    assert_eq!(
+        search("acme").await,
+        ids_of(&created, &[0]),
+        "by part of the name"
+    );
+    assert_eq!(search("ACME, INC.").await, ids_of(&created, &[0]));
+    assert_eq!(search("gLoBeX").await, ids_of(&created, &[1, 4]));
+    assert_eq!(
+        search("100%").await,
+        ids_of(&created, &[1]),
+        "% is a literal percent sign"
+    );
+    assert_eq!(
+        search("h_l").await,
+        ids_of(&created, &[2]),
+        "_ is a literal underscore"
+    );
+    assert_eq!(
+        search(r"h\f").await,
+        ids_of(&created, &[5]),
+        r"\ is a literal backslash"
+    );
+    assert_eq!(
+        search("%").await,
+        ids_of(&created, &[1]),
+        "only the name with a percent sign"
+    );
+    assert_eq!(search("_").await, ids_of(&created, &[2]));
+    assert!(search("umbrella").await.is_empty());
+    assert_eq!(
+        found(&*store, &dev, IntegrationSearch::default()).await,
+        ids_of(&created, &[0, 1, 2, 3, 4, 5, 6]),
+        "no text: everything, newest first"
+    );
+
+    let prod = environment_id(&*store, EnvironmentName::Production).await;
+    let in_prod = store
+        .search_integrations(&prod, &text("org-1"), None, 100)
+        .await
+        .expect("search");
+    assert_eq!(in_prod.len(), 1, "scoped to the environment");
+    assert_eq!(in_prod[0].integration.environment_id, prod);
+    assert!(
+        found(&*store, &prod, text(&id)).await.is_empty(),
+        "another environment's id is not found"
+    );
+}
+
+/// The filters (tool, category, status, failing credentials) each keep what matches, and
+/// combine with each other and with the text; every integration comes with its health.
+pub async fn integration_search_filters_combine(store: Arc<dyn Store>) {
+    use IntegrationStatus::{Active, Inactive, Invalid};
+    let (dev, created, failing_since) = dashboard_integrations(&*store).await;
+    let any = IntegrationSearch::default();
+    let search = |search: IntegrationSearch| found(&*store, &dev, search);
+
+    let personio = IntegrationSearch {
+        tool: Some("personio".into()),
+        ..any.clone()
+    };
+    assert_eq!(search(personio.clone()).await, ids_of(&created, &[0, 3, 4]));
+    let ats = IntegrationSearch {
+        category: Some(Category::Ats),
+        ..any.clone()
+    };
+    assert_eq!(search(ats.clone()).await, ids_of(&created, &[2, 5, 6]));
+    for (status, expected) in [
+        (Active, vec![0, 1, 2, 5, 6]),
+        (Inactive, vec![3]),
+        (Invalid, vec![4]),
+    ] {
+        let by_status = IntegrationSearch {
+            status: Some(status),
+            ..any.clone()
+        };
+        assert_eq!(
+            search(by_status).await,
+            ids_of(&created, &expected),
+            "{status:?}"
+        );
+    }
+    let failing = IntegrationSearch {
+        failing: true,
+        ..any.clone()
+    };
+    assert_eq!(search(failing.clone()).await, ids_of(&created, &[1, 2, 4]));
+
+    let failing_active = IntegrationSearch {
+        status: Some(Active),
+        ..failing.clone()
+    };
+    assert_eq!(search(failing_active).await, ids_of(&created, &[1, 2]));
+    let failing_ats = IntegrationSearch {
+        category: Some(Category::Ats),
+        ..failing.clone()
+    };
+    assert_eq!(search(failing_ats).await, ids_of(&created, &[2]));
+    let personio_active = IntegrationSearch {
+        status: Some(Active),
+        ..personio.clone()
+    };
+    assert_eq!(search(personio_active).await, ids_of(&created, &[0]));
+    let hibob_ats = IntegrationSearch {
+        tool: Some("hibob".into()),
+        ..ats.clone()
+    };
+    assert!(search(hibob_ats).await.is_empty());
+    let globex_failing_invalid = IntegrationSearch {
+        text: Some("globex".into()),
+        status: Some(Invalid),
+        ..failing.clone()
+    };
+    assert_eq!(search(globex_failing_invalid).await, ids_of(&created, &[4]));
+    let path_ats = IntegrationSearch {
+        text: Some("path".into()),
+        tool: Some("greenhouse".into()),
+        ..ats.clone()
+    };
+    assert_eq!(search(path_ats).await, ids_of(&created, &[5, 6]));
+
+    let listed = store
+        .search_integrations(&dev, &failing, None, 100)
+        .await
+        .expect("search");
+    let lever = listed
+        .iter()
+        .find(|l| l.integration.id == created[2].id)
+        .expect("listed");
+    assert_eq!(lever.integration, created[2], "every field kept");
+    assert_eq!(lever.health.failing_since, Some(failing_since));
+    assert_eq!(
+        lever.health.next_check_at,
+        Some(failing_since + Duration::hours(1))
+    );
+    let healthy = store
+        .search_integrations(&dev, &personio, None, 100)
+        .await
+        .expect("search");
+    let first = healthy
+        .iter()
+        .find(|l| l.integration.id == created[0].id)
+        .expect("listed");
+    assert_eq!(first.health, IntegrationHealth::default());
+}
+
+/// The search pages newest first by `(created_at, id)`, from an exclusive cursor, without
+/// gaps or repeats (two integrations share a millisecond), with and without filters.
+pub async fn integration_search_walks_with_a_cursor(store: Arc<dyn Store>) {
+    let (dev, created, _) = dashboard_integrations(&*store).await;
+    for (search, expected) in [
+        (IntegrationSearch::default(), vec![0, 1, 2, 3, 4, 5, 6]),
+        (
+            IntegrationSearch {
+                status: Some(IntegrationStatus::Active),
+                ..IntegrationSearch::default()
+            },
+            vec![0, 1, 2, 5, 6],
+        ),
+    ] {
+        let mut seen = Vec::new();
+        let mut cursor: Option<IntegrationCursor> = None;
+        loop {
+            let page = store
+                .search_integrations(&dev, &search, cursor.as_ref(), 2)
+                .await
+                .expect("page");
+            assert!(page.len() <= 2);
+            let Some(last) = page.last() else { break };
+            cursor = Some(IntegrationCursor {
+                created_at: last.integration.created_at,
+                id: last.integration.id.to_string(),
+            });
+            seen.extend(page.into_iter().map(|l| l.integration.id.to_string()));
+        }
+        assert_eq!(seen, ids_of(&created, &expected), "{search:?}");
+    }
+    let newest = ids_of(&created, &[5, 6]);
+    let after_newest = store
+        .search_integrations(
+            &dev,
+            &IntegrationSearch::default(),
+            Some(&IntegrationCursor {
+                created_at: created[5].created_at,
+                id: newest[0].clone(),
+            }),
+            1,
+        )
+        .await
+        .expect("page");
+    assert_eq!(
+        after_newest
+            .iter()
+            .map(|l| l.integration.id.to_string())
+            .collect::<Vec<_>>(),
+        [newest[1].clone()],
+        "the cursor is exclusive; the id breaks a tie"
+    );
+}
+
+/// An integration's health: nothing before its first check, then what the last check
+/// recorded; `None` for an unknown integration or another environment's.
+pub async fn integration_health_follows_the_checks(store: Arc<dyn Store>) {
+    let (dev, created, failing_since) = dashboard_integrations(&*store).await;
+    let health = |id: &ids::IntegrationId| {
+        let (store, dev, id) = (store.clone(), dev.clone(), id.clone());
+        async move { store.integration_health(&dev, &id).await.expect("health") }
+    };
+    assert_eq!(
+        health(&created[0].id).await,
+        Some(IntegrationHealth::default()),
+        "never checked"
+    );
+    assert_eq!(
+        health(&created[1].id).await,
+        Some(IntegrationHealth {
+            failing_since: Some(failing_since),
+            next_check_at: Some(failing_since + Duration::hours(1)),
+        })
+    );
+    let next = failing_since + Duration::days(1);
+    assert!(
+        store
+            .record_connection_check(&created[1].id, created[1].updated_at, None, next)
+            .await
+            .expect("record")
+    );
+    assert_eq!(
+        health(&created[1].id).await,
+        Some(IntegrationHealth {
+            failing_since: None,
+            next_check_at: Some(next),
+        }),
+        "working again"
+    );
+    assert_eq!(
+        health(&ids::IntegrationId::generate("personio")).await,
+        None
+    );
+    let prod = environment_id(&*store, EnvironmentName::Production).await;
+    assert_eq!(
+        store
+            .integration_health(&prod, &created[1].id)
+            .await
+            .expect("health"),
+        None,
+        "scoped to its environment"
+    );
+}
+
+/// Counts by status: failing credentials count as failing only while active; per
+/// environment.
+pub async fn integration_counts_by_status_and_health(store: Arc<dyn Store>) {
+    let (dev, _, _) = dashboard_integrations(&*store).await;
+    assert_eq!(
+        store.count_integrations(&dev).await.expect("count"),
+        IntegrationCounts {
+            active: 3,
+            failing: 2,
+            invalid: 1,
+            inactive: 1,
+        }
+    );
+    let prod = environment_id(&*store, EnvironmentName::Production).await;
+    assert_eq!(
+        store.count_integrations(&prod).await.expect("count"),
+        IntegrationCounts {
+            failing: 1,
+            ..IntegrationCounts::default()
+        }
+    );
+    assert_eq!(
+        store
+            .count_integrations("no-such-env")
+            .await
+            .expect("count"),
+        IntegrationCounts::default()
+    );
 }

@@ -50,6 +50,11 @@ macro_rules! contract_tests {
             concurrent_redemptions_succeed_exactly_once,
             integrations_list_walks_with_a_cursor,
             integrations_list_filters_combine,
+            integration_search_matches_ids_emails_and_names,
+            integration_search_filters_combine,
+            integration_search_walks_with_a_cursor,
+            integration_health_follows_the_checks,
+            integration_counts_by_status_and_health,
             status_changes_are_compare_and_set,
             deleting_removes_credentials_and_tokens,
             relink_replaces_credentials_and_reactivates,
@@ -79,6 +84,7 @@ macro_rules! contract_tests {
             standalone_events_are_stored_and_found,
             audit_events_page_newest_first,
             audit_events_filter,
+            audit_actions_are_counted_by_hour,
             request_log_keeps_every_field,
             request_log_pages_newest_first,
             request_log_filters,
@@ -101,6 +107,7 @@ macro_rules! contract_tests {
             giving_up_and_retrying_by_hand,
             failing_and_gone_endpoints_are_disabled,
             the_delivery_log_pages_with_filters,
+            deliveries_are_counted_by_state,
         );
     };
     (@each $factory:expr; $($name:ident),+ $(,)?) => {

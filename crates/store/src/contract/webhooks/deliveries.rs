@@ -6,13 +6,13 @@ use std::{collections::HashMap, sync::Arc};
 
 use chrono::{Duration, Utc};
 
-use super::{claim_now, leased, outcome, twenty_events};
+use super::{claim_now, endpoint, leased, outcome, twenty_events};
 use crate::{
-    Store,
-    contract::{event, millis_now},
+    EnvironmentName, Event, Store,
+    contract::{environment_id, event, millis_now},
     webhooks::{
-        Attempt, AttemptOutcome, Claim, DeliveryCursor, DeliveryFilter, DeliveryStatus,
-        DisabledReason, EndpointHealth, NextStep,
+        Attempt, AttemptOutcome, Claim, DeliveryCounts, DeliveryCursor, DeliveryFilter,
+        DeliveryStatus, DisabledReason, EndpointHealth, NextStep,
     },
 };
 
@@ -413,4 +413,121 @@ pub async fn the_delivery_log_pages_with_filters(store: Arc<dyn Store>) {
             .expect("list")
             .len();
     assert_eq!(succeeded_count, 1);
+}
+
+/// Deliveries queued from `since` on (inclusive) are counted by where they stand: delivered,
+/// given up, pending after a failed attempt (or one still in flight), pending untried; per
+/// environment.
+pub async fn deliveries_are_counted_by_state(store: Arc<dyn Store>) {
+    let dev = environment_id(&*store, EnvironmentName::Development).await;
+    let prod = environment_id(&*store, EnvironmentName::Production).await;
+    let hook = endpoint(&dev, "https://a.example/hook", &["integration-created"]);
+    let elsewhere = endpoint(&prod, "https://b.example/hook", &["integration-created"]);
+    for endpoint in [&hook, &elsewhere] {
+        store
+            .insert_webhook_endpoint(endpoint)
+            .await
+            .expect("insert");
+    }
+    // In the past, so that every delivery is due to the claims below.
+    let since = millis_now() - Duration::minutes(10);
+    let queued_at = |env: &str, at| Event {
+        created_at: at,
+        ..event(env, "integration-created")
+    };
+    for i in 0..4 {
+        store
+            .record_event(&queued_at(&dev, since + Duration::seconds(i)))
+            .await
+            .expect("event");
+    }
+    let none = HashMap::new();
+    let mut claimed = store
+        .claim_deliveries(&claim_now("lease-a", &none, 100))
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 4);
+    claimed.sort_by(|a, b| a.id.cmp(&b.id));
+    let outcomes = [
+        outcome(
+            &claimed[0],
+            Some(200),
+            NextStep::Succeeded,
+            EndpointHealth::Healthy,
+        ),
+        outcome(
+            &claimed[1],
+            Some(500),
+            NextStep::GiveUp,
+            EndpointHealth::Healthy,
+        ),
+        outcome(
+            &claimed[2],
+            Some(503),
+            NextStep::RetryAt(millis_now() + Duration::minutes(5)),
+            EndpointHealth::Healthy,
+        ),
+    ];
+    store
+        .finish_attempts(&outcomes, millis_now())
+        .await
+        .expect("finish");
+    // Queued after the claim, so never tried: two in the window, one before it, one in
+    // production.
+    for at in [since + Duration::seconds(5), since + Duration::seconds(6)] {
+        store
+            .record_event(&queued_at(&dev, at))
+            .await
+            .expect("event");
+    }
+    store
+        .record_event(&queued_at(&dev, since - Duration::milliseconds(1)))
+        .await
+        .expect("event");
+    store
+        .record_event(&queued_at(&prod, since + Duration::seconds(1)))
+        .await
+        .expect("event");
+
+    assert_eq!(
+        store.delivery_counts(&dev, since).await.expect("counts"),
+        DeliveryCounts {
+            succeeded: 1,
+            failed: 1,
+            retrying: 2,
+            waiting: 2,
+        },
+        "the one still in flight counts as retrying; the one before `since` not at all"
+    );
+    assert_eq!(
+        store
+            .delivery_counts(&dev, since - Duration::hours(1))
+            .await
+            .expect("counts"),
+        DeliveryCounts {
+            succeeded: 1,
+            failed: 1,
+            retrying: 2,
+            waiting: 3,
+        }
+    );
+    assert_eq!(
+        store
+            .delivery_counts(&dev, since + Duration::seconds(5))
+            .await
+            .expect("counts"),
+        DeliveryCounts {
+            waiting: 2,
+            ..DeliveryCounts::default()
+        },
+        "since is inclusive"
+    );
+    assert_eq!(
+        store.delivery_counts(&prod, since).await.expect("counts"),
+        DeliveryCounts {
+            waiting: 1,
+            ..DeliveryCounts::default()
+        },
+        "per environment"
+    );
 }
