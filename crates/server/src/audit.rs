@@ -48,6 +48,10 @@ pub enum Action {
     WebhookEndpointSecretRotated,
     /// A webhook endpoint was deleted.
     WebhookEndpointDeleted,
+    /// A test event was sent to a webhook endpoint.
+    WebhookEndpointTested,
+    /// A webhook delivery was queued again.
+    WebhookDeliveryRetried,
     /// An OAuth app was registered or changed (a new revision).
     OauthAppSaved,
     /// An OAuth app was removed.
@@ -89,7 +93,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for documentation and filter validation.
-    pub const ALL: [Self; 28] = [
+    pub const ALL: [Self; 30] = [
         Self::ApiKeyCreated,
         Self::ApiKeyRevoked,
         Self::IntegrationDeleted,
@@ -100,6 +104,8 @@ impl Action {
         Self::WebhookEndpointUpdated,
         Self::WebhookEndpointSecretRotated,
         Self::WebhookEndpointDeleted,
+        Self::WebhookEndpointTested,
+        Self::WebhookDeliveryRetried,
         Self::OauthAppSaved,
         Self::OauthAppRemoved,
         Self::LinkRevoked,
@@ -133,6 +139,8 @@ impl Action {
             Self::WebhookEndpointUpdated => "webhook_endpoint.updated",
             Self::WebhookEndpointSecretRotated => "webhook_endpoint.secret_rotated",
             Self::WebhookEndpointDeleted => "webhook_endpoint.deleted",
+            Self::WebhookEndpointTested => "webhook_endpoint.tested",
+            Self::WebhookDeliveryRetried => "webhook_delivery.retried",
             Self::OauthAppSaved => "oauth_app.saved",
             Self::OauthAppRemoved => "oauth_app.removed",
             Self::LinkRevoked => "link.revoked",

@@ -25,7 +25,8 @@ pub struct AuditEventOut {
     /// `integration.enabled`, `integration.disabled`, `integration.check_requested`,
     /// `webhook_endpoint.created`,
     /// `webhook_endpoint.updated`, `webhook_endpoint.secret_rotated`,
-    /// `webhook_endpoint.deleted`, `oauth_app.saved`, `oauth_app.removed`, `link.revoked`,
+    /// `webhook_endpoint.deleted`, `webhook_endpoint.tested`, `webhook_delivery.retried`,
+    /// `oauth_app.saved`, `oauth_app.removed`, `link.revoked`,
     /// and the end user's steps `link.opened`, `link.tool_chosen`,
     /// `link.credentials_submitted`, `link.signin_started`, `link.verification_failed`,
     /// `link.verification_succeeded`, `link.completed`; and, in the production trail only
@@ -37,7 +38,7 @@ pub struct AuditEventOut {
     /// `operator:<operator id>` (the dashboard).
     pub actor: String,
     /// What it was done to, as `kind:<id>` (`integration:personio:…`, `webhook_endpoint:…`,
-    /// `api_key:…`, `link:…`, `oauth_app:…`, `operator:…`).
+    /// `api_key:…`, `link:…`, `oauth_app:…`, `operator:…`, `webhook_delivery:…`).
     pub target: Option<String>,
     /// The connection link, for the end user's steps.
     pub link_id: Option<String>,

@@ -23,6 +23,7 @@ mod overview;
 mod session;
 mod signin;
 mod views;
+mod webhooks;
 
 pub(crate) use session::session_cookie;
 
@@ -103,6 +104,35 @@ pub fn router() -> Router<AppState> {
         .route(
             "/dashboard/{env}/integrations/{id}/delete",
             post(integrations::delete),
+        )
+        .route(
+            "/dashboard/{env}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/dashboard/{env}/webhooks/{id}",
+            get(webhooks::detail).post(webhooks::update),
+        )
+        .route(
+            "/dashboard/{env}/webhooks/{id}/enabled",
+            post(webhooks::set_enabled),
+        )
+        .route(
+            "/dashboard/{env}/webhooks/{id}/rotate",
+            post(webhooks::rotate),
+        )
+        .route("/dashboard/{env}/webhooks/{id}/test", post(webhooks::test))
+        .route(
+            "/dashboard/{env}/webhooks/{id}/delete",
+            post(webhooks::delete),
+        )
+        .route(
+            "/dashboard/{env}/webhooks/deliveries/{id}",
+            get(webhooks::delivery),
+        )
+        .route(
+            "/dashboard/{env}/webhooks/deliveries/{id}/retry",
+            post(webhooks::redeliver),
         )
         .route("/dashboard/{env}/{*rest}", get(not_found))
 }

@@ -136,25 +136,25 @@ async fn overview(
         Tile {
             label: views::t("deliveries-failed"),
             count: deliveries.failed,
-            href: None,
+            href: Some(ui.href("/webhooks")),
             class: if deliveries.failed > 0 { "warn" } else { "" },
         },
         Tile {
             label: views::t("deliveries-retrying"),
             count: deliveries.retrying,
-            href: None,
+            href: Some(ui.href("/webhooks")),
             class: if deliveries.retrying > 0 { "warn" } else { "" },
         },
         Tile {
             label: views::t("deliveries-succeeded"),
             count: deliveries.succeeded,
-            href: None,
+            href: Some(ui.href("/webhooks")),
             class: "",
         },
         Tile {
             label: views::t("endpoints-disabled"),
             count: disabled,
-            href: None,
+            href: Some(ui.href("/webhooks")),
             class: if disabled > 0 { "warn" } else { "" },
         },
     ];

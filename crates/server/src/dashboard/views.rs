@@ -189,6 +189,12 @@ const NOTICES: &[&str] = &[
     "deleted",
     "check-scheduled",
     "signed-out-everywhere",
+    "endpoint-saved",
+    "endpoint-enabled",
+    "endpoint-disabled",
+    "endpoint-deleted",
+    "test-sent",
+    "redelivery-queued",
 ];
 
 /// A time as the dashboard shows it: UTC, to the minute, machine-readable in `<time>`.

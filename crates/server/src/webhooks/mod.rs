@@ -7,7 +7,7 @@
 //! alongside the new one for [`ROTATION_OVERLAP`], so receivers can switch without losing a
 //! delivery.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use plugboard_store::{
     Environment, EnvironmentName, Sealed, ids,
     webhooks::{EndpointChanges, WebhookEndpoint},
@@ -285,13 +285,43 @@ pub async fn send_test_event(
     state: &AppState,
     environment: &Environment,
     id: &str,
-    now: DateTime<Utc>,
+    caller: &Caller,
 ) -> Result<(String, String), DomainError> {
-    let event = events::webhook_test(&environment.id, id, now);
-    let delivery = state.store.queue_event_for_endpoint(&event, id).await?;
-    delivery
-        .map(|delivery| (event.id, delivery))
-        .ok_or_else(|| missing(id))
+    let event = events::webhook_test(&environment.id, id, Utc::now());
+    let delivery = state
+        .store
+        .queue_event_for_endpoint(&event, id)
+        .await?
+        .ok_or_else(|| missing(id))?;
+    let tested = caller
+        .entry(Action::WebhookEndpointTested)
+        .target("webhook_endpoint", id)
+        .detail("delivery", delivery.clone());
+    caller.record(state, &environment.id, tested).await;
+    Ok((event.id, delivery))
+}
+
+/// Delivers a delivery again: pending and due now, whatever its status; the same event (the
+/// same `webhook-id`) is sent.
+pub async fn redeliver(
+    state: &AppState,
+    environment: &Environment,
+    id: &str,
+    caller: &Caller,
+) -> Result<plugboard_store::webhooks::Delivery, DomainError> {
+    let delivery = state
+        .store
+        .retry_delivery(&environment.id, id, Utc::now())
+        .await?
+        .ok_or_else(|| DomainError::NotFound(Missing::WebhookDelivery(id.to_owned())))?;
+    tracing::info!(delivery_id = %id, "webhook delivery queued again");
+    let retried = caller
+        .entry(Action::WebhookDeliveryRetried)
+        .target("webhook_delivery", id)
+        .detail("endpoint", delivery.endpoint_id.clone())
+        .detail("event_type", delivery.event_type.clone());
+    caller.record(state, &environment.id, retried).await;
+    Ok(delivery)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::{
     both_backends,
     helpers::{Backend, TestApp, encode, spawn_app, spawn_app_with},
+    receiver::{Answer, TestReceiver},
 };
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -809,7 +810,229 @@ async fn integrations_are_found_and_managed(backend: Backend) {
     assert!(overview.html.contains("<svg"), "charts");
 }
 
+/// The value of the read-only input with `id` on a page.
+fn input_value(html: &str, id: &str) -> String {
+    let at = html.find(&format!("id=\"{id}\"")).expect("the input");
+    let start = html[..at].rfind("value=\"").expect("its value") + 7;
+    let end = html[start..].find('"').expect("end") + start;
+    html[start..end]
+        .replace("&#x2f;", "/")
+        .replace("&#43;", "+")
+        .replace("&#61;", "=")
+        .replace("&amp;", "&")
+}
+
+/// The longest run of letters and digits in `secret`: what a page showing it would contain
+/// however it escaped the rest.
+fn fragment(secret: &str) -> &str {
+    secret
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .max_by_key(|run| run.len())
+        .expect("a run")
+}
+
+async fn webhooks_are_added_watched_and_redelivered(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let receiver = TestReceiver::start().await;
+    receiver.then([Answer::Status(500)]);
+    let mut admin = operator(&app, "ops@example.com", OperatorRole::Admin).await;
+    let page = admin.get("/dashboard/development/webhooks").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("No endpoints yet"));
+    let csrf = page.csrf();
+
+    // A URL the environment may not reach is a clear error, with the form kept.
+    let refused = admin
+        .post(
+            "/dashboard/production/webhooks",
+            &[
+                ("csrf", &csrf),
+                ("url", &receiver.url),
+                ("event", "integration-created"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.html.contains("not a public address"),
+        "{}",
+        refused.html
+    );
+    let none = admin
+        .post(
+            "/dashboard/development/webhooks",
+            &[("csrf", &csrf), ("url", &receiver.url)],
+        )
+        .await;
+    assert_eq!(none.status, StatusCode::BAD_REQUEST);
+    assert!(none.html.contains("at least one event type"));
+
+    let created = admin
+        .post(
+            "/dashboard/development/webhooks",
+            &[
+                ("csrf", &csrf),
+                ("url", &receiver.url),
+                ("event", "integration-created"),
+                ("event", "integration-state-changed"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.html);
+    let secret = input_value(&created.html, "secret");
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    assert!(fragment(&secret).len() >= 8);
+    let endpoint = app
+        .state
+        .store
+        .list_webhook_endpoints(Some(&app.state.environments.development.id))
+        .await
+        .expect("endpoints")
+        .pop()
+        .expect("the endpoint");
+    assert_eq!(
+        endpoint.event_types,
+        ["integration-created", "integration-state-changed"]
+    );
+    let detail = format!("/dashboard/development/webhooks/{}", endpoint.id);
+    let page = admin.get(&detail).await;
+    assert!(
+        !page.html.contains(fragment(&secret)),
+        "the secret is shown once, never again"
+    );
+
+    // An integration's event fails once (500), is logged, and is delivered again on request.
+    app.connected_integration().await;
+    let first = receiver
+        .wait_for(1, std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(first.len(), 1);
+    let mut delivery_path = String::new();
+    for _ in 0..100 {
+        let page = admin.get(&format!("{detail}?status=PENDING")).await;
+        if let Some(at) = page
+            .html
+            .find("/dashboard/development/webhooks/deliveries/")
+        {
+            let end = page.html[at..].find('"').expect("end") + at;
+            delivery_path = page.html[at..end].to_owned();
+            if page.html.contains("Retrying") {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        !delivery_path.is_empty(),
+        "the failed delivery is in the log, pending"
+    );
+    let delivery = admin.get(&delivery_path).await;
+    assert!(
+        delivery.html.contains("answer 500"),
+        "the response excerpt: {}",
+        delivery.html
+    );
+    assert!(delivery.html.contains("integration-created"));
+    let retried = admin
+        .post(&format!("{delivery_path}/retry"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(retried.status, StatusCode::SEE_OTHER);
+    let second = receiver
+        .wait_for(2, std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(second.len(), 2, "delivered again at once");
+    assert_eq!(
+        second[0].header("webhook-id"),
+        second[1].header("webhook-id"),
+        "the same event"
+    );
+
+    // A test event, a rotation (shown once) and a delete confirmed by the URL.
+    let tested = admin
+        .post(&format!("{detail}/test"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(tested.status, StatusCode::SEE_OTHER);
+    assert!(tested.location().ends_with("?done=test-sent"));
+    let got = receiver
+        .wait_for(3, std::time::Duration::from_secs(10))
+        .await;
+    assert!(got[2].body.contains("webhook-test"));
+    let rotated = admin
+        .post(&format!("{detail}/rotate"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK);
+    let new_secret = input_value(&rotated.html, "secret");
+    assert_ne!(new_secret, secret);
+    let page = admin.get(&detail).await;
+    assert!(
+        page.html.contains("still signs until"),
+        "the old secret's overlap"
+    );
+    assert!(!page.html.contains(fragment(&new_secret)));
+    let saved = admin
+        .post(
+            &detail,
+            &[
+                ("csrf", &csrf),
+                ("url", &receiver.url),
+                ("event", "connection-flow-failed"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let disabled = admin
+        .post(
+            &format!("{detail}/enabled"),
+            &[("csrf", &csrf), ("enabled", "false")],
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::SEE_OTHER);
+    let wrong = admin
+        .post(
+            &format!("{detail}/delete"),
+            &[("csrf", &csrf), ("confirm", "nope")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    let deleted = admin
+        .post(
+            &format!("{detail}/delete"),
+            &[("csrf", &csrf), ("confirm", &receiver.url)],
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    assert_eq!(admin.get(&detail).await.status, StatusCode::NOT_FOUND);
+
+    let trail = app
+        .state
+        .store
+        .list_audit_events(
+            &app.state.environments.development.id,
+            &plugboard_store::audit::AuditFilter::default(),
+            None,
+            100,
+        )
+        .await
+        .expect("trail");
+    let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+    for action in [
+        "webhook_endpoint.created",
+        "webhook_delivery.retried",
+        "webhook_endpoint.tested",
+        "webhook_endpoint.secret_rotated",
+        "webhook_endpoint.updated",
+        "webhook_endpoint.deleted",
+    ] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    for event in &trail {
+        assert!(!event.detail.contains(fragment(&secret)));
+        assert!(!event.detail.contains(fragment(&new_secret)));
+    }
+}
+
 both_backends!(
+    webhooks_are_added_watched_and_redelivered,
     signs_in_with_a_one_time_link_and_a_password,
     no_session_means_the_sign_in_page,
     signing_out_ends_the_session_and_sign_in_never_adopts_a_cookie,

@@ -1,7 +1,6 @@
 //! The delivery log: each event on its way to each endpoint, its attempts, and retrying it.
 
 use axum::{Json, extract::State};
-use chrono::Utc;
 use plugboard_store::webhooks::{
     Attempt, Delivery, DeliveryCursor, DeliveryDetail, DeliveryFilter, DeliveryStatus,
 };
@@ -260,12 +259,10 @@ pub async fn get_delivery(
 pub async fn retry_delivery(
     State(state): State<AppState>,
     auth: Authenticated,
+    client: crate::audit::Client,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Success<DeliveryOut>>> {
-    let delivery = state
-        .store
-        .retry_delivery(&auth.environment.id, &id, Utc::now())
-        .await?
-        .ok_or_else(|| delivery_not_found(&id))?;
+    let caller = crate::audit::Caller::api(&auth, client);
+    let delivery = crate::webhooks::redeliver(&state, &auth.environment, &id, &caller).await?;
     Ok(success(delivery.into()))
 }

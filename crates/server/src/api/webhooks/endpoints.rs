@@ -313,10 +313,12 @@ pub async fn rotate_secret(
 pub async fn send_test(
     State(state): State<AppState>,
     auth: Authenticated,
+    client: audit::Client,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Success<TestOut>>> {
+    let caller = audit::Caller::api(&auth, client);
     let (event_id, delivery_id) =
-        webhooks::send_test_event(&state, &auth.environment, &id, Utc::now()).await?;
+        webhooks::send_test_event(&state, &auth.environment, &id, &caller).await?;
     Ok(success(TestOut {
         event_id,
         delivery_id,
