@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use plugboard_store::{Links, MagicLink, Result, driver::from_sqlx, rows::convert_all, sql};
+use plugboard_store::{
+    LinkProgress, Links, MagicLink, Result, driver::from_sqlx, rows::convert_all, sql,
+};
 
 use crate::SqliteStore;
 
@@ -31,6 +33,19 @@ impl Links for SqliteStore {
         limit: u32,
     ) -> Result<Vec<MagicLink>> {
         let rows = sql::links::list(environment_id, before, limit)
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        convert_all(rows)
+    }
+
+    async fn list_link_progress(
+        &self,
+        environment_id: &str,
+        before: Option<(DateTime<Utc>, &str)>,
+        limit: u32,
+    ) -> Result<Vec<LinkProgress>> {
+        let rows = sql::links::list_progress(environment_id, before, limit)
             .fetch_all(&self.read)
             .await
             .map_err(from_sqlx)?;

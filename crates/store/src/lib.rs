@@ -95,7 +95,7 @@ pub use integrations::{
     IntegrationHealth, IntegrationSearch, IntegrationStatus, Integrations, ListedIntegration,
     NewActivationToken, NewIntegration, Relink, SetupStatus,
 };
-pub use links::{ConsumedLink, Links, MagicLink};
+pub use links::{ConsumedLink, LinkProgress, Links, MagicLink};
 pub use oauth::{NewOauthApp, Oauth, OauthApp, OauthAttempt, OauthResult};
 pub use operators::{Operator, OperatorRole, OperatorSession, Operators, SigninToken};
 pub use request_log::RequestLog;

@@ -40,6 +40,23 @@ pub struct ConsumedLink {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A magic link with how far its end user got, for the dashboard's list of links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkProgress {
+    /// The link.
+    pub link: MagicLink,
+    /// Whether it completed a flow.
+    pub used: bool,
+    /// When the end user first opened it.
+    pub opened_at: Option<DateTime<Utc>>,
+    /// The end user's last step (an audit action, `link.…`), if any.
+    pub last_step: Option<String>,
+    /// That step's facts (the audit entry's JSON detail, e.g. why a verification failed).
+    pub last_detail: Option<String>,
+    /// When that step happened.
+    pub last_step_at: Option<DateTime<Utc>>,
+}
+
 /// Magic links. A link is consumed by [`crate::Integrations::create_integration`] and
 /// [`crate::Integrations::relink_integration`], in their transactions.
 #[async_trait]
@@ -58,6 +75,15 @@ pub trait Links: Send + Sync {
         before: Option<(DateTime<Utc>, &str)>,
         limit: u32,
     ) -> Result<Vec<MagicLink>>;
+
+    /// [`Links::list_magic_links`] with each link's progress, read from the end user's steps
+    /// in the audit trail and from its consumption, in one query.
+    async fn list_link_progress(
+        &self,
+        environment_id: &str,
+        before: Option<(DateTime<Utc>, &str)>,
+        limit: u32,
+    ) -> Result<Vec<LinkProgress>>;
 
     /// Revokes a magic link; `false` if the environment has no unrevoked link with this id.
     async fn revoke_magic_link(

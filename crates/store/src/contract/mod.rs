@@ -45,6 +45,7 @@ macro_rules! contract_tests {
             magic_links_are_recorded,
             a_link_completes_at_most_one_integration,
             links_are_consumed_by_completing_a_flow,
+            link_progress_follows_the_end_users_steps,
             creating_an_integration_writes_everything_once,
             activation_tokens_are_single_use_and_scoped,
             concurrent_redemptions_succeed_exactly_once,

@@ -365,6 +365,39 @@ pub struct MagicLinkRow {
     pub revoked_at: Option<i64>,
 }
 
+/// A magic link row with its progress.
+#[derive(Debug, sqlx::FromRow)]
+pub struct LinkProgressRow {
+    /// The link.
+    #[sqlx(flatten)]
+    pub link: MagicLinkRow,
+    /// How many times it was consumed (0 or 1).
+    pub used: i64,
+    /// [`LinkProgress::opened_at`](crate::LinkProgress::opened_at), in milliseconds.
+    pub opened_at: Option<i64>,
+    /// [`LinkProgress::last_step`](crate::LinkProgress::last_step).
+    pub last_step: Option<String>,
+    /// [`LinkProgress::last_detail`](crate::LinkProgress::last_detail).
+    pub last_detail: Option<String>,
+    /// [`LinkProgress::last_step_at`](crate::LinkProgress::last_step_at), in milliseconds.
+    pub last_step_at: Option<i64>,
+}
+
+impl TryFrom<LinkProgressRow> for crate::LinkProgress {
+    type Error = StoreError;
+
+    fn try_from(row: LinkProgressRow) -> Result<Self> {
+        Ok(Self {
+            link: row.link.try_into()?,
+            used: row.used > 0,
+            opened_at: optional_millis(row.opened_at)?,
+            last_step: row.last_step,
+            last_detail: row.last_detail,
+            last_step_at: optional_millis(row.last_step_at)?,
+        })
+    }
+}
+
 impl TryFrom<MagicLinkRow> for MagicLink {
     type Error = StoreError;
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::{
     ConsumedLink, MagicLink,
     ids::IntegrationId,
-    rows::{MAGIC_LINK_COLUMNS, MagicLinkRow},
+    rows::{LinkProgressRow, MAGIC_LINK_COLUMNS, MagicLinkRow},
     to_millis,
 };
 
@@ -62,6 +62,38 @@ statements! {
         .bind(to_millis(now))
         .bind(environment_id)
         .bind(id)
+    }
+
+    /// A page of magic links with their progress: correlated subqueries on the audit trail's
+    /// `(environment_id, link_id)` index and the consumption's primary key, so each link costs
+    /// a few index lookups whatever the trail's size. The last step is the end user's own.
+    fn list_progress<'q>(
+        environment_id: &'q str,
+        before: Option<(DateTime<Utc>, &'q str)>,
+        limit: u32,
+    ) -> QueryAs<LinkProgressRow> {
+        sqlx::query_as(text!(
+            "SELECT {MAGIC_LINK_COLUMNS}, \
+             CAST((SELECT COUNT(*) FROM consumed_links c WHERE c.link_id = m.id) AS BIGINT) AS used, \
+             (SELECT MIN(a.created_at) FROM audit_events a WHERE a.environment_id = m.environment_id \
+                AND a.link_id = m.id AND a.action = 'link.opened') AS opened_at, \
+             (SELECT a.action FROM audit_events a WHERE a.environment_id = m.environment_id \
+                AND a.link_id = m.id AND a.actor = 'end_user' \
+                ORDER BY a.created_at DESC, a.id DESC LIMIT 1) AS last_step, \
+             (SELECT a.detail FROM audit_events a WHERE a.environment_id = m.environment_id \
+                AND a.link_id = m.id AND a.actor = 'end_user' \
+                ORDER BY a.created_at DESC, a.id DESC LIMIT 1) AS last_detail, \
+             (SELECT a.created_at FROM audit_events a WHERE a.environment_id = m.environment_id \
+                AND a.link_id = m.id AND a.actor = 'end_user' \
+                ORDER BY a.created_at DESC, a.id DESC LIMIT 1) AS last_step_at \
+             FROM magic_links m WHERE m.environment_id = $1 \
+             AND ($2 IS NULL OR (m.created_at, m.id) < ($2, $3)) \
+             ORDER BY m.created_at DESC, m.id DESC LIMIT $4"
+        ))
+        .bind(environment_id)
+        .bind(before.map(|(at, _)| to_millis(at)))
+        .bind(before.map(|(_, id)| id))
+        .bind(i64::from(limit))
     }
 
     /// The consumption record of a link, if it completed a flow.
