@@ -56,6 +56,8 @@ pub enum Action {
     OauthAppSaved,
     /// An OAuth app was removed.
     OauthAppRemoved,
+    /// A magic link was created (embedded links are not recorded).
+    LinkCreated,
     /// A magic link was revoked.
     LinkRevoked,
     /// The end user opened a connection link.
@@ -93,7 +95,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for documentation and filter validation.
-    pub const ALL: [Self; 30] = [
+    pub const ALL: [Self; 31] = [
         Self::ApiKeyCreated,
         Self::ApiKeyRevoked,
         Self::IntegrationDeleted,
@@ -108,6 +110,7 @@ impl Action {
         Self::WebhookDeliveryRetried,
         Self::OauthAppSaved,
         Self::OauthAppRemoved,
+        Self::LinkCreated,
         Self::LinkRevoked,
         Self::LinkOpened,
         Self::LinkToolChosen,
@@ -143,6 +146,7 @@ impl Action {
             Self::WebhookDeliveryRetried => "webhook_delivery.retried",
             Self::OauthAppSaved => "oauth_app.saved",
             Self::OauthAppRemoved => "oauth_app.removed",
+            Self::LinkCreated => "link.created",
             Self::LinkRevoked => "link.revoked",
             Self::LinkOpened => "link.opened",
             Self::LinkToolChosen => "link.tool_chosen",

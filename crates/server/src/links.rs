@@ -237,6 +237,7 @@ pub async fn create(
     state: &AppState,
     environment: &Environment,
     request: LinkRequest,
+    caller: &Caller,
 ) -> Result<String, DomainError> {
     // Only a link fixed to a tool needs the environment's OAuth apps.
     let sign_ins = match &request.tool {
@@ -260,6 +261,20 @@ pub async fn create(
             revoked_at: None,
         };
         state.store.insert_magic_link(&record).await?;
+        // A magic link is a lasting thing an operator made, so it is audited; embedded links
+        // are made for each page view of the operator's app and leave no trace until opened.
+        let kind = match claims.kind {
+            LinkKind::Connect => "connect",
+            LinkKind::Relink => "relink",
+        };
+        let entry = caller
+            .entry(Action::LinkCreated)
+            .target("link", &record.id)
+            .link(&record.id)
+            .detail("kind", kind)
+            .detail("category", record.category.as_str())
+            .detail("organization", record.end_user.organization_name.clone());
+        caller.record(state, &environment.id, entry).await;
     }
     state
         .metrics

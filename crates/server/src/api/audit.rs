@@ -26,7 +26,7 @@ pub struct AuditEventOut {
     /// `webhook_endpoint.created`,
     /// `webhook_endpoint.updated`, `webhook_endpoint.secret_rotated`,
     /// `webhook_endpoint.deleted`, `webhook_endpoint.tested`, `webhook_delivery.retried`,
-    /// `oauth_app.saved`, `oauth_app.removed`, `link.revoked`,
+    /// `oauth_app.saved`, `oauth_app.removed`, `link.created` (magic links), `link.revoked`,
     /// and the end user's steps `link.opened`, `link.tool_chosen`,
     /// `link.credentials_submitted`, `link.signin_started`, `link.verification_failed`,
     /// `link.verification_succeeded`, `link.completed`; and, in the production trail only

@@ -162,9 +162,11 @@ fn link_request(body: CreateLinkIn) -> LinkRequest {
 pub async fn create_link(
     State(state): State<AppState>,
     auth: Authenticated,
+    client: crate::audit::Client,
     ApiJson(body): ApiJson<CreateLinkIn>,
 ) -> ApiResult<Json<Success<LinkOut>>> {
-    let link = links::create(&state, &auth.environment, link_request(body)).await?;
+    let caller = crate::audit::Caller::api(&auth, client);
+    let link = links::create(&state, &auth.environment, link_request(body), &caller).await?;
     Ok(success(LinkOut { link }))
 }
 

@@ -377,6 +377,7 @@ pub async fn set_enabled(
 pub async fn relink(
     State(state): State<AppState>,
     auth: Authenticated,
+    client: audit::Client,
     IntegrationPath(id): IntegrationPath,
     ApiJson(body): ApiJson<RelinkIn>,
 ) -> ApiResult<Json<Success<LinkOut>>> {
@@ -387,7 +388,8 @@ pub async fn relink(
         body.link_type.unwrap_or(LinkType::Embedded),
         body.scope_config_id,
     );
-    let link = links::create(&state, &auth.environment, request).await?;
+    let caller = audit::Caller::api(&auth, client);
+    let link = links::create(&state, &auth.environment, request, &caller).await?;
     Ok(success(LinkOut { link }))
 }
 

@@ -551,7 +551,7 @@ pub(crate) async fn relink(
     let result = async {
         let integration = find(&state, &environment, &raw).await?;
         let request = LinkRequest::relink(integration, None, LinkType::MagicLink, None);
-        let url = links::create(&state, &environment, request).await?;
+        let url = links::create(&state, &environment, request, &signed.caller()).await?;
         detail_page(&state, signed, &environment, &raw, Some(url)).await
     }
     .await;

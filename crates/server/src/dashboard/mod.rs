@@ -19,6 +19,7 @@ use plugboard_store::{Environment, EnvironmentName};
 use crate::AppState;
 
 mod integrations;
+mod links;
 mod overview;
 mod session;
 mod signin;
@@ -105,6 +106,12 @@ pub fn router() -> Router<AppState> {
             "/dashboard/{env}/integrations/{id}/delete",
             post(integrations::delete),
         )
+        .route(
+            "/dashboard/{env}/links",
+            get(links::list).post(links::create),
+        )
+        .route("/dashboard/{env}/links/{id}", get(links::detail))
+        .route("/dashboard/{env}/links/{id}/revoke", post(links::revoke))
         .route(
             "/dashboard/{env}/webhooks",
             get(webhooks::list).post(webhooks::create),

@@ -195,6 +195,7 @@ const NOTICES: &[&str] = &[
     "endpoint-deleted",
     "test-sent",
     "redelivery-queued",
+    "link-revoked",
 ];
 
 /// A time as the dashboard shows it: UTC, to the minute, machine-readable in `<time>`.

@@ -908,7 +908,7 @@ async fn webhooks_are_added_watched_and_redelivered(backend: Backend) {
         .await;
     assert_eq!(first.len(), 1);
     let mut delivery_path = String::new();
-    for _ in 0..100 {
+    for _ in 0..300 {
         let page = admin.get(&format!("{detail}?status=PENDING")).await;
         if let Some(at) = page
             .html
@@ -1031,7 +1031,132 @@ async fn webhooks_are_added_watched_and_redelivered(backend: Backend) {
     }
 }
 
+async fn magic_links_are_made_followed_and_revoked(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut admin = operator(&app, "ops@example.com", OperatorRole::Admin).await;
+    let page = admin.get("/dashboard/development/links").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("No magic links yet"));
+    let csrf = page.csrf();
+    let missing = admin
+        .post(
+            "/dashboard/development/links",
+            &[
+                ("csrf", &csrf),
+                ("organization", ""),
+                ("email", "it@umbrella.example"),
+                ("category", "HRIS"),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert!(
+        missing.html.contains("Organisation:"),
+        "names the field: {}",
+        missing.html
+    );
+    let created = admin
+        .post(
+            "/dashboard/development/links",
+            &[
+                ("csrf", &csrf),
+                ("organization", "Umbrella Corp"),
+                ("email", "it@umbrella.example"),
+                ("origin_id", "u-1"),
+                ("category", "HRIS"),
+                ("tool", "sandbox"),
+                ("language", "de"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.html);
+    let link = input_value(&created.html, "new-link");
+    assert!(
+        link.starts_with(&format!("{}/connect?token=", app.base)),
+        "{link}"
+    );
+    let token = crate::helpers::token_of(&link);
+    let claims = app.claims(&link);
+    assert_eq!(claims.lang, Some(plugboard::links::Language::De));
+    assert_eq!(claims.tool.as_deref(), Some("sandbox"));
+
+    let list = admin.get("/dashboard/development/links").await;
+    assert!(
+        list.html.contains("Umbrella Corp") && list.html.contains("Not opened"),
+        "{}",
+        list.html
+    );
+    // The customer opens it and the sandbox refuses their key.
+    assert_eq!(reqwest::get(&link).await.expect("open").status(), 200);
+    let (status, _) =
+        crate::helpers::fill_in(&app.base, &token, "sandbox", &[("api_key", "invalid")]).await;
+    assert_eq!(status, 422);
+    let list = admin.get("/dashboard/development/links").await;
+    assert!(
+        list.html
+            .contains("Refused: the tool did not accept the credentials"),
+        "{}",
+        list.html
+    );
+    let detail_path = {
+        let at = list
+            .html
+            .find("/dashboard/development/links/")
+            .expect("the link's page");
+        let end = list.html[at..].find('"').expect("end") + at;
+        list.html[at..end].to_owned()
+    };
+    let detail = admin.get(&detail_path).await;
+    for step in [
+        "Opened the link",
+        "Submitted credentials",
+        "The tool refused the credentials",
+    ] {
+        assert!(detail.html.contains(step), "{step}: {}", detail.html);
+    }
+    let revoked = admin
+        .post(&format!("{detail_path}/revoke"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    let detail = admin.get(revoked.location()).await;
+    assert!(detail.html.contains("The link is revoked"));
+    assert!(detail.html.contains(">Revoked<"));
+    let opened = reqwest::get(&link).await.expect("flow");
+    assert_eq!(opened.status(), 410, "the flow refuses a revoked link");
+
+    // A viewer sees the links but cannot make one.
+    let mut viewer = operator(&app, "viewer@example.com", OperatorRole::Viewer).await;
+    let page = viewer.get("/dashboard/development/links").await;
+    assert!(page.html.contains("Umbrella Corp") && !page.html.contains("Create the link"));
+    let csrf = page.csrf();
+    let refused = viewer
+        .post(
+            "/dashboard/development/links",
+            &[("csrf", &csrf), ("organization", "X"), ("category", "HRIS")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let trail = app
+        .state
+        .store
+        .list_audit_events(
+            &app.state.environments.development.id,
+            &plugboard_store::audit::AuditFilter {
+                action: Some("link.created".into()),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .expect("trail");
+    assert_eq!(trail.len(), 1, "the magic link's creation is audited once");
+    assert!(trail[0].actor.starts_with("operator:"));
+}
+
 both_backends!(
+    magic_links_are_made_followed_and_revoked,
     webhooks_are_added_watched_and_redelivered,
     signs_in_with_a_one_time_link_and_a_password,
     no_session_means_the_sign_in_page,
