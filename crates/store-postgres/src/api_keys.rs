@@ -32,6 +32,14 @@ impl ApiKeys for PostgresStore {
         convert_all(rows)
     }
 
+    async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        sql::api_keys::touch(id, now)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+
     async fn revoke_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
         let done = sql::api_keys::revoke(id, now)
             .execute(&self.pool)

@@ -32,6 +32,14 @@ impl ApiKeys for SqliteStore {
         convert_all(rows)
     }
 
+    async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        sql::api_keys::touch(id, now)
+            .execute(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+
     async fn revoke_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
         let done = sql::api_keys::revoke(id, now)
             .execute(&self.write)

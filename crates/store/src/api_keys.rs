@@ -22,6 +22,9 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     /// When the key was revoked; a revoked key authenticates nothing.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When the key last authenticated a request (to the minute: see
+    /// [`ApiKeys::touch_api_key`]); `None` if never.
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// Operators' API keys.
@@ -35,6 +38,10 @@ pub trait ApiKeys: Send + Sync {
 
     /// All API keys, newest first, optionally of one environment only.
     async fn list_api_keys(&self, environment_id: Option<&str>) -> Result<Vec<ApiKey>>;
+
+    /// Records that the key authenticated a request at `now`, unless that was recorded less
+    /// than a minute before: a busy key costs at most one write a minute.
+    async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<()>;
 
     /// Revokes a key; `false` if no unrevoked key has this id.
     async fn revoke_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;

@@ -42,6 +42,7 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@each $factory;
             environments_are_created_once,
             api_keys_are_found_by_hash_until_revoked,
+            api_key_uses_are_recorded_once_a_minute,
             magic_links_are_recorded,
             a_link_completes_at_most_one_integration,
             links_are_consumed_by_completing_a_flow,

@@ -61,7 +61,7 @@ impl TryFrom<EnvironmentRow> for Environment {
 
 /// Columns of `api_keys`, in [`ApiKeyRow`]'s order.
 pub const API_KEY_COLUMNS: &str =
-    "id, environment_id, name, key_hash, prefix, created_at, revoked_at";
+    "id, environment_id, name, key_hash, prefix, created_at, revoked_at, last_used_at";
 
 /// `api_keys` row.
 #[derive(Debug, sqlx::FromRow)]
@@ -80,6 +80,8 @@ pub struct ApiKeyRow {
     pub created_at: i64,
     /// [`ApiKey::revoked_at`](crate::ApiKey::revoked_at), in milliseconds since the epoch.
     pub revoked_at: Option<i64>,
+    /// [`ApiKey::last_used_at`](crate::ApiKey::last_used_at), in milliseconds since the epoch.
+    pub last_used_at: Option<i64>,
 }
 
 impl TryFrom<ApiKeyRow> for ApiKey {
@@ -94,6 +96,7 @@ impl TryFrom<ApiKeyRow> for ApiKey {
             prefix: row.prefix,
             created_at: from_millis(row.created_at)?,
             revoked_at: optional_millis(row.revoked_at)?,
+            last_used_at: optional_millis(row.last_used_at)?,
         })
     }
 }

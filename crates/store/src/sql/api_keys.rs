@@ -12,7 +12,7 @@ statements! {
     /// Stores a new key.
     fn insert<'q>(key: &'q ApiKey) -> Query {
         sqlx::query(text!(
-            "INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         ))
         .bind(key.id.as_str())
         .bind(key.environment_id.as_str())
@@ -21,6 +21,18 @@ statements! {
         .bind(key.prefix.as_str())
         .bind(to_millis(key.created_at))
         .bind(key.revoked_at.map(to_millis))
+        .bind(key.last_used_at.map(to_millis))
+    }
+
+    /// Records a use, unless one was recorded within the minute before.
+    fn touch<'q>(id: &'q str, now: DateTime<Utc>) -> Query {
+        sqlx::query(
+            "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 \
+             AND (last_used_at IS NULL OR last_used_at < $3)",
+        )
+        .bind(to_millis(now))
+        .bind(id)
+        .bind(to_millis(now - chrono::Duration::minutes(1)))
     }
 
     /// The unrevoked key with this hash.

@@ -10,6 +10,13 @@ use crate::{
     to_millis,
 };
 
+/// The order of the end user's steps within one millisecond (entries written in the same
+/// millisecond have random ids): a later stage of the flow is the later step.
+const STEP_ORDER: &str = "CASE a.action WHEN 'link.completed' THEN 5 \
+    WHEN 'link.verification_failed' THEN 4 WHEN 'link.verification_succeeded' THEN 4 \
+    WHEN 'link.credentials_submitted' THEN 3 WHEN 'link.signin_started' THEN 3 \
+    WHEN 'link.tool_chosen' THEN 2 ELSE 1 END";
+
 statements! {
     /// Records a magic link.
     fn insert<'q>(link: &'q MagicLink) -> Query {
@@ -79,13 +86,13 @@ statements! {
                 AND a.link_id = m.id AND a.action = 'link.opened') AS opened_at, \
              (SELECT a.action FROM audit_events a WHERE a.environment_id = m.environment_id \
                 AND a.link_id = m.id AND a.actor = 'end_user' \
-                ORDER BY a.created_at DESC, a.id DESC LIMIT 1) AS last_step, \
+                ORDER BY a.created_at DESC, {STEP_ORDER} DESC, a.id DESC LIMIT 1) AS last_step, \
              (SELECT a.detail FROM audit_events a WHERE a.environment_id = m.environment_id \
                 AND a.link_id = m.id AND a.actor = 'end_user' \
-                ORDER BY a.created_at DESC, a.id DESC LIMIT 1) AS last_detail, \
+                ORDER BY a.created_at DESC, {STEP_ORDER} DESC, a.id DESC LIMIT 1) AS last_detail, \
              (SELECT a.created_at FROM audit_events a WHERE a.environment_id = m.environment_id \
                 AND a.link_id = m.id AND a.actor = 'end_user' \
-                ORDER BY a.created_at DESC, a.id DESC LIMIT 1) AS last_step_at \
+                ORDER BY a.created_at DESC, {STEP_ORDER} DESC, a.id DESC LIMIT 1) AS last_step_at \
              FROM magic_links m WHERE m.environment_id = $1 \
              AND ($2 IS NULL OR (m.created_at, m.id) < ($2, $3)) \
              ORDER BY m.created_at DESC, m.id DESC LIMIT $4"
