@@ -67,6 +67,7 @@ pub async fn create(
         prefix: tokens::display_prefix(&key),
         created_at: Utc::now(),
         revoked_at: None,
+        last_used_at: None,
     };
     state.store.insert_api_key(&record).await?;
     tracing::info!(key_id = %record.id, %environment, "API key created");
@@ -121,6 +122,16 @@ pub async fn authenticate(
         cache.remove(&hash);
         return Ok(None);
     };
+    // The dashboard shows when a key was last used. Recorded off the request's path, and only
+    // here, on a cache miss: at most once per CACHE_TTL per key and process, and the store
+    // writes at most once a minute.
+    let store = state.store.clone();
+    let key_id = found.id.clone();
+    tokio::spawn(async move {
+        if let Err(error) = store.touch_api_key(&key_id, Utc::now()).await {
+            tracing::debug!(%error, key_id, "could not record the API key's use");
+        }
+    });
     let cached = CachedKey {
         environment_id: found.environment_id,
         key_id: found.id,

@@ -7,6 +7,9 @@ nav-overview = Overview
 nav-integrations = Integrations
 nav-webhooks = Webhooks
 nav-links = Links
+nav-keys = API keys
+nav-oauth = OAuth apps
+nav-audit = Audit trail
 optional = (optional)
 switch-to = Switch to
 env-production = Production
@@ -58,6 +61,9 @@ notice-endpoint-deleted = The endpoint and its delivery log were deleted.
 notice-test-sent = A webhook-test event is queued for this endpoint; reload to see the attempt.
 notice-redelivery-queued = The delivery is queued again; reload to see the attempt.
 notice-link-revoked = The link is revoked: it no longer opens, also for someone in the middle of the flow.
+notice-key-revoked = The key is revoked. Servers stop accepting it within 10 seconds.
+notice-oauth-saved = The OAuth app is saved as a new revision. New connections use it; existing ones keep theirs.
+notice-oauth-removed = The OAuth app is removed: end users can no longer sign in to the tool here. Existing integrations keep refreshing.
 notice-signed-out = You are signed out.
 notice-signed-out-everywhere = You are signed out on every device.
 
@@ -303,3 +309,56 @@ outcome-wrong_instance = the tool found no such account (subdomain or instance)
 outcome-rate_limited = the tool was rate limiting
 outcome-unreachable = the tool could not be reached
 outcome-unknown = no reason recorded
+
+## API keys
+keys-title = API keys
+keys-lead = Your back end authenticates to Plugboard's API with these keys. Each acts in this environment only.
+keys-none = No API keys yet.
+keys-create = Create an API key
+keys-create-submit = Create the key
+field-key-name = Name
+key-name-hint = A label to recognise the key by, e.g. "production back end".
+col-key = Key
+col-last-used = Last used
+key-never-used = never
+key-active = Active
+key-revoked = Revoked
+key-revoke = Revoke…
+key-revoke-warning = Requests with this key are refused from now on (within 10 seconds on every server).
+key-revoke-confirm = Revoke
+key-created-title = Your new API key
+key-created = The key "{ $name }":
+key-continue = Back to the API keys
+
+## OAuth apps
+oauth-title = OAuth apps
+oauth-lead = End users sign in to these tools with your OAuth app at the vendor. Register an app there with this redirect URI, then save its client here.
+oauth-redirect-uri = Redirect URI
+oauth-configured = Configured
+oauth-not-configured = Not configured
+oauth-revision = revision
+oauth-saved-at = saved
+oauth-revisions-hint = Each save is a new revision: new connections use the latest, existing integrations keep refreshing with theirs.
+oauth-register-at-vendor = How to register the app at the vendor:
+oauth-save-first = Save the app
+oauth-save-new = Save a new revision
+oauth-save = Save
+oauth-secret-hint = Stored encrypted and never shown again; enter it again with every new revision.
+oauth-scopes-hint = Separated by spaces. Leave empty for the catalog's:
+oauth-remove = Remove…
+oauth-remove-warning = End users can no longer sign in to this tool in this environment (an OAuth-only tool leaves the picker). Integrations already connected keep refreshing with their revision.
+oauth-remove-confirm = Remove the app
+field-client-id = Client id
+field-client-secret = Client secret
+field-scopes = Scopes
+col-saved = Saved
+
+## Audit trail
+audit-title = Audit trail
+audit-filter-label = Filter the audit trail
+audit-none = No entries yet.
+audit-none-found = No entry matches.
+audit-older = Older entries
+col-target = Target
+col-ip = Address
+col-detail = Detail

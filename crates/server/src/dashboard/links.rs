@@ -154,6 +154,17 @@ fn step_label(action: &str) -> String {
     }
 }
 
+/// Where a step comes in the flow, for steps recorded in the same millisecond.
+fn stage(action: &str) -> u8 {
+    match action {
+        "link.completed" => 5,
+        "link.verification_failed" | "link.verification_succeeded" => 4,
+        "link.credentials_submitted" | "link.signin_started" => 3,
+        "link.tool_chosen" => 2,
+        _ => 1,
+    }
+}
+
 fn link_href(environment: &Environment, id: &str) -> String {
     format!("/dashboard/{}/links/{id}", environment.name.as_str())
 }
@@ -500,7 +511,9 @@ pub(crate) async fn detail(
             .store
             .list_audit_events(&environment.id, &filter, None, 200)
             .await?;
-        entries.reverse();
+        // Oldest first; steps written in the same millisecond in the flow's order (as the
+        // store's list of links orders them).
+        entries.sort_by_key(|entry| (entry.created_at, stage(&entry.action)));
         Ok::<_, DomainError>((link, used, entries))
     }
     .await;

@@ -18,8 +18,11 @@ use plugboard_store::{Environment, EnvironmentName};
 
 use crate::AppState;
 
+mod audit;
 mod integrations;
+mod keys;
 mod links;
+mod oauth_apps;
 mod overview;
 mod session;
 mod signin;
@@ -141,5 +144,20 @@ pub fn router() -> Router<AppState> {
             "/dashboard/{env}/webhooks/deliveries/{id}/retry",
             post(webhooks::redeliver),
         )
+        .route(
+            "/dashboard/{env}/api-keys",
+            get(keys::list).post(keys::create),
+        )
+        .route("/dashboard/{env}/api-keys/{id}/revoke", post(keys::revoke))
+        .route("/dashboard/{env}/oauth-apps", get(oauth_apps::list))
+        .route(
+            "/dashboard/{env}/oauth-apps/{tool}",
+            get(oauth_apps::detail).post(oauth_apps::save),
+        )
+        .route(
+            "/dashboard/{env}/oauth-apps/{tool}/remove",
+            post(oauth_apps::remove),
+        )
+        .route("/dashboard/{env}/audit", get(audit::page))
         .route("/dashboard/{env}/{*rest}", get(not_found))
 }

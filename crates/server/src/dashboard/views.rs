@@ -196,6 +196,9 @@ const NOTICES: &[&str] = &[
     "test-sent",
     "redelivery-queued",
     "link-revoked",
+    "key-revoked",
+    "oauth-saved",
+    "oauth-removed",
 ];
 
 /// A time as the dashboard shows it: UTC, to the minute, machine-readable in `<time>`.
@@ -220,6 +223,35 @@ pub(crate) fn ago(time: DateTime<Utc>, now: DateTime<Utc>) -> String {
         3600..=86_399 => t_count("hours-ago", "count", seconds / 3600),
         _ => t_count("days-ago", "count", seconds / 86_400),
     }
+}
+
+/// The page that shows a new secret (a webhook secret, an API key) once: nothing shows it
+/// again.
+#[derive(Template)]
+#[template(path = "dashboard/secret.html")]
+pub(crate) struct SecretPage {
+    ui: Ui,
+    lead: String,
+    secret: zeroize::Zeroizing<String>,
+    next: String,
+    next_label: String,
+}
+
+/// Renders [`SecretPage`]: `lead` says what the secret is, `next` where to go afterwards.
+pub(crate) fn shown_once(
+    ui: Ui,
+    lead: String,
+    secret: zeroize::Zeroizing<String>,
+    (next, next_label): (String, String),
+) -> Response {
+    let page = SecretPage {
+        ui,
+        lead,
+        secret,
+        next,
+        next_label,
+    };
+    render(&page, StatusCode::OK)
 }
 
 /// A page that says something went wrong, or what cannot be done.

@@ -190,17 +190,6 @@ pub(crate) async fn list(
     }
 }
 
-/// The page that shows a new secret, once.
-#[derive(Template)]
-#[template(path = "dashboard/secret.html")]
-struct SecretPage {
-    ui: Ui,
-    lead: String,
-    secret: Zeroizing<String>,
-    next: String,
-    next_label: String,
-}
-
 fn secret_page(
     state: &AppState,
     signed: &Signed,
@@ -209,20 +198,21 @@ fn secret_page(
     secret: Zeroizing<String>,
     lead_key: &str,
 ) -> Response {
-    let page = SecretPage {
-        ui: Ui::new(
+    views::shown_once(
+        Ui::new(
             state,
             Some(&signed.signed_in),
             Some((environment, "/webhooks")),
             "webhooks",
             views::t("secret-title"),
         ),
-        lead: views::t_with(lead_key, &[("url", &endpoint.url)]),
+        views::t_with(lead_key, &[("url", &endpoint.url)]),
         secret,
-        next: endpoint_href(environment, &endpoint.id),
-        next_label: views::t("secret-continue"),
-    };
-    views::render(&page, StatusCode::OK)
+        (
+            endpoint_href(environment, &endpoint.id),
+            views::t("secret-continue"),
+        ),
+    )
 }
 
 /// `POST /dashboard/{env}/webhooks`: adds an endpoint and shows its secret once.

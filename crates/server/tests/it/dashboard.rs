@@ -1155,7 +1155,140 @@ async fn magic_links_are_made_followed_and_revoked(backend: Backend) {
     assert!(trail[0].actor.starts_with("operator:"));
 }
 
+async fn keys_oauth_apps_and_the_audit_trail(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut admin = operator(&app, "ops@example.com", OperatorRole::Admin).await;
+    let page = admin.get("/dashboard/production/api-keys").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains(">tests<"), "the harness's key is listed");
+    let csrf = page.csrf();
+    let empty = admin
+        .post(
+            "/dashboard/production/api-keys",
+            &[("csrf", &csrf), ("name", " ")],
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+    let created = admin
+        .post(
+            "/dashboard/production/api-keys",
+            &[("csrf", &csrf), ("name", "back end")],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK);
+    let key = input_value(&created.html, "secret");
+    assert!(key.starts_with("pb_prod_"), "{key}");
+    let check = app.get_as(&key, "/v1/check-api-key").await;
+    check.data();
+    // The key's use is recorded off the request's path.
+    let mut listed = String::new();
+    for _ in 0..100 {
+        listed = admin.get("/dashboard/production/api-keys").await.html;
+        if !listed.contains("never") || listed.matches("never").count() < 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!listed.contains(fragment(&key)), "the key is shown once");
+    assert!(listed.contains("just now"), "last used: {listed}");
+    let id = app
+        .state
+        .store
+        .list_api_keys(Some(&app.state.environments.production.id))
+        .await
+        .expect("keys")
+        .into_iter()
+        .find(|k| k.name == "back end")
+        .expect("the key")
+        .id;
+    // Another environment's page cannot revoke it.
+    let elsewhere = admin
+        .post(
+            &format!("/dashboard/development/api-keys/{id}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+    let revoked = admin
+        .post(
+            &format!("/dashboard/production/api-keys/{id}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    app.get_as(&key, "/v1/check-api-key")
+        .await
+        .error(401, Some("PLATFORM.AUTHENTICATION_INVALID"));
+
+    // An OAuth app: the redirect URI to register, the secret written and never shown.
+    let list = admin.get("/dashboard/development/oauth-apps").await;
+    assert!(list.html.contains("/connect/oauth/callback"));
+    assert!(list.html.contains("Gusto") && list.html.contains("Not configured"));
+    let refused = admin
+        .post(
+            "/dashboard/development/oauth-apps/gusto",
+            &[
+                ("csrf", &csrf),
+                ("client_id", "gusto-client"),
+                ("client_secret", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.html.contains("client_secret"), "{}", refused.html);
+    assert!(
+        refused.html.contains("value=\"gusto-client\""),
+        "the form keeps what was typed"
+    );
+    let saved = admin
+        .post(
+            "/dashboard/development/oauth-apps/gusto",
+            &[
+                ("csrf", &csrf),
+                ("client_id", "gusto-client"),
+                ("client_secret", "gusto-secret-canary"),
+                ("scopes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let page = admin.get(saved.location()).await;
+    assert!(page.html.contains("revision 1"), "{}", page.html);
+    assert!(!page.html.contains("gusto-secret-canary"));
+    let removed = admin
+        .post(
+            "/dashboard/development/oauth-apps/gusto/remove",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    let unknown = admin
+        .get("/dashboard/development/oauth-apps/personio")
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    // The trail, filtered; the operator's own entries are in production's.
+    let trail = admin
+        .get("/dashboard/development/audit?action=oauth_app.saved")
+        .await;
+    assert_eq!(trail.status, StatusCode::OK);
+    assert!(trail.html.contains("<code>oauth_app.saved</code>"));
+    assert!(
+        !trail.html.contains("<code>oauth_app.removed</code>"),
+        "only the filtered action"
+    );
+    assert!(!trail.html.contains("gusto-secret-canary"));
+    let production = admin.get("/dashboard/production/audit?actor=cli").await;
+    assert!(production.html.contains("<code>operator.created</code>"));
+    assert!(production.html.contains("<code>api_key.created</code>"));
+    let bogus = admin
+        .get("/dashboard/production/audit?action=nope&before=garbage")
+        .await;
+    assert_eq!(bogus.status, StatusCode::OK, "unknown filters are ignored");
+}
+
 both_backends!(
+    keys_oauth_apps_and_the_audit_trail,
     magic_links_are_made_followed_and_revoked,
     webhooks_are_added_watched_and_redelivered,
     signs_in_with_a_one_time_link_and_a_password,
