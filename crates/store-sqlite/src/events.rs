@@ -34,6 +34,19 @@ impl Events for SqliteStore {
         row.map(Event::try_from).transpose()
     }
 
+    async fn integration_events(
+        &self,
+        environment_id: &str,
+        integration_id: &str,
+        limit: u32,
+    ) -> Result<Vec<Event>> {
+        let rows = sql::events::of_integration(environment_id, integration_id, limit)
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        convert_all(rows)
+    }
+
     async fn recent_events(&self, environment_id: &str, limit: u32) -> Result<Vec<Event>> {
         let rows = sql::events::recent(environment_id, limit)
             .fetch_all(&self.read)

@@ -23,6 +23,9 @@ pub struct Event {
     pub created_at: DateTime<Utc>,
     /// What the event's log page explains beyond the payload (e.g. why a flow failed).
     pub detail: Option<String>,
+    /// The integration the event is about, for the dashboard's page of that integration;
+    /// `None` for events about no integration (a failed flow, a test).
+    pub integration_id: Option<String>,
 }
 
 /// Events that accompany no other change, and reading events back.
@@ -37,4 +40,12 @@ pub trait Events: Send + Sync {
 
     /// The newest events of an environment, newest first.
     async fn recent_events(&self, environment_id: &str, limit: u32) -> Result<Vec<Event>>;
+
+    /// The newest events about one integration, newest first.
+    async fn integration_events(
+        &self,
+        environment_id: &str,
+        integration_id: &str,
+        limit: u32,
+    ) -> Result<Vec<Event>>;
 }

@@ -151,6 +151,19 @@ impl Deliveries for PostgresStore {
         convert_all(rows)
     }
 
+    async fn integration_deliveries(
+        &self,
+        environment_id: &str,
+        integration_id: &str,
+        events: u32,
+    ) -> Result<Vec<Delivery>> {
+        let rows = sql::webhooks::integration_deliveries(environment_id, integration_id, events)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        convert_all(rows)
+    }
+
     async fn delivery_counts(
         &self,
         environment_id: &str,

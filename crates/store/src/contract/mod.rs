@@ -84,6 +84,7 @@ macro_rules! contract_tests {
             resetting_replaces_password_sessions_and_token,
             operator_sessions_and_tokens_are_pruned,
             standalone_events_are_stored_and_found,
+            an_integrations_events_and_deliveries_are_found,
             audit_events_page_newest_first,
             audit_events_filter,
             audit_actions_are_counted_by_hour,
@@ -154,6 +155,7 @@ fn event(environment_id: &str, event_type: &str) -> Event {
         event_type: event_type.into(),
         created_at: millis_now(),
         detail: None,
+        integration_id: None,
     }
 }
 

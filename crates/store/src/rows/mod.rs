@@ -302,7 +302,8 @@ impl From<SealedRow> for Sealed {
 }
 
 /// Columns of `events`, in [`EventRow`]'s order.
-pub const EVENT_COLUMNS: &str = "id, environment_id, event_type, payload, created_at, detail";
+pub const EVENT_COLUMNS: &str =
+    "id, environment_id, event_type, payload, created_at, detail, integration_id";
 
 /// `events` row.
 #[derive(Debug, sqlx::FromRow)]
@@ -319,6 +320,8 @@ pub struct EventRow {
     pub created_at: i64,
     /// [`Event::detail`](crate::Event::detail).
     pub detail: Option<String>,
+    /// [`Event::integration_id`](crate::Event::integration_id).
+    pub integration_id: Option<String>,
 }
 
 impl TryFrom<EventRow> for Event {
@@ -332,6 +335,7 @@ impl TryFrom<EventRow> for Event {
             payload: row.payload,
             created_at: from_millis(row.created_at)?,
             detail: row.detail,
+            integration_id: row.integration_id,
         })
     }
 }

@@ -292,4 +292,22 @@ statements! {
         .bind(environment_id)
         .bind(to_millis(since))
     }
+
+    /// The deliveries of an integration's newest events.
+    fn integration_deliveries<'q>(
+        environment_id: &'q str,
+        integration_id: &'q str,
+        events: u32,
+    ) -> QueryAs<DeliveryRow> {
+        sqlx::query_as(text!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
+             WHERE environment_id = $1 AND event_id IN \
+             (SELECT id FROM events WHERE environment_id = $1 AND integration_id = $2 \
+              ORDER BY created_at DESC, id DESC LIMIT $3) \
+             ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(environment_id)
+        .bind(integration_id)
+        .bind(i64::from(events))
+    }
 }

@@ -250,6 +250,14 @@ pub trait Deliveries: Send + Sync {
         since: DateTime<Utc>,
     ) -> Result<DeliveryCounts>;
 
+    /// The deliveries of the newest `events` events about an integration, newest first.
+    async fn integration_deliveries(
+        &self,
+        environment_id: &str,
+        integration_id: &str,
+        events: u32,
+    ) -> Result<Vec<Delivery>>;
+
     /// A delivery with its payload and attempts.
     async fn delivery(&self, environment_id: &str, id: &str) -> Result<Option<DeliveryDetail>>;
 
