@@ -92,6 +92,15 @@ fn event_with_id<T: Serialize>(
         payload,
         created_at: now,
         detail: None,
+        integration_id: None,
+    }
+}
+
+/// `event` about `integration`.
+fn about(integration: &Integration, event: Event) -> Event {
+    Event {
+        integration_id: Some(integration.id.to_string()),
+        ..event
     }
 }
 
@@ -111,12 +120,13 @@ pub fn integration_created(integration: &Integration, now: DateTime<Utc>) -> Eve
         category: integration.category,
         end_user: (&integration.end_user).into(),
     };
-    event(
+    let created = event(
         &integration.environment_id,
         "integration-created",
         data,
         now,
-    )
+    );
+    about(integration, created)
 }
 
 #[derive(Serialize)]
@@ -138,12 +148,13 @@ pub fn integration_deleted(integration: &Integration, now: DateTime<Utc>) -> Eve
         end_user: (&integration.end_user).into(),
         deleted_at: now,
     };
-    event(
+    let deleted = event(
         &integration.environment_id,
         "integration-deleted",
         data,
         now,
-    )
+    );
+    about(integration, deleted)
 }
 
 #[derive(Serialize)]
@@ -176,12 +187,13 @@ pub fn integration_state_changed(
         state: state.as_str(),
         updated_at: now,
     };
-    event(
+    let changed = event(
         &integration.environment_id,
         "integration-state-changed",
         data,
         now,
-    )
+    );
+    about(integration, changed)
 }
 
 #[derive(Serialize)]

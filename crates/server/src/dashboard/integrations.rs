@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use plugboard_catalog::Category;
 use plugboard_store::{
     Environment, Integration, IntegrationCursor, IntegrationSearch, IntegrationStatus,
-    audit::AuditFilter, ids::IntegrationId, request_log::RequestFilter,
+    audit::AuditFilter, ids::IntegrationId, request_log::RequestFilter, webhooks::DeliveryStatus,
 };
 use serde::Deserialize;
 
@@ -289,6 +289,23 @@ struct AuditRow {
     actor: String,
 }
 
+/// One event about the integration, with its deliveries: its status history and what its
+/// webhooks received.
+struct EventRow {
+    when: String,
+    event_type: String,
+    /// The status it changed to, for `integration-state-changed`.
+    state: Option<String>,
+    deliveries: Vec<DeliveryLink>,
+}
+
+/// A delivery of an event, linked to its page.
+struct DeliveryLink {
+    href: String,
+    text: String,
+    class: &'static str,
+}
+
 /// One passthrough call on an integration's page.
 struct RequestRow {
     when: String,
@@ -320,6 +337,7 @@ struct DetailPage {
     credentials: CredentialsView,
     audit: Vec<AuditRow>,
     requests: Vec<RequestRow>,
+    events: Vec<EventRow>,
     relink_url: Option<String>,
 }
 
@@ -406,6 +424,7 @@ async fn detail_page(
             duration_ms: entry.duration_ms,
         })
         .collect();
+    let events = events_of(state, environment, &id).await?;
     let title = integration.end_user.organization_name.clone();
     let rest = format!(
         "/integrations/{}",
@@ -432,11 +451,65 @@ async fn detail_page(
         credentials,
         audit,
         requests,
+        events,
         relink_url,
         organization: integration.end_user.organization_name,
         email: integration.end_user.email.unwrap_or_default(),
         origin_id: integration.end_user.origin_id.unwrap_or_default(),
     })
+}
+
+/// The integration's newest events, each with its deliveries.
+async fn events_of(
+    state: &AppState,
+    environment: &Environment,
+    id: &IntegrationId,
+) -> Result<Vec<EventRow>, DomainError> {
+    let events = state
+        .store
+        .integration_events(&environment.id, id.as_str(), LOG_ROWS)
+        .await?;
+    let mut deliveries = state
+        .store
+        .integration_deliveries(&environment.id, id.as_str(), LOG_ROWS)
+        .await?;
+    Ok(events
+        .into_iter()
+        .map(|event| {
+            let state = (event.event_type == "integration-state-changed")
+                .then(|| serde_json::from_str::<serde_json::Value>(&event.payload).ok())
+                .flatten()
+                .and_then(|payload| payload["data"]["state"].as_str().map(str::to_owned));
+            let mine: Vec<_> = deliveries
+                .extract_if(.., |delivery| delivery.event_id == event.id)
+                .collect();
+            EventRow {
+                when: when(event.created_at),
+                event_type: event.event_type,
+                state,
+                deliveries: mine
+                    .into_iter()
+                    .map(|delivery| {
+                        let (key, class) = match (delivery.status, delivery.attempts) {
+                            (DeliveryStatus::Succeeded, _) => ("delivery-succeeded", "active"),
+                            (DeliveryStatus::Failed, _) => ("delivery-failed", "invalid"),
+                            (DeliveryStatus::Pending, 0) => ("delivery-waiting", "inactive"),
+                            (DeliveryStatus::Pending, _) => ("delivery-retrying", "failing"),
+                        };
+                        DeliveryLink {
+                            href: format!(
+                                "/dashboard/{}/webhooks/deliveries/{}",
+                                environment.name.as_str(),
+                                delivery.id
+                            ),
+                            text: views::t(key),
+                            class,
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
 }
 
 /// What the page shows of the credentials: their kind and field names, and for OAuth the

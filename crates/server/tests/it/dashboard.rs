@@ -729,6 +729,11 @@ async fn integrations_are_found_and_managed(backend: Backend) {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.html.contains("bill@initech.example"));
     assert!(
+        page.html.contains("<code>integration-created</code>"),
+        "its events"
+    );
+    assert!(page.html.contains("no endpoint subscribed"));
+    assert!(
         page.html.contains("API credentials (api_key)"),
         "field names, never values"
     );
@@ -902,7 +907,7 @@ async fn webhooks_are_added_watched_and_redelivered(backend: Backend) {
     );
 
     // An integration's event fails once (500), is logged, and is delivered again on request.
-    app.connected_integration().await;
+    let integration = app.connected_integration().await;
     let first = receiver
         .wait_for(1, std::time::Duration::from_secs(10))
         .await;
@@ -945,6 +950,19 @@ async fn webhooks_are_added_watched_and_redelivered(backend: Backend) {
         second[0].header("webhook-id"),
         second[1].header("webhook-id"),
         "the same event"
+    );
+    // The integration's page shows the event with its delivery.
+    let page = admin
+        .get(&format!(
+            "/dashboard/development/integrations/{}",
+            encode(&integration)
+        ))
+        .await;
+    assert!(page.html.contains("<code>integration-created</code>"));
+    assert!(
+        page.html.contains(&format!("href=\"{delivery_path}\"")),
+        "{}",
+        page.html
     );
 
     // A test event, a rotation (shown once) and a delete confirmed by the URL.
