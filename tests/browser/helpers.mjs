@@ -451,3 +451,39 @@ export async function submitSandboxKey(scope, value) {
 export async function expectSuccess(scope, { lang = 'en', tool = 'Sandbox' } = {}) {
   await expectHeading(scope, t(lang, 'success-title', { tool }));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Accessibility.
+
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** The axe-core tags every audit runs: WCAG 2.0 A and AA, 2.1 AA, 2.2 AA. */
+export const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21aa', 'wcag22aa'];
+
+/**
+ * Runs axe on the document of `scope` (a Page or Frame) and fails on any violation, as
+ * `a11y.test.mjs` does. axe is injected with a <script> tag, which Plugboard's CSPs forbid: the
+ * context must be made with `bypassCSP`. Callers first wait for the state to check.
+ */
+export async function audit(scope, label) {
+  if (!(await scope.evaluate(() => typeof window.axe === 'object'))) {
+    await scope.addScriptTag({ content: AXE });
+  }
+  const { violations, passes } = await scope.evaluate(async (tags) => {
+    const results = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: tags },
+      resultTypes: ['violations'],
+    });
+    return {
+      passes: results.passes.length,
+      violations: results.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary}`),
+      })),
+    };
+  }, AXE_TAGS);
+  assert.ok(passes > 5, `${label}: axe checked too little (${passes} rules passed)`);
+  assert.deepEqual(violations, [], `${label}:\n${violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.join('\n  ')}`).join('\n')}`);
+}
