@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use plugboard_store::{
-    Environment, EnvironmentName, Result, Setup, StoreError, driver::from_sqlx, rows::convert_all,
-    sql, to_millis,
+    Environment, EnvironmentName, EnvironmentSettings, Result, Setup, StoreError,
+    driver::from_sqlx, rows::convert_all, sql, to_millis,
 };
 
 use crate::PostgresStore;
@@ -49,5 +49,21 @@ impl Setup for PostgresStore {
             .await
             .map_err(from_sqlx)?;
         convert_all(rows)
+    }
+
+    async fn environment_settings(&self) -> Result<Vec<EnvironmentSettings>> {
+        let rows = sql::setup::settings()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        convert_all(rows)
+    }
+
+    async fn save_environment_settings(&self, settings: &EnvironmentSettings) -> Result<()> {
+        sql::setup::save_settings(settings)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
     }
 }

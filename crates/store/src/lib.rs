@@ -100,7 +100,7 @@ pub use oauth::{NewOauthApp, Oauth, OauthApp, OauthAttempt, OauthResult};
 pub use operators::{Operator, OperatorRole, OperatorSession, Operators, SigninToken};
 pub use request_log::RequestLog;
 pub use sealing::{Sealed, Sealing};
-pub use setup::{Environment, EnvironmentName, Setup};
+pub use setup::{Environment, EnvironmentName, EnvironmentSettings, Setup};
 pub use webhooks::{Deliveries, WebhookEndpoints};
 
 /// What can go wrong in storage, in terms callers act on.

@@ -39,6 +39,20 @@ pub struct Environment {
     pub created_at: DateTime<Utc>,
 }
 
+/// What an operator set for an environment in the dashboard, over the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentSettings {
+    /// The environment.
+    pub environment_id: String,
+    /// The product name the flow shows; `None` keeps `PLUGBOARD_PRODUCT_NAME*`.
+    pub product_name: Option<String>,
+    /// The origins allowed to frame the flow (a `frame-ancestors` source list); `None` keeps
+    /// `PLUGBOARD_FRAME_ANCESTORS_*`.
+    pub frame_ancestors: Option<String>,
+    /// When they were last saved.
+    pub updated_at: DateTime<Utc>,
+}
+
 /// Migrations, health checks and environments.
 #[async_trait]
 pub trait Setup: Send + Sync {
@@ -57,4 +71,10 @@ pub trait Setup: Send + Sync {
 
     /// Both environments, production first. Call [`Setup::migrate`] first.
     async fn environments(&self) -> Result<Vec<Environment>>;
+
+    /// The settings operators saved, for the environments that have any.
+    async fn environment_settings(&self) -> Result<Vec<EnvironmentSettings>>;
+
+    /// Saves an environment's settings, replacing what was saved before.
+    async fn save_environment_settings(&self, settings: &EnvironmentSettings) -> Result<()>;
 }

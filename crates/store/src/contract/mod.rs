@@ -41,6 +41,7 @@ macro_rules! contract_tests {
     ($factory:expr) => {
         $crate::contract_tests!(@each $factory;
             environments_are_created_once,
+            environment_settings_are_saved_per_environment,
             api_keys_are_found_by_hash_until_revoked,
             api_key_uses_are_recorded_once_a_minute,
             magic_links_are_recorded,

@@ -372,6 +372,33 @@ pub struct MagicLinkRow {
     pub revoked_at: Option<i64>,
 }
 
+/// `environment_settings` row.
+#[derive(Debug, sqlx::FromRow)]
+pub struct EnvironmentSettingsRow {
+    /// [`EnvironmentSettings::environment_id`](crate::EnvironmentSettings::environment_id).
+    pub environment_id: String,
+    /// [`EnvironmentSettings::product_name`](crate::EnvironmentSettings::product_name).
+    pub product_name: Option<String>,
+    /// [`EnvironmentSettings::frame_ancestors`](crate::EnvironmentSettings::frame_ancestors).
+    pub frame_ancestors: Option<String>,
+    /// [`EnvironmentSettings::updated_at`](crate::EnvironmentSettings::updated_at), in
+    /// milliseconds.
+    pub updated_at: i64,
+}
+
+impl TryFrom<EnvironmentSettingsRow> for crate::EnvironmentSettings {
+    type Error = StoreError;
+
+    fn try_from(row: EnvironmentSettingsRow) -> Result<Self> {
+        Ok(Self {
+            environment_id: row.environment_id,
+            product_name: row.product_name,
+            frame_ancestors: row.frame_ancestors,
+            updated_at: from_millis(row.updated_at)?,
+        })
+    }
+}
+
 /// A magic link row with its progress.
 #[derive(Debug, sqlx::FromRow)]
 pub struct LinkProgressRow {
