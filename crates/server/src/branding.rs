@@ -1,8 +1,8 @@
 //! The operator's branding of the hosted flow, per environment: product name, logo and accent
 //! colour. Configuration (`PLUGBOARD_PRODUCT_NAME`, `PLUGBOARD_LOGO`, `PLUGBOARD_ACCENT_COLOR`,
 //! each with `_PRODUCTION`/`_DEVELOPMENT` overrides) is read once, at start-up; pages ask
-//! [`crate::config::Config::branding`] only, so that branding can later come from the
-//! database without touching them.
+//! [`crate::settings::branding`], which puts the product name an operator saved in the
+//! dashboard over it.
 //!
 //! The logo is served by Plugboard itself (`/assets/brand/<hash>.svg|png`) and the accent as a
 //! one-rule stylesheet (`/assets/brand/accent-<rrggbb>.css`): the flow's content security policy

@@ -58,6 +58,7 @@ pub(crate) mod ratelimit;
 pub mod retention;
 pub(crate) mod sandbox;
 pub mod sdk;
+pub mod settings;
 pub mod tokens;
 pub(crate) mod tool_auth;
 pub(crate) mod tools;
@@ -76,6 +77,18 @@ use crate::{
 pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Reads a lock that guards plain in-memory data (see [`lock`]).
+pub(crate) fn lock_read<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Writes a lock that guards plain in-memory data (see [`lock`]).
+pub(crate) fn lock_write<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -138,6 +151,9 @@ pub struct AppInner {
     /// OAuth access tokens handed out by this process, and the single-flight refresh locks
     /// (`oauth/tokens.rs`).
     pub oauth_tokens: oauth::tokens::Tokens,
+    /// The environment settings operators saved in the dashboard, reloaded every few
+    /// seconds (`settings.rs`).
+    pub settings: Arc<settings::Settings>,
 }
 
 impl std::fmt::Debug for AppInner {
@@ -262,12 +278,17 @@ impl AppState {
         let limits = Arc::new(ratelimit::RateLimits::new(&config));
         ratelimit::spawn_pruning(&limits, ratelimit::PRUNE_EVERY);
         let database_up = health::watch(store.clone());
+        let settings = Arc::new(
+            settings::Settings::load(store.as_ref())
+                .await
+                .context("reading the environment settings")?,
+        );
         let passthrough = passthrough::Passthrough::new(
             &config.passthrough,
             config.tool_base_urls.clone(),
             store.clone(),
         );
-        Ok(Self(Arc::new(AppInner {
+        let state = Self(Arc::new(AppInner {
             config,
             store,
             catalog,
@@ -281,7 +302,10 @@ impl AppState {
             passthrough,
             check_wake: Arc::default(),
             oauth_tokens: oauth::tokens::Tokens::default(),
-        })))
+            settings,
+        }));
+        settings::spawn_reloading(&state);
+        Ok(state)
     }
 }
 

@@ -10,6 +10,7 @@ nav-links = Links
 nav-keys = API keys
 nav-oauth = OAuth apps
 nav-audit = Audit trail
+nav-settings = Settings
 optional = (optional)
 switch-to = Switch to
 env-production = Production
@@ -64,6 +65,7 @@ notice-link-revoked = The link is revoked: it no longer opens, also for someone 
 notice-key-revoked = The key is revoked. Servers stop accepting it within 10 seconds.
 notice-oauth-saved = The OAuth app is saved as a new revision. New connections use it; existing ones keep theirs.
 notice-oauth-removed = The OAuth app is removed: end users can no longer sign in to the tool here. Existing integrations keep refreshing.
+notice-settings-saved = Saved. The flow uses the new settings now on this server, within 5 seconds on the others.
 notice-signed-out = You are signed out.
 notice-signed-out-everywhere = You are signed out on every device.
 
@@ -366,3 +368,16 @@ audit-older = Older entries
 col-target = Target
 col-ip = Address
 col-detail = Detail
+
+## Settings
+settings-title = Settings
+settings-lead = How the connection flow of this environment presents itself. An empty field keeps the server's configured value, shown greyed.
+settings-edit = Flow settings
+settings-product-name = Product name
+settings-product-name-hint = Your product's name, shown in the flow's header and its guides (at most 60 characters).
+settings-frame-ancestors = Sites allowed to embed the flow
+settings-frame-ancestors-hint = Origins separated by spaces, e.g. https://app.example.com https://*.example.com; 'self' for this server; 'none' for no site. The flow posts its result only to one of them.
+settings-framing-now = Embedding allowed now
+settings-saved-at = Last saved
+settings-save = Save
+settings-framing-open = Any site may embed production links: a page framing one receives the activation token. Name your app's origin.

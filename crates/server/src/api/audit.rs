@@ -29,7 +29,8 @@ pub struct AuditEventOut {
     /// `oauth_app.saved`, `oauth_app.removed`, `link.created` (magic links), `link.revoked`,
     /// and the end user's steps `link.opened`, `link.tool_chosen`,
     /// `link.credentials_submitted`, `link.signin_started`, `link.verification_failed`,
-    /// `link.verification_succeeded`, `link.completed`; and, in the production trail only
+    /// `link.verification_succeeded`, `link.completed`; `settings.updated`; and, in the
+    /// production trail only
     /// (operators are deployment-wide), the dashboard's `operator.created`,
     /// `operator.disabled`, `operator.enabled`, `operator.reset`, `operator.password_set`,
     /// `operator.signed_in`, `operator.signin_failed`, `operator.signed_out`.

@@ -232,7 +232,7 @@ fn parse_flag(text: &str) -> Result<bool, String> {
 }
 
 /// Origins, `*`, `'self'`, `'none'` or schemes, with nothing that could end the directive.
-fn parse_frame_ancestors(text: &str) -> Result<String, String> {
+pub(crate) fn parse_frame_ancestors(text: &str) -> Result<String, String> {
     for source in text.split_whitespace() {
         let ok = matches!(source, "*" | "'self'" | "'none'")
             || Url::parse(&source.replace("*.", "wildcard."))

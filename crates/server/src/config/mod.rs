@@ -7,6 +7,8 @@
 //! the README's table and `.env.sample` in step.
 
 mod de;
+
+pub(crate) use de::parse_frame_ancestors;
 mod sources;
 
 use std::{

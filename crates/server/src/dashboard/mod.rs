@@ -25,6 +25,7 @@ mod links;
 mod oauth_apps;
 mod overview;
 mod session;
+mod settings;
 mod signin;
 mod views;
 mod webhooks;
@@ -159,5 +160,9 @@ pub fn router() -> Router<AppState> {
             post(oauth_apps::remove),
         )
         .route("/dashboard/{env}/audit", get(audit::page))
+        .route(
+            "/dashboard/{env}/settings",
+            get(settings::show).post(settings::save),
+        )
         .route("/dashboard/{env}/{*rest}", get(not_found))
 }

@@ -199,6 +199,7 @@ const NOTICES: &[&str] = &[
     "key-revoked",
     "oauth-saved",
     "oauth-removed",
+    "settings-saved",
 ];
 
 /// A time as the dashboard shows it: UTC, to the minute, machine-readable in `<time>`.

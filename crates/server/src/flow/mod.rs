@@ -19,7 +19,7 @@ use axum::{
 };
 use chrono::Utc;
 use plugboard_catalog::Tool;
-use plugboard_store::{Environment, EnvironmentName, StoreError};
+use plugboard_store::{Environment, StoreError};
 use serde::Deserialize;
 
 use crate::{
@@ -357,17 +357,14 @@ pub(crate) fn secure(mut response: Response, frame_ancestors: &str) -> Response 
     response
 }
 
-/// Which parent origins may frame pages of `environment`.
-pub(crate) fn frame_ancestors<'a>(
-    state: &'a AppState,
-    environment: Option<&Environment>,
-) -> &'a str {
-    match environment.map(|env| env.name) {
-        Some(EnvironmentName::Production) => &state.config.frame_ancestors_production,
-        Some(EnvironmentName::Development) => &state.config.frame_ancestors_development,
+/// Which parent origins may frame pages of `environment`: the operator's setting, else the
+/// configuration's (`settings.rs`).
+pub(crate) fn frame_ancestors(state: &AppState, environment: Option<&Environment>) -> String {
+    match environment {
+        Some(environment) => crate::settings::frame_ancestors(state, environment),
         // A broken link's page shows only an apology, so any page may frame it: better than
         // a blank iframe.
-        None => "*",
+        None => "*".to_owned(),
     }
 }
 

@@ -111,8 +111,7 @@ impl Chrome {
         page: &'static str,
         title: &str,
     ) -> Self {
-        let name = environment.map_or(EnvironmentName::Production, |e| e.name);
-        let branding = state.config.branding(name);
+        let branding = crate::settings::branding(state, environment);
         Self {
             lang: tr.code(),
             page,
@@ -297,7 +296,7 @@ fn render(
     match template.render() {
         Ok(html) => secure(
             (status, Html(html)).into_response(),
-            frame_ancestors(state, environment),
+            &frame_ancestors(state, environment),
         ),
         Err(error) => {
             tracing::error!(%error, "rendering a flow page");
@@ -328,9 +327,7 @@ fn step_numbers(link: &Link, signs_in: bool) -> (usize, usize) {
 
 /// The operator's product name in the link's environment, else a generic phrase.
 fn product(state: &AppState, link: &Link) -> String {
-    state
-        .config
-        .branding(link.environment.name)
+    crate::settings::branding(state, Some(&link.environment))
         .product_name
         .unwrap_or_else(|| link.tr.t("product-generic"))
 }
@@ -338,9 +335,7 @@ fn product(state: &AppState, link: &Link) -> String {
 /// The name guides suggest for the credential: the product name, else the host of the public
 /// URL ("a name such as this app" would not read).
 fn guide_product(state: &AppState, link: &Link) -> String {
-    state
-        .config
-        .branding(link.environment.name)
+    crate::settings::branding(state, Some(&link.environment))
         .product_name
         .or_else(|| state.config.public_url.host_str().map(str::to_owned))
         .unwrap_or_else(|| link.tr.t("product-generic"))
