@@ -285,7 +285,13 @@ export async function startProvider(options = {}) {
     adapter: (model) => new TestAdapter(model, store, clients),
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
-    findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
+    // A login that is an e-mail address is also the account's verified address, for the
+    // dashboard's OpenID Connect sign-in of operators.
+    findAccount: async (_ctx, sub) => ({
+      accountId: sub,
+      claims: async () => (sub.includes('@') ? { sub, email: sub, email_verified: true } : { sub }),
+    }),
+    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
     responseTypes: ['code'],
     // Every vendor in the catalog requires PKCE; oidc-provider only implements S256.
     pkce: { required: () => true },

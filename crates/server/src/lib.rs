@@ -50,6 +50,7 @@ pub(crate) mod listener;
 pub(crate) mod metrics;
 pub mod net;
 pub mod oauth;
+pub mod oidc;
 pub mod openapi;
 pub mod operators;
 pub(crate) mod ops;
@@ -154,6 +155,8 @@ pub struct AppInner {
     /// The environment settings operators saved in the dashboard, reloaded every few
     /// seconds (`settings.rs`).
     pub settings: Arc<settings::Settings>,
+    /// The identity provider's metadata for operators' OpenID Connect sign-in (`oidc.rs`).
+    pub oidc: oidc::Oidc,
 }
 
 impl std::fmt::Debug for AppInner {
@@ -303,6 +306,7 @@ impl AppState {
             check_wake: Arc::default(),
             oauth_tokens: oauth::tokens::Tokens::default(),
             settings,
+            oidc: oidc::Oidc::default(),
         }));
         settings::spawn_reloading(&state);
         Ok(state)

@@ -413,6 +413,37 @@ pub async fn sign_in(
     })
 }
 
+/// Signs in the operator whose address an identity provider confirmed (`oidc.rs`). Only an
+/// enabled account with that address signs in: the provider proves who someone is, the
+/// account says what they may do. A refusal is [`SigninRefused::Wrong`].
+pub async fn sign_in_verified(
+    state: &AppState,
+    email: &str,
+    client: Client,
+) -> Result<NewSession, SigninRefused> {
+    let Some(operator) = state
+        .store
+        .operator_by_email(&email.to_lowercase())
+        .await?
+        .filter(|operator| operator.disabled_at.is_none())
+    else {
+        tracing::warn!("single sign-on for an address without an enabled operator account");
+        return Err(SigninRefused::Wrong);
+    };
+    let (id, session) = new_session(state, &operator.id, &client, Utc::now());
+    state.store.start_operator_session(&session).await?;
+    tracing::info!(operator_id = %operator.id, "operator signed in with single sign-on");
+    let caller = Caller::operator(&operator.id, client);
+    let entry = caller
+        .entry(Action::OperatorSignedIn)
+        .target("operator", &operator.id)
+        .detail("method", "oidc");
+    caller
+        .record(state, &state.environments.production.id, entry)
+        .await;
+    Ok(NewSession { id, operator })
+}
+
 /// How much longer `operator` stays locked at `now`, if it is.
 fn locked_for(operator: &Operator, now: DateTime<Utc>) -> Option<Duration> {
     let last = operator.last_failed_signin_at?;

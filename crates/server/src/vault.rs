@@ -105,6 +105,9 @@ pub enum Purpose {
     /// What an OAuth sign-in attempt keeps for its callback (PKCE verifier, link token) and
     /// its result (the activation token); the record id is the attempt id.
     OauthAttempt,
+    /// An operator's OpenID Connect sign-in in progress (state, nonce, PKCE verifier), in the
+    /// browser's cookie.
+    OidcSignin,
 }
 
 impl Purpose {
@@ -114,6 +117,7 @@ impl Purpose {
             Self::WebhookSecret => "webhook-secret",
             Self::OauthClientSecret => "oauth-client-secret",
             Self::OauthAttempt => "oauth-attempt",
+            Self::OidcSignin => "oidc-signin",
         }
     }
 }

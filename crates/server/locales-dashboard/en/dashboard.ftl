@@ -100,6 +100,15 @@ signin-too-many = { $seconds ->
     [one] Too many sign-in attempts from your address. Try again in a second.
    *[other] Too many sign-in attempts from your address. Try again in { $seconds } seconds.
 }
+signin-or = or
+signin-sso = Sign in with { $name }
+signin-sso-default = single sign-on
+signin-sso-disabled = Single sign-on is not configured on this server.
+signin-sso-expired = The sign-in expired or was started in another browser. Try again.
+signin-sso-no-email = Your identity provider did not confirm an e-mail address for you.
+signin-sso-refused = Your identity provider did not sign you in.
+signin-sso-failed = Your identity provider could not be reached or gave an answer that did not verify. Try again, and tell your administrator if it persists.
+signin-sso-no-account = Your identity provider signed you in, but there is no dashboard account for your address. Ask an administrator to create one (plugboard operators create).
 welcome-title = Choose your password
 welcome-lead = You will sign in as
 field-new-password = New password

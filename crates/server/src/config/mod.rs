@@ -229,6 +229,12 @@ impl From<String> for Secret {
 }
 
 impl Secret {
+    /// The secret itself, for the one request that sends it (the OpenID Connect client
+    /// secret to the provider's token endpoint).
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
     /// Whether `candidate` is this secret, in time independent of where they differ.
     pub fn matches(&self, candidate: &str) -> bool {
         use subtle::ConstantTimeEq;
@@ -430,6 +436,37 @@ pub struct DashboardConfig {
         deserialize_with = "de::duration"
     )]
     pub session_lifetime: Duration,
+    /// `PLUGBOARD_DASHBOARD_OIDC_ISSUER`: an OpenID Connect provider operators may sign in
+    /// with (its issuer URL, for discovery); unset: passwords only. Operators still need an
+    /// account (`plugboard operators create`) with the address the provider confirms.
+    #[serde(
+        rename = "dashboard_oidc_issuer",
+        default,
+        deserialize_with = "de::public_url"
+    )]
+    pub oidc_issuer: Option<Url>,
+    /// `PLUGBOARD_DASHBOARD_OIDC_CLIENT_ID`: the client the provider issued to Plugboard.
+    #[serde(
+        rename = "dashboard_oidc_client_id",
+        default,
+        deserialize_with = "de::trimmed"
+    )]
+    pub oidc_client_id: Option<String>,
+    /// `PLUGBOARD_DASHBOARD_OIDC_CLIENT_SECRET`: its secret (at least 16 characters).
+    #[serde(
+        rename = "dashboard_oidc_client_secret",
+        default,
+        deserialize_with = "de::token"
+    )]
+    pub oidc_client_secret: Option<Secret>,
+    /// `PLUGBOARD_DASHBOARD_OIDC_NAME`: what the sign-in button calls the provider ("Sign in
+    /// with Okta"); unset: "single sign-on".
+    #[serde(
+        rename = "dashboard_oidc_name",
+        default,
+        deserialize_with = "de::trimmed"
+    )]
+    pub oidc_name: Option<String>,
 }
 
 impl Default for DashboardConfig {
@@ -509,6 +546,37 @@ impl Config {
 
     /// Completes the keys whose default depends on others, and checks what involves two keys.
     fn resolve(mut self, dependent: Dependent) -> Result<Self, ConfigError> {
+        let oidc = &self.dashboard;
+        let parts = [
+            (
+                "PLUGBOARD_DASHBOARD_OIDC_ISSUER",
+                oidc.oidc_issuer.is_some(),
+            ),
+            (
+                "PLUGBOARD_DASHBOARD_OIDC_CLIENT_ID",
+                oidc.oidc_client_id.is_some(),
+            ),
+            (
+                "PLUGBOARD_DASHBOARD_OIDC_CLIENT_SECRET",
+                oidc.oidc_client_secret.is_some(),
+            ),
+        ];
+        let missing: Vec<&str> = parts
+            .iter()
+            .filter(|(_, set)| !set)
+            .map(|(name, _)| *name)
+            .collect();
+        if let Some((named, _)) = parts.iter().find(|(_, set)| *set)
+            && !missing.is_empty()
+        {
+            return Err(error(
+                named,
+                format!(
+                    "single sign-on needs the issuer, client id and client secret together; also set {}",
+                    missing.join(" and ")
+                ),
+            ));
+        }
         self.database = dependent
             .database_url
             .unwrap_or_else(|| Database::Sqlite(self.data_dir.join("plugboard.db")));

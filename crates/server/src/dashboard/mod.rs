@@ -84,6 +84,8 @@ pub fn router() -> Router<AppState> {
             get(signin::welcome).post(signin::choose),
         )
         .route("/dashboard/sign-out", post(signin::sign_out))
+        .route("/dashboard/oidc/start", get(signin::sso_start))
+        .route(crate::oidc::CALLBACK_PATH, get(signin::sso_callback))
         .route(
             "/dashboard/assets/{version}/{file}",
             get(crate::assets::serve),

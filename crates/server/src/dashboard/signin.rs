@@ -12,7 +12,7 @@ use axum::{
         Query, State,
         rejection::{FormRejection, QueryRejection},
     },
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::Response,
 };
 use serde::Deserialize;
@@ -37,6 +37,8 @@ struct SigninPage {
     next: String,
     error: Option<String>,
     info: Option<String>,
+    /// The single sign-on button's link and label, when a provider is configured.
+    sso: Option<(String, String)>,
 }
 
 /// Query of `GET /dashboard/sign-in`.
@@ -64,12 +66,28 @@ fn signin_page(
     info: Option<String>,
     status: StatusCode,
 ) -> Response {
+    let next = session::safe_next(Some(next)).to_owned();
+    let sso = crate::oidc::enabled(&state.config.dashboard).then(|| {
+        let name = state
+            .config
+            .dashboard
+            .oidc_name
+            .clone()
+            .unwrap_or_else(|| views::t("signin-sso-default"));
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.append_pair("next", &next);
+        (
+            format!("/dashboard/oidc/start?{}", query.finish()),
+            views::t_with("signin-sso", &[("name", &name)]),
+        )
+    });
     let page = SigninPage {
         ui: Ui::new(state, None, None, "", views::t("signin-title")),
         email,
-        next: session::safe_next(Some(next)).to_owned(),
+        next,
         error,
         info,
+        sso,
     };
     views::render(&page, status)
 }
@@ -328,5 +346,135 @@ pub(crate) async fn sign_out(
     response
         .headers_mut()
         .insert(header::SET_COOKIE, session::removed_cookie(&state));
+    response
+}
+
+/// The cookie that carries an OpenID Connect sign-in's sealed attempt to the callback.
+const OIDC_COOKIE: &str = "plugboard_oidc";
+
+fn oidc_cookie(state: &AppState, value: &str, max_age: cookie::time::Duration) -> HeaderValue {
+    // `Lax`, not `Strict`: the provider sends the browser back with a top-level navigation
+    // from its own site, which a `Strict` cookie would not survive.
+    let cookie = cookie::Cookie::build((OIDC_COOKIE, value.to_owned()))
+        .path("/dashboard/oidc")
+        .http_only(true)
+        .secure(state.config.public_url.scheme() == "https")
+        .same_site(cookie::SameSite::Lax)
+        .max_age(max_age)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or(HeaderValue::from_static(""))
+}
+
+/// Query of `GET /dashboard/oidc/start`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct StartQuery {
+    next: Option<String>,
+}
+
+fn sso_failed(state: &AppState, error: &crate::oidc::OidcError) -> Response {
+    tracing::warn!(%error, "single sign-on failed");
+    let message = match error {
+        crate::oidc::OidcError::Expired => views::t("signin-sso-expired"),
+        crate::oidc::OidcError::NoVerifiedEmail => views::t("signin-sso-no-email"),
+        crate::oidc::OidcError::Refused(_) => views::t("signin-sso-refused"),
+        _ => views::t("signin-sso-failed"),
+    };
+    signin_page(
+        state,
+        String::new(),
+        "",
+        Some(message),
+        None,
+        StatusCode::BAD_GATEWAY,
+    )
+}
+
+/// `GET /dashboard/oidc/start`: to the identity provider, with the attempt in a cookie.
+pub(crate) async fn sso_start(
+    State(state): State<AppState>,
+    client: Client,
+    query: Result<Query<StartQuery>, QueryRejection>,
+) -> Response {
+    let next = query.ok().and_then(|Query(q)| q.next).unwrap_or_default();
+    let next = session::safe_next(Some(&next)).to_owned();
+    if let Err(refused) = state.limits.signins.check_client(client.ip) {
+        let error = views::t_count("signin-too-many", "seconds", refused.retry_after as i64);
+        let page = signin_page(
+            &state,
+            String::new(),
+            &next,
+            Some(error),
+            None,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+        return refused.page(page);
+    }
+    match crate::oidc::start(&state, &next).await {
+        Ok((url, attempt)) => {
+            let mut response = views::see_other(&url);
+            let max_age = cookie::time::Duration::seconds(crate::oidc::ATTEMPT_TTL.num_seconds());
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, oidc_cookie(&state, &attempt, max_age));
+            response
+        }
+        Err(crate::oidc::OidcError::Disabled) => views::message(
+            &state,
+            None,
+            StatusCode::NOT_FOUND,
+            "error-not-found-title",
+            views::t("signin-sso-disabled"),
+        ),
+        Err(error) => sso_failed(&state, &error),
+    }
+}
+
+/// `GET /dashboard/oidc/callback`: the provider's answer; signs the operator in.
+pub(crate) async fn sso_callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    client: Client,
+    query: Result<Query<crate::oidc::Callback>, QueryRejection>,
+) -> Response {
+    if !crate::oidc::enabled(&state.config.dashboard) {
+        return views::message(
+            &state,
+            None,
+            StatusCode::NOT_FOUND,
+            "error-not-found-title",
+            views::t("signin-sso-disabled"),
+        );
+    }
+    let callback = query.map(|Query(q)| q).unwrap_or_default();
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == OIDC_COOKIE)
+        .map(|(_, value)| value.to_owned());
+    let finished =
+        crate::oidc::finish(&state, callback, cookie.as_deref(), chrono::Utc::now()).await;
+    let mut response = match finished {
+        Ok((email, next)) => match operators::sign_in_verified(&state, &email, client).await {
+            Ok(session) => signed_in(&state, &session, &next),
+            Err(SigninRefused::Store(error)) => views::store_problem(&state, None, error),
+            Err(_) => signin_page(
+                &state,
+                String::new(),
+                &next,
+                Some(views::t("signin-sso-no-account")),
+                None,
+                StatusCode::FORBIDDEN,
+            ),
+        },
+        Err(error) => sso_failed(&state, &error),
+    };
+    // The attempt is over, whatever its outcome.
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        oidc_cookie(&state, "", cookie::time::Duration::ZERO),
+    );
     response
 }

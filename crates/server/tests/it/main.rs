@@ -11,6 +11,7 @@ mod connect;
 mod connection_checks;
 mod connections;
 mod dashboard;
+mod dashboard_oidc;
 mod demo;
 mod documented_lists;
 mod fake_vendor;
