@@ -12,6 +12,7 @@ mod connection_checks;
 mod connections;
 mod dashboard;
 mod dashboard_oidc;
+mod dashboard_secrets;
 mod demo;
 mod documented_lists;
 mod fake_vendor;
