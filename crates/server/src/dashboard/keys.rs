@@ -40,12 +40,6 @@ struct KeysPage {
     error: Option<String>,
 }
 
-/// Query of the list: a confirmation.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct DoneQuery {
-    done: Option<String>,
-}
-
 async fn page(
     state: &AppState,
     signed: &Signed,
@@ -89,7 +83,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     signed: Signed,
     Env(environment): Env,
-    query: Result<Query<DoneQuery>, QueryRejection>,
+    query: Result<Query<views::DoneQuery>, QueryRejection>,
 ) -> Response {
     let done = query.ok().and_then(|Query(query)| query.done);
     match page(&state, &signed, &environment, String::new(), None).await {
@@ -146,16 +140,12 @@ pub(crate) async fn create(
     }
 }
 
-/// The revoke form (only its CSRF token).
-#[derive(Debug, Deserialize)]
-pub(crate) struct NoFields {}
-
 /// `POST /dashboard/{env}/api-keys/{id}/revoke`: a key of this environment only.
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     Env(environment): Env,
     Path((_, id)): Path<(String, String)>,
-    AdminPost(posted): AdminPost<NoFields>,
+    AdminPost(posted): AdminPost<views::NoFields>,
 ) -> Response {
     let caller = posted.signed.caller();
     let result = async {

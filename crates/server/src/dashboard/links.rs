@@ -575,16 +575,12 @@ pub(crate) async fn detail(
     views::render(&page, StatusCode::OK)
 }
 
-/// The revoke form (only its CSRF token).
-#[derive(Debug, Deserialize)]
-pub(crate) struct NoFields {}
-
 /// `POST /dashboard/{env}/links/{id}/revoke`.
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     Env(environment): Env,
     Path((_, id)): Path<(String, String)>,
-    AdminPost(posted): AdminPost<NoFields>,
+    AdminPost(posted): AdminPost<views::NoFields>,
 ) -> Response {
     let caller = posted.signed.caller();
     match links::revoke(&state, &environment, &id, &caller).await {

@@ -44,12 +44,6 @@ struct ListPage {
     rows: Vec<Row>,
 }
 
-/// Query of the pages: a confirmation.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct DoneQuery {
-    done: Option<String>,
-}
-
 fn tool_href(environment: &Environment, tool: &str) -> String {
     format!("/dashboard/{}/oauth-apps/{tool}", environment.name.as_str())
 }
@@ -59,7 +53,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     signed: Signed,
     Env(environment): Env,
-    query: Result<Query<DoneQuery>, QueryRejection>,
+    query: Result<Query<views::DoneQuery>, QueryRejection>,
 ) -> Response {
     let done = query.ok().and_then(|Query(query)| query.done);
     let current = match apps::list(&state, &environment).await {
@@ -197,7 +191,7 @@ pub(crate) async fn detail(
     signed: Signed,
     Env(environment): Env,
     Path((_, tool)): Path<(String, String)>,
-    query: Result<Query<DoneQuery>, QueryRejection>,
+    query: Result<Query<views::DoneQuery>, QueryRejection>,
 ) -> Response {
     let done = query.ok().and_then(|Query(query)| query.done);
     let tool = match apps::oauth_tool(&state, &tool) {
@@ -310,16 +304,12 @@ pub(crate) async fn save(
     }
 }
 
-/// The remove form (only its CSRF token).
-#[derive(Debug, Deserialize)]
-pub(crate) struct NoFields {}
-
 /// `POST /dashboard/{env}/oauth-apps/{tool}/remove`.
 pub(crate) async fn remove(
     State(state): State<AppState>,
     Env(environment): Env,
     Path((_, tool)): Path<(String, String)>,
-    AdminPost(posted): AdminPost<NoFields>,
+    AdminPost(posted): AdminPost<views::NoFields>,
 ) -> Response {
     let caller = posted.signed.caller();
     match apps::remove(&state, &environment, &tool, &caller).await {

@@ -35,12 +35,6 @@ struct SettingsPage {
     error: Option<String>,
 }
 
-/// Query of the page: a confirmation.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct DoneQuery {
-    done: Option<String>,
-}
-
 fn page(
     state: &AppState,
     signed: &Signed,
@@ -95,7 +89,7 @@ pub(crate) async fn show(
     State(state): State<AppState>,
     signed: Signed,
     Env(environment): Env,
-    query: Result<Query<DoneQuery>, QueryRejection>,
+    query: Result<Query<views::DoneQuery>, QueryRejection>,
 ) -> Response {
     let done = query.ok().and_then(|Query(query)| query.done);
     let page = page(&state, &signed, &environment, None, None);

@@ -226,6 +226,17 @@ pub(crate) fn ago(time: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// A form with no fields but its CSRF token (a button that does one thing).
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct NoFields {}
+
+/// The query of a page that can confirm the last action (`?done=…`, see [`Ui::notice`]).
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct DoneQuery {
+    /// The confirmation's key.
+    pub done: Option<String>,
+}
+
 /// The page that shows a new secret (a webhook secret, an API key) once: nothing shows it
 /// again.
 #[derive(Template)]

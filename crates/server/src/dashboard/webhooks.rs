@@ -127,12 +127,6 @@ fn delivery_href(environment: &Environment, id: &str) -> String {
     )
 }
 
-/// Query of the pages that confirm an action.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct DoneQuery {
-    done: Option<String>,
-}
-
 async fn list_page(
     state: &AppState,
     signed: &Signed,
@@ -174,7 +168,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     signed: Signed,
     Env(environment): Env,
-    query: Result<Query<DoneQuery>, QueryRejection>,
+    query: Result<Query<views::DoneQuery>, QueryRejection>,
 ) -> Response {
     let done = query.ok().and_then(|Query(query)| query.done);
     let all = EVENT_TYPES.iter().map(|t| (*t).to_owned()).collect();
@@ -632,7 +626,7 @@ pub(crate) async fn delivery(
     signed: Signed,
     Env(environment): Env,
     Path((_, id)): Path<(String, String)>,
-    query: Result<Query<DoneQuery>, QueryRejection>,
+    query: Result<Query<views::DoneQuery>, QueryRejection>,
 ) -> Response {
     let done = query.ok().and_then(|Query(query)| query.done);
     let result = async {

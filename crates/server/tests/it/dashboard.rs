@@ -108,6 +108,19 @@ impl Browser {
     }
 }
 
+/// The audit trail of an environment, newest first, as `filter` narrows it.
+async fn trail(
+    app: &TestApp,
+    environment_id: &str,
+    filter: plugboard_store::audit::AuditFilter,
+) -> Vec<plugboard_store::audit::AuditEvent> {
+    app.state
+        .store
+        .list_audit_events(environment_id, &filter, None, 100)
+        .await
+        .expect("trail")
+}
+
 /// Creates an operator and has them choose [`PASSWORD`] through their link; returns the
 /// signed-in browser.
 async fn operator(app: &TestApp, email: &str, role: OperatorRole) -> Browser {
@@ -378,17 +391,12 @@ async fn signing_out_ends_the_session_and_sign_in_never_adopts_a_cookie(backend:
         StatusCode::SEE_OTHER
     );
 
-    let trail = app
-        .state
-        .store
-        .list_audit_events(
-            &app.state.environments.production.id,
-            &plugboard_store::audit::AuditFilter::default(),
-            None,
-            100,
-        )
-        .await
-        .expect("trail");
+    let trail = trail(
+        &app,
+        &app.state.environments.production.id,
+        plugboard_store::audit::AuditFilter::default(),
+    )
+    .await;
     let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
     for action in [
         "operator.created",
@@ -779,20 +787,15 @@ async fn integrations_are_found_and_managed(backend: Backend) {
     );
     assert_eq!(admin.get(&detail).await.status, StatusCode::NOT_FOUND);
 
-    let trail = app
-        .state
-        .store
-        .list_audit_events(
-            &app.state.environments.development.id,
-            &plugboard_store::audit::AuditFilter {
-                target: Some(format!("integration:{}", ids[1])),
-                ..Default::default()
-            },
-            None,
-            10,
-        )
-        .await
-        .expect("trail");
+    let trail = trail(
+        &app,
+        &app.state.environments.development.id,
+        plugboard_store::audit::AuditFilter {
+            target: Some(format!("integration:{}", ids[1])),
+            ..Default::default()
+        },
+    )
+    .await;
     let actions: Vec<(&str, &str)> = trail
         .iter()
         .map(|e| (e.action.as_str(), e.actor.as_str()))
@@ -1029,17 +1032,12 @@ async fn webhooks_are_added_watched_and_redelivered(backend: Backend) {
     assert_eq!(deleted.status, StatusCode::SEE_OTHER);
     assert_eq!(admin.get(&detail).await.status, StatusCode::NOT_FOUND);
 
-    let trail = app
-        .state
-        .store
-        .list_audit_events(
-            &app.state.environments.development.id,
-            &plugboard_store::audit::AuditFilter::default(),
-            None,
-            100,
-        )
-        .await
-        .expect("trail");
+    let trail = trail(
+        &app,
+        &app.state.environments.development.id,
+        plugboard_store::audit::AuditFilter::default(),
+    )
+    .await;
     let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
     for action in [
         "webhook_endpoint.created",
@@ -1163,20 +1161,15 @@ async fn magic_links_are_made_followed_and_revoked(backend: Backend) {
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 
-    let trail = app
-        .state
-        .store
-        .list_audit_events(
-            &app.state.environments.development.id,
-            &plugboard_store::audit::AuditFilter {
-                action: Some("link.created".into()),
-                ..Default::default()
-            },
-            None,
-            10,
-        )
-        .await
-        .expect("trail");
+    let trail = trail(
+        &app,
+        &app.state.environments.development.id,
+        plugboard_store::audit::AuditFilter {
+            action: Some("link.created".into()),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(trail.len(), 1, "the magic link's creation is audited once");
     assert!(trail[0].actor.starts_with("operator:"));
 }
