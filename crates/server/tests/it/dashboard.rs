@@ -305,6 +305,47 @@ async fn no_session_means_the_sign_in_page(backend: Backend) {
     assert_eq!(status_of(&app, &id).await, IntegrationStatus::Active);
 }
 
+async fn a_link_followed_from_another_site_reloads_to_send_the_cookie(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    // A SameSite=Strict cookie stays behind on a cross-site navigation: the page reloads
+    // itself from here, which sends it, instead of asking a signed-in operator to sign in.
+    let cross = client
+        .get(format!("{}/dashboard/production/integrations", app.base))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .expect("cross-site");
+    assert_eq!(cross.status(), StatusCode::OK);
+    assert!(
+        cross.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("csp")
+            .contains("frame-ancestors 'none'")
+    );
+    assert!(
+        cross
+            .text()
+            .await
+            .expect("html")
+            .contains("http-equiv=\"refresh\"")
+    );
+    let same = client
+        .get(format!("{}/dashboard/production/integrations", app.base))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .expect("same-origin");
+    assert_eq!(
+        same.status(),
+        StatusCode::SEE_OTHER,
+        "no cookie from here: sign in"
+    );
+}
+
 async fn status_of(app: &TestApp, id: &str) -> IntegrationStatus {
     let id = plugboard_store::ids::IntegrationId::parse(id).expect("id");
     app.state
@@ -1406,6 +1447,7 @@ async fn settings_change_the_flow_on_every_instance(backend: Backend) {
 }
 
 both_backends!(
+    a_link_followed_from_another_site_reloads_to_send_the_cookie,
     settings_change_the_flow_on_every_instance,
     keys_oauth_apps_and_the_audit_trail,
     magic_links_are_made_followed_and_revoked,
