@@ -33,6 +33,7 @@ use plugboard::{
 use plugboard_catalog::Category;
 use plugboard_store::EnvironmentName;
 
+mod dashboard;
 mod passthrough;
 mod webhooks;
 
@@ -52,6 +53,8 @@ enum Benchmark {
     Webhooks,
     /// What passthrough adds to a call of a fake tool that answers at once.
     Passthrough,
+    /// The dashboard's integration pages over 100,000 integrations and 1,000,000 deliveries.
+    Dashboard,
 }
 
 struct Options {
@@ -67,8 +70,9 @@ fn parse_options() -> anyhow::Result<Options> {
         Some("flow") => Benchmark::Flow,
         Some("webhooks") => Benchmark::Webhooks,
         Some("passthrough") => Benchmark::Passthrough,
+        Some("dashboard") => Benchmark::Dashboard,
         _ => bail!(
-            "usage: plugboard-bench api|flow|webhooks|passthrough [--integrations N] [--seconds S]"
+            "usage: plugboard-bench api|flow|webhooks|passthrough|dashboard [--integrations N] [--seconds S]"
         ),
     };
     let mut options = Options {
@@ -321,6 +325,7 @@ async fn main() -> anyhow::Result<()> {
         Benchmark::Flow => flow(&options, &root, &binary).await,
         Benchmark::Webhooks => webhooks::run(&binary).await,
         Benchmark::Passthrough => passthrough::run(&root, &binary, options.seconds).await,
+        Benchmark::Dashboard => dashboard::run(&binary).await,
     }
 }
 

@@ -28,30 +28,45 @@ statements! {
     }
 
     /// One page of an environment's trail, newest first; a `None` filter matches everything.
+    /// With a target (an integration's page), the target is compared without its `IS NULL`
+    /// alternative, so the `audit_events_by_target` index finds its entries instead of a walk
+    /// through the whole trail.
     fn list<'q>(
         environment_id: &'q str,
         filter: &'q AuditFilter,
         before: Option<(DateTime<Utc>, &'q str)>,
         limit: u32,
     ) -> QueryAs<AuditEventRow> {
-        sqlx::query_as(text!(
-            "SELECT {AUDIT_EVENT_COLUMNS} FROM audit_events WHERE environment_id = $1 \
-             AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR actor = $3) \
-             AND ($4 IS NULL OR target = $4) AND ($5 IS NULL OR link_id = $5) \
-             AND ($6 IS NULL OR created_at >= $6) AND ($7 IS NULL OR created_at < $7) \
-             AND ($8 IS NULL OR created_at < $8 OR (created_at = $8 AND id < $9)) \
-             ORDER BY created_at DESC, id DESC LIMIT $10"
-        ))
-        .bind(environment_id)
-        .bind(filter.action.as_deref())
-        .bind(filter.actor.as_deref())
-        .bind(filter.target.as_deref())
-        .bind(filter.link_id.as_deref())
-        .bind(filter.since.map(to_millis))
-        .bind(filter.until.map(to_millis))
-        .bind(before.map(|(at, _)| to_millis(at)))
-        .bind(before.map(|(_, id)| id))
-        .bind(i64::from(limit))
+        let statement = if filter.target.is_some() {
+            text!(
+                "SELECT {AUDIT_EVENT_COLUMNS} FROM audit_events WHERE environment_id = $1 \
+                 AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR actor = $3) \
+                 AND target = $4 AND ($5 IS NULL OR link_id = $5) \
+                 AND ($6 IS NULL OR created_at >= $6) AND ($7 IS NULL OR created_at < $7) \
+                 AND ($8 IS NULL OR created_at < $8 OR (created_at = $8 AND id < $9)) \
+                 ORDER BY created_at DESC, id DESC LIMIT $10"
+            )
+        } else {
+            text!(
+                "SELECT {AUDIT_EVENT_COLUMNS} FROM audit_events WHERE environment_id = $1 \
+                 AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR actor = $3) \
+                 AND ($4 IS NULL OR target = $4) AND ($5 IS NULL OR link_id = $5) \
+                 AND ($6 IS NULL OR created_at >= $6) AND ($7 IS NULL OR created_at < $7) \
+                 AND ($8 IS NULL OR created_at < $8 OR (created_at = $8 AND id < $9)) \
+                 ORDER BY created_at DESC, id DESC LIMIT $10"
+            )
+        };
+        sqlx::query_as(statement)
+            .bind(environment_id)
+            .bind(filter.action.as_deref())
+            .bind(filter.actor.as_deref())
+            .bind(filter.target.as_deref())
+            .bind(filter.link_id.as_deref())
+            .bind(filter.since.map(to_millis))
+            .bind(filter.until.map(to_millis))
+            .bind(before.map(|(at, _)| to_millis(at)))
+            .bind(before.map(|(_, id)| id))
+            .bind(i64::from(limit))
     }
 
     /// Entries since a time, counted by action and hour (integer division of milliseconds

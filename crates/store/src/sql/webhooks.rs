@@ -293,7 +293,10 @@ statements! {
         .bind(to_millis(since))
     }
 
-    /// The deliveries of an integration's newest events.
+    /// The deliveries of an integration's newest events. Found by event (the delivery's
+    /// `(event_id, endpoint_id)` key): the events are already the environment's, and a
+    /// condition on the delivery's own environment led SQLite to read all the environment's
+    /// deliveries instead (seconds at 1,000,000, `bench/run dashboard`).
     fn integration_deliveries<'q>(
         environment_id: &'q str,
         integration_id: &'q str,
@@ -301,7 +304,7 @@ statements! {
     ) -> QueryAs<DeliveryRow> {
         sqlx::query_as(text!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
-             WHERE environment_id = $1 AND event_id IN \
+             WHERE event_id IN \
              (SELECT id FROM events WHERE environment_id = $1 AND integration_id = $2 \
               ORDER BY created_at DESC, id DESC LIMIT $3) \
              ORDER BY created_at DESC, id DESC"
