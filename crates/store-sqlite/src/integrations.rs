@@ -9,11 +9,29 @@ use plugboard_store::{
     NewIntegration, Relink, Result, Sealed,
     driver::{from_consume_error, from_sqlx},
     ids::IntegrationId,
-    rows::{convert_all, integration_counts},
+    rows::{INTEGRATION_COLUMNS, convert_all, integration_counts},
     sql, to_millis,
 };
 
 use crate::{SqliteStore, events::write_event};
+
+/// The dashboard's search by index, SQLite's own because its name index is FTS5's trigram
+/// table (`integrations_names`, the `dashboard_search` migration), asked with the text as a
+/// phrase in `$4`. `+environment_id` keeps SQLite from walking the environment's index: the
+/// ids are few, found by their own indexes.
+static SEARCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {INTEGRATION_COLUMNS}, failing_since, check_due_at, checked_at FROM integrations \
+         WHERE +environment_id = $1 AND $2 IS NOT NULL AND id IN ( \
+             SELECT id FROM integrations WHERE id = $2 \
+             UNION SELECT id FROM integrations \
+                 WHERE environment_id = $1 AND end_user_origin_id = $2 \
+             UNION SELECT id FROM integrations \
+                 WHERE environment_id = $1 AND lower(end_user_email) = $3 \
+             UNION SELECT id FROM integrations_names WHERE integrations_names MATCH $4) {}",
+        sql::integrations::SEARCH_FILTERS
+    )
+});
 
 #[async_trait]
 impl Integrations for SqliteStore {
@@ -118,10 +136,18 @@ impl Integrations for SqliteStore {
         before: Option<&IntegrationCursor>,
         limit: u32,
     ) -> Result<Vec<ListedIntegration>> {
-        let rows = sql::integrations::search(environment_id, search, before, limit)
-            .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+        let query = match sql::integrations::indexed_text(search) {
+            Some(text) => sql::integrations::search_indexed(
+                &SEARCH,
+                environment_id,
+                search,
+                before,
+                limit,
+                Some(sql::integrations::fts5_phrase(text)),
+            ),
+            None => sql::integrations::search(environment_id, search, before, limit),
+        };
+        let rows = query.fetch_all(&self.read).await.map_err(from_sqlx)?;
         convert_all(rows)
     }
 

@@ -181,6 +181,8 @@ pub struct IntegrationHealth {
     pub failing_since: Option<DateTime<Utc>>,
     /// When the next check is due; `None` for an integration that is not checked (disabled).
     pub next_check_at: Option<DateTime<Utc>>,
+    /// When a check was last recorded; `None` before the first.
+    pub last_checked_at: Option<DateTime<Utc>>,
 }
 
 /// An integration found by [`Integrations::search_integrations`], with its health.

@@ -853,27 +853,30 @@ pub async fn integration_health_follows_the_checks(store: Arc<dyn Store>) {
         Some(IntegrationHealth::default()),
         "never checked"
     );
+    let failing = health(&created[1].id).await.expect("health");
+    assert_eq!(failing.failing_since, Some(failing_since));
     assert_eq!(
-        health(&created[1].id).await,
-        Some(IntegrationHealth {
-            failing_since: Some(failing_since),
-            next_check_at: Some(failing_since + Duration::hours(1)),
-        })
+        failing.next_check_at,
+        Some(failing_since + Duration::hours(1))
     );
+    assert!(failing.last_checked_at.is_some(), "a check was recorded");
     let next = failing_since + Duration::days(1);
+    let before = millis_now();
     assert!(
         store
             .record_connection_check(&created[1].id, created[1].updated_at, None, next)
             .await
             .expect("record")
     );
+    let working = health(&created[1].id).await.expect("health");
     assert_eq!(
-        health(&created[1].id).await,
-        Some(IntegrationHealth {
-            failing_since: None,
-            next_check_at: Some(next),
-        }),
+        (working.failing_since, working.next_check_at),
+        (None, Some(next)),
         "working again"
+    );
+    assert!(
+        working.last_checked_at.is_some_and(|at| at >= before),
+        "the time the check was recorded"
     );
     assert_eq!(
         health(&ids::IntegrationId::generate("personio")).await,

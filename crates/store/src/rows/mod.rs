@@ -212,6 +212,8 @@ pub struct IntegrationHealthRow {
     pub failing_since: Option<i64>,
     /// [`IntegrationHealth::next_check_at`](crate::IntegrationHealth::next_check_at).
     pub check_due_at: Option<i64>,
+    /// [`IntegrationHealth::last_checked_at`](crate::IntegrationHealth::last_checked_at).
+    pub checked_at: Option<i64>,
 }
 
 impl TryFrom<IntegrationHealthRow> for crate::IntegrationHealth {
@@ -221,6 +223,7 @@ impl TryFrom<IntegrationHealthRow> for crate::IntegrationHealth {
         Ok(Self {
             failing_since: optional_millis(row.failing_since)?,
             next_check_at: optional_millis(row.check_due_at)?,
+            last_checked_at: optional_millis(row.checked_at)?,
         })
     }
 }

@@ -29,6 +29,25 @@ pub fn contains_pattern(text: &str) -> String {
     pattern
 }
 
+/// The shortest search text the backends look up by index; a shorter one walks.
+pub const INDEXED_TEXT: usize = 3;
+
+/// The search text to look up by index, if it is long enough.
+pub fn indexed_text(search: &IntegrationSearch) -> Option<&str> {
+    search
+        .text
+        .as_deref()
+        .filter(|text| text.chars().count() >= INDEXED_TEXT)
+}
+
+/// The filters and cursor every form of the dashboard's search ends with (`$5`–`$11`).
+pub const SEARCH_FILTERS: &str = "AND ($5 IS NULL OR tool = $5) \
+    AND ($6 IS NULL OR category = $6) \
+    AND ($7 IS NULL OR status = $7) \
+    AND ($8 = FALSE OR failing_since IS NOT NULL) \
+    AND ($9 IS NULL OR (created_at, id) < ($9, $10)) \
+    ORDER BY created_at DESC, id DESC LIMIT $11";
+
 /// An FTS5 phrase that matches `text` as a substring with the trigram tokenizer: the text in
 /// double quotes, its own double quotes doubled.
 pub fn fts5_phrase(text: &str) -> String {
@@ -162,26 +181,21 @@ statements! {
         .bind(i64::from(limit))
     }
 
-    /// The dashboard's search, newest first. The text matches an id, origin id or e-mail
+    /// The dashboard's search, newest first, walking the environment's integrations until the
+    /// page is full: the list without a text, and a text shorter than [`INDEXED_TEXT`], too
+    /// short for trigrams and matching many names. The text matches an id, origin id or e-mail
     /// address exactly (the address in any case) or a part of the organisation's name in any
-    /// case ([`contains_pattern`]).
-    ///
-    /// A text of three characters or more is looked up by index: the ids it matches are the
-    /// union of four indexed lookups (the name through a trigram index: FTS5's on SQLite,
-    /// pg_trgm's on PostgreSQL, see the `dashboard_search` migration), then sorted. A
-    /// shorter text, too short for trigrams and matching many names, walks the environment's
-    /// integrations newest first until the page is full, as does the list without a text.
+    /// case ([`contains_pattern`]). A longer text is each backend's indexed lookup,
+    /// [`search_indexed`].
     fn search<'q>(
         environment_id: &'q str,
         search: &'q IntegrationSearch,
         before: Option<&'q IntegrationCursor>,
         limit: u32,
     ) -> QueryAs<ListedIntegrationRow> {
-        let indexed = search.text.as_deref().filter(|text| text.chars().count() >= 3);
-        let sqlite = <DB as sqlx::Database>::NAME == "SQLite";
-        let statement = match (indexed, sqlite) {
-            (None, _) => text!(
-                "SELECT {INTEGRATION_COLUMNS}, failing_since, check_due_at FROM integrations \
+        search_indexed(
+            text!(
+                "SELECT {INTEGRATION_COLUMNS}, failing_since, check_due_at, checked_at FROM integrations \
                  WHERE environment_id = $1 \
                  AND ($2 IS NULL OR id = $2 OR end_user_origin_id = $2 \
                       OR lower(end_user_email) = $3 \
@@ -193,69 +207,45 @@ statements! {
                  AND ($9 IS NULL OR (created_at, id) < ($9, $10)) \
                  ORDER BY created_at DESC, id DESC LIMIT $11"
             ),
-            // `+environment_id` keeps SQLite from walking the environment's index: the ids
-            // are few, found by their own indexes. `$12` is the FTS5 phrase of the text; `$4`,
-            // the `LIKE` pattern, is unused but named, as every bound parameter must be.
-            (Some(_), true) => text!(
-                "SELECT {INTEGRATION_COLUMNS}, failing_since, check_due_at FROM integrations \
-                 WHERE +environment_id = $1 AND $2 IS NOT NULL AND id IN ( \
-                     SELECT id FROM integrations WHERE id = $2 \
-                     UNION SELECT id FROM integrations \
-                         WHERE environment_id = $1 AND end_user_origin_id = $2 \
-                     UNION SELECT id FROM integrations \
-                         WHERE environment_id = $1 AND lower(end_user_email) = $3 \
-                     UNION SELECT id FROM integrations_names WHERE integrations_names MATCH $12) \
-                 AND ($4 IS NOT NULL) \
-                 AND ($5 IS NULL OR tool = $5) \
-                 AND ($6 IS NULL OR category = $6) \
-                 AND ($7 IS NULL OR status = $7) \
-                 AND ($8 = FALSE OR failing_since IS NOT NULL) \
-                 AND ($9 IS NULL OR (created_at, id) < ($9, $10)) \
-                 ORDER BY created_at DESC, id DESC LIMIT $11"
-            ),
-            // The ids as an array (an init plan): with `id IN (…)`, a term whose trigrams
-            // PostgreSQL cannot estimate (it then guesses 1,000 matches) made it hash-join
-            // the union with a scan of every integration, 20-30 ms instead of 2.
-            (Some(_), false) => text!(
-                "SELECT {INTEGRATION_COLUMNS}, failing_since, check_due_at FROM integrations \
-                 WHERE environment_id = $1 AND $2 IS NOT NULL AND id = ANY (ARRAY ( \
-                     SELECT id FROM integrations WHERE id = $2 \
-                     UNION SELECT id FROM integrations \
-                         WHERE environment_id = $1 AND end_user_origin_id = $2 \
-                     UNION SELECT id FROM integrations \
-                         WHERE environment_id = $1 AND lower(end_user_email) = $3 \
-                     UNION SELECT id FROM integrations WHERE environment_id = $1 \
-                         AND lower(end_user_organization_name) LIKE $4 ESCAPE '\\')) \
-                 AND ($5 IS NULL OR tool = $5) \
-                 AND ($6 IS NULL OR category = $6) \
-                 AND ($7 IS NULL OR status = $7) \
-                 AND ($8 = FALSE OR failing_since IS NOT NULL) \
-                 AND ($9 IS NULL OR (created_at, id) < ($9, $10)) \
-                 ORDER BY created_at DESC, id DESC LIMIT $11"
-            ),
-        };
-        let query = sqlx::query_as(statement)
+            environment_id,
+            search,
+            before,
+            limit,
+            search.text.as_deref().map(contains_pattern),
+        )
+    }
+
+    /// The dashboard's search by `statement`, a backend's indexed lookup (the union of the
+    /// id, origin id, e-mail and organisation-name indexes, whose name index differs: FTS5 on
+    /// SQLite, pg_trgm on PostgreSQL), with the parameters every form of it takes: `$1` the
+    /// environment, `$2` the text, `$3` it lower-cased, `$4` `name_match` (what the backend's
+    /// name index is asked), `$5`–`$8` the filters, `$9`/`$10` the cursor, `$11` the limit.
+    fn search_indexed<'q>(
+        statement: &'static str,
+        environment_id: &'q str,
+        search: &'q IntegrationSearch,
+        before: Option<&'q IntegrationCursor>,
+        limit: u32,
+        name_match: Option<String>,
+    ) -> QueryAs<ListedIntegrationRow> {
+        sqlx::query_as(statement)
             .bind(environment_id)
             .bind(search.text.as_deref())
             .bind(search.text.as_deref().map(str::to_lowercase))
-            .bind(search.text.as_deref().map(contains_pattern))
+            .bind(name_match)
             .bind(search.tool.as_deref())
             .bind(search.category.map(|c| c.as_str()))
             .bind(search.status.map(IntegrationStatus::as_str))
             .bind(search.failing)
             .bind(before.map(|cursor| to_millis(cursor.created_at)))
             .bind(before.map(|cursor| cursor.id.as_str()))
-            .bind(i64::from(limit));
-        match (indexed, sqlite) {
-            (Some(text), true) => query.bind(fts5_phrase(text)),
-            _ => query,
-        }
+            .bind(i64::from(limit))
     }
 
     /// The check columns of one integration.
     fn health<'q>(environment_id: &'q str, id: &'q IntegrationId) -> QueryAs<IntegrationHealthRow> {
         sqlx::query_as(
-            "SELECT failing_since, check_due_at FROM integrations \
+            "SELECT failing_since, check_due_at, checked_at FROM integrations \
              WHERE environment_id = $1 AND id = $2",
         )
         .bind(environment_id)
@@ -342,13 +332,15 @@ statements! {
         next: DateTime<Utc>,
     ) -> Query {
         sqlx::query(
-            "UPDATE integrations SET failing_since = $1, check_due_at = $2 \
+            "UPDATE integrations SET failing_since = $1, check_due_at = $2, checked_at = $5 \
              WHERE id = $3 AND updated_at = $4",
         )
         .bind(failing_since.map(to_millis))
         .bind(to_millis(next))
         .bind(id.as_str())
         .bind(to_millis(updated_at))
+        // The time it is recorded: what the dashboard shows as the last check.
+        .bind(to_millis(Utc::now()))
     }
 
     /// Brings the next check forward to `at` unless it is due sooner.
