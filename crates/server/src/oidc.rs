@@ -62,7 +62,8 @@ pub enum OidcError {
     NoVerifiedEmail,
 }
 
-/// The provider's metadata, fetched on first use and again after [`METADATA_TTL`].
+/// The provider's metadata, fetched on first use and again after ten minutes (so a key
+/// rotation at the provider is picked up).
 #[derive(Default)]
 pub struct Oidc {
     metadata: Mutex<Option<(std::time::Instant, CoreProviderMetadata)>>,

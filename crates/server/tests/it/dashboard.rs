@@ -783,6 +783,10 @@ async fn integrations_are_found_and_managed(backend: Backend) {
     );
     assert!(page.html.contains("no endpoint subscribed"));
     assert!(
+        page.html.contains("Last checked</dt><dd>not yet"),
+        "no check yet"
+    );
+    assert!(
         page.html.contains("API credentials (api_key)"),
         "field names, never values"
     );
