@@ -391,7 +391,7 @@ pub fn app_with(state: AppState, demo: Option<Arc<demo::Demo>>) -> Router {
         .merge(api)
         .merge(ops::router())
         .merge(flow::router())
-        .merge(dashboard::router())
+        .merge(dashboard::router_with(&state))
         .merge(sdk::router())
         .merge(sandbox::router());
     router = match demo {

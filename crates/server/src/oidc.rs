@@ -90,15 +90,20 @@ pub fn enabled(config: &DashboardConfig) -> bool {
     config.oidc_issuer.is_some()
 }
 
-fn http_client() -> reqwest::Client {
-    // The issuer is the operator's own configuration (often an internal identity provider),
-    // so it is not held to the public-address guard; redirects are never followed.
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .timeout(TIMEOUT)
-        .build()
-        .unwrap_or_default()
+/// The client for the provider, made once. The issuer is the operator's own configuration
+/// (often an internal identity provider), so it is not held to the public-address guard;
+/// redirects are never followed (an SSRF guard the `openidconnect` crate asks for), and, as
+/// for every outbound client of Plugboard (`net.rs`), no proxy from the environment is used.
+fn http_client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(|| {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(TIMEOUT)
+            .build()
+            .unwrap_or_default()
+    });
+    &CLIENT
 }
 
 async fn metadata(state: &AppState) -> Result<CoreProviderMetadata, OidcError> {
@@ -111,9 +116,9 @@ async fn metadata(state: &AppState) -> Result<CoreProviderMetadata, OidcError> {
         return Ok(metadata.clone());
     }
     // The issuer exactly as configured: discovery requires the document's `issuer` to match.
-    let issuer = IssuerUrl::new(issuer.as_str().trim_end_matches('/').to_owned())
-        .map_err(|error| OidcError::Provider(error.to_string()))?;
-    let metadata = CoreProviderMetadata::discover_async(issuer, &http_client())
+    let issuer =
+        IssuerUrl::new(issuer.clone()).map_err(|error| OidcError::Provider(error.to_string()))?;
+    let metadata = CoreProviderMetadata::discover_async(issuer, http_client())
         .await
         .map_err(|error| OidcError::Provider(error.to_string()))?;
     *cached = Some((std::time::Instant::now(), metadata.clone()));
@@ -240,7 +245,7 @@ pub async fn finish(
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|error| OidcError::Provider(error.to_string()))?
         .set_pkce_verifier(PkceCodeVerifier::new(attempt.verifier))
-        .request_async(&http)
+        .request_async(http)
         .await
         .map_err(|error| OidcError::Provider(error.to_string()))?;
     let id_token = tokens
@@ -260,7 +265,7 @@ pub async fn finish(
                     Some(claims.subject().clone()),
                 )
                 .map_err(|error| OidcError::Provider(error.to_string()))?
-                .request_async(&http)
+                .request_async(http)
                 .await
                 .map_err(|error| OidcError::Provider(error.to_string()))?;
             let email = info.email().ok_or(OidcError::NoVerifiedEmail)?.to_string();

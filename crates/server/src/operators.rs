@@ -68,13 +68,21 @@ impl SignedIn {
     }
 }
 
-/// A session just started: the id goes into the cookie and nowhere else.
-#[derive(Debug)]
+/// A session just started: the id goes into the cookie and nowhere else (its `Debug` leaves
+/// it out).
 pub struct NewSession {
     /// The session id (the cookie's value).
     pub id: String,
     /// Who signed in.
     pub operator: Operator,
+}
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("operator", &self.operator.id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a sign-in was refused, as the sign-in page explains it. A wrong address and a wrong
@@ -358,6 +366,12 @@ pub async fn choose_password(
 }
 
 /// Signs an operator in with e-mail address and password.
+///
+/// A wrong address and a wrong password are one answer, in about the same time (an unknown
+/// address is checked against a dummy hash, and the failure is recorded after the answer).
+/// Every address, known or not, is locked after [`LOCKOUT_AFTER`] wrong tries: an account in
+/// the database (so every instance counts the same failures), any address in this process's
+/// memory too, so a lock says nothing about whether an account exists.
 pub async fn sign_in(
     state: &AppState,
     email: &str,
@@ -366,15 +380,19 @@ pub async fn sign_in(
 ) -> Result<NewSession, SigninRefused> {
     let now = Utc::now();
     let email = email.trim().to_lowercase();
-    let operator = if email.len() <= 254 {
+    let operator = if email.len() <= 254 && !email.contains('\0') {
         state.store.operator_by_email(&email).await?
     } else {
         None
     };
-    if let Some(operator) = &operator
-        && let Some(wait) = locked_for(operator, now)
-    {
-        refused(state, operator, "locked", client).await;
+    let locked = operator
+        .as_ref()
+        .and_then(|operator| locked_for(operator, now))
+        .or_else(|| state.limits.signin_addresses.locked_for(&email));
+    if let Some(wait) = locked {
+        // As long as a wrong password would take; and no audit entry per refusal, so a
+        // flood of tries cannot grow the trail.
+        verify_password(String::new(), None).await;
         return Err(SigninRefused::Locked(wait));
     }
     let usable = operator
@@ -389,28 +407,40 @@ pub async fn sign_in(
     };
     let matches = verify_password(password, hash).await;
     let Some(operator) = usable.filter(|_| matches) else {
-        if let Some(operator) = &operator {
-            state.store.record_signin_failure(&operator.id, now).await?;
-            let reason = if operator.disabled_at.is_some() {
-                "disabled"
-            } else if operator.password_hash.is_none() {
-                "no_password"
-            } else {
-                "wrong_password"
-            };
-            refused(state, operator, reason, client).await;
+        state.limits.signin_addresses.failed(&email);
+        if let Some(operator) = operator {
+            // Written after the answer, so a known address answers as fast as an unknown one.
+            let state = state.clone();
+            tokio::spawn(async move {
+                let restart = now - LOCKOUT;
+                if let Err(error) = state
+                    .store
+                    .record_signin_failure(&operator.id, now, restart)
+                    .await
+                {
+                    tracing::warn!(%error, "could not count a failed sign-in");
+                }
+                let reason = if operator.disabled_at.is_some() {
+                    "disabled"
+                } else if operator.password_hash.is_none() {
+                    "no_password"
+                } else {
+                    "wrong_password"
+                };
+                let caller = Caller::operator(&operator.id, client);
+                let entry = caller
+                    .entry(Action::OperatorSigninFailed)
+                    .target("operator", &operator.id)
+                    .detail("reason", reason);
+                caller
+                    .record(&state, &state.environments.production.id, entry)
+                    .await;
+            });
         }
         return Err(SigninRefused::Wrong);
     };
-    let (id, session) = new_session(state, &operator.id, &client, now);
-    state.store.start_operator_session(&session).await?;
-    tracing::info!(operator_id = %operator.id, "operator signed in");
-    let caller = Caller::operator(&operator.id, client);
-    record(state, &caller, Action::OperatorSignedIn, operator).await;
-    Ok(NewSession {
-        id,
-        operator: operator.clone(),
-    })
+    state.limits.signin_addresses.succeeded(&email);
+    start_session(state, operator.clone(), client, "password").await
 }
 
 /// Signs in the operator whose address an identity provider confirmed (`oidc.rs`). Only an
@@ -430,14 +460,26 @@ pub async fn sign_in_verified(
         tracing::warn!("single sign-on for an address without an enabled operator account");
         return Err(SigninRefused::Wrong);
     };
+    start_session(state, operator, client, "oidc").await
+}
+
+/// Starts a session for `operator`, signed in by `method` (`password`, `oidc`, `demo`): the
+/// one place `operator.signed_in` is written.
+async fn start_session(
+    state: &AppState,
+    operator: Operator,
+    client: Client,
+    method: &'static str,
+) -> Result<NewSession, SigninRefused> {
     let (id, session) = new_session(state, &operator.id, &client, Utc::now());
     state.store.start_operator_session(&session).await?;
-    tracing::info!(operator_id = %operator.id, "operator signed in with single sign-on");
+    tracing::info!(operator_id = %operator.id, method, "operator signed in");
     let caller = Caller::operator(&operator.id, client);
     let entry = caller
         .entry(Action::OperatorSignedIn)
         .target("operator", &operator.id)
-        .detail("method", "oidc");
+        .detail("email", operator.email.clone())
+        .detail("method", method);
     caller
         .record(state, &state.environments.production.id, entry)
         .await;
@@ -449,17 +491,6 @@ fn locked_for(operator: &Operator, now: DateTime<Utc>) -> Option<Duration> {
     let last = operator.last_failed_signin_at?;
     let until = last + LOCKOUT;
     (operator.failed_signins >= LOCKOUT_AFTER && until > now).then(|| until - now)
-}
-
-async fn refused(state: &AppState, operator: &Operator, reason: &str, client: Client) {
-    let caller = Caller::operator(&operator.id, client);
-    let entry = caller
-        .entry(Action::OperatorSigninFailed)
-        .target("operator", &operator.id)
-        .detail("reason", reason);
-    caller
-        .record(state, &state.environments.production.id, entry)
-        .await;
 }
 
 /// The demo operator of `plugboard serve --demo`: an administrator without a password, so it
@@ -483,17 +514,13 @@ pub async fn start_demo_session(
     client: Client,
 ) -> Result<NewSession, DomainError> {
     let operator = ensure_demo_operator(state).await?;
-    let (id, session) = new_session(state, &operator.id, &client, Utc::now());
-    state.store.start_operator_session(&session).await?;
-    let caller = Caller::operator(&operator.id, client);
-    let entry = caller
-        .entry(Action::OperatorSignedIn)
-        .target("operator", &operator.id)
-        .detail("demo", true);
-    caller
-        .record(state, &state.environments.production.id, entry)
-        .await;
-    Ok(NewSession { id, operator })
+    match start_session(state, operator, client, "demo").await {
+        Ok(session) => Ok(session),
+        Err(SigninRefused::Store(error)) => Err(error.into()),
+        Err(_) => Err(DomainError::Internal(
+            "the demo operator could not sign in".into(),
+        )),
+    }
 }
 
 /// The operator signed in with the session id `cookie`, if the session is live; moves its

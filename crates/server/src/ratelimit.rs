@@ -272,6 +272,47 @@ impl AuthFailures {
     }
 }
 
+/// Wrong dashboard passwords per address (the e-mail typed, lower-cased), in this process:
+/// what locks an address that has no account as an account is locked in the database
+/// (`operators.rs`), so the lock does not tell which addresses have accounts.
+pub struct AccountFailures(quick_cache::sync::Cache<String, (u32, Instant)>);
+
+impl Default for AccountFailures {
+    fn default() -> Self {
+        Self(quick_cache::sync::Cache::new(BLOCKED_CAPACITY))
+    }
+}
+
+impl AccountFailures {
+    fn lockout() -> Duration {
+        crate::operators::LOCKOUT
+            .to_std()
+            .unwrap_or(Duration::from_secs(900))
+    }
+
+    /// How much longer `address` is locked, if it is.
+    pub fn locked_for(&self, address: &str) -> Option<chrono::Duration> {
+        let (count, last) = self.0.get(address)?;
+        let left = Self::lockout().checked_sub(last.elapsed())?;
+        (count >= crate::operators::LOCKOUT_AFTER)
+            .then(|| chrono::Duration::from_std(left).unwrap_or_default())
+    }
+
+    /// Counts a wrong password for `address`; a run older than the lock starts again.
+    pub fn failed(&self, address: &str) {
+        let count = match self.0.get(address) {
+            Some((count, last)) if last.elapsed() < Self::lockout() => count + 1,
+            _ => 1,
+        };
+        self.0.insert(address.to_owned(), (count, Instant::now()));
+    }
+
+    /// Forgets `address`'s failures after a successful sign-in.
+    pub fn succeeded(&self, address: &str) {
+        self.0.remove(address);
+    }
+}
+
 /// A wait as whole seconds for `Retry-After`: rounded up, at least 1.
 pub fn retry_after_seconds(wait: Duration) -> u64 {
     let rounded_up = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -296,6 +337,8 @@ pub struct RateLimits {
     pub credentials_per_environment: Limit<String>,
     /// Dashboard sign-in attempts, keyed by client address.
     pub signins: Limit<ClientKey>,
+    /// Wrong dashboard passwords, keyed by the address typed.
+    pub signin_addresses: AccountFailures,
 }
 
 impl RateLimits {
@@ -316,6 +359,7 @@ impl RateLimits {
                 config.rate_limit_credentials_per_environment,
             ),
             signins: Limit::new(Scope::SigninsPerClient, config.rate_limit_signins),
+            signin_addresses: AccountFailures::default(),
         }
     }
 

@@ -157,8 +157,13 @@ impl Operators for PostgresStore {
         row.map(Operator::try_from).transpose()
     }
 
-    async fn record_signin_failure(&self, operator_id: &str, now: DateTime<Utc>) -> Result<()> {
-        sql::operators::record_failure(operator_id, now)
+    async fn record_signin_failure(
+        &self,
+        operator_id: &str,
+        now: DateTime<Utc>,
+        restart_before: DateTime<Utc>,
+    ) -> Result<()> {
+        sql::operators::record_failure(operator_id, now, restart_before)
             .execute(&self.pool)
             .await
             .map_err(from_sqlx)?;

@@ -158,8 +158,13 @@ impl Operators for SqliteStore {
         row.map(Operator::try_from).transpose()
     }
 
-    async fn record_signin_failure(&self, operator_id: &str, now: DateTime<Utc>) -> Result<()> {
-        sql::operators::record_failure(operator_id, now)
+    async fn record_signin_failure(
+        &self,
+        operator_id: &str,
+        now: DateTime<Utc>,
+        restart_before: DateTime<Utc>,
+    ) -> Result<()> {
+        sql::operators::record_failure(operator_id, now, restart_before)
             .execute(&self.write)
             .await
             .map_err(from_sqlx)?;

@@ -22,8 +22,8 @@ pub enum OperatorRole {
 
 wire_enum!(OperatorRole { Admin => "admin", Viewer => "viewer" });
 
-/// An operator's account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An operator's account. Its `Debug` leaves the password hash out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Operator {
     /// `op_` and 24 base58 characters.
     pub id: String,
@@ -45,6 +45,18 @@ pub struct Operator {
     pub last_failed_signin_at: Option<DateTime<Utc>>,
     /// When the operator last signed in.
     pub last_signed_in_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for Operator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operator")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("has_password", &self.password_hash.is_some())
+            .field("disabled_at", &self.disabled_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A one-time sign-in token: the link `plugboard operators create` and `reset` print, with
@@ -132,8 +144,14 @@ pub trait Operators: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<Operator>>;
 
-    /// Counts a failed password sign-in of the operator at `now`.
-    async fn record_signin_failure(&self, operator_id: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Counts a failed password sign-in of the operator at `now`. A run of failures whose
+    /// last one came before `restart_before` (a lock that has expired) starts again at one.
+    async fn record_signin_failure(
+        &self,
+        operator_id: &str,
+        now: DateTime<Utc>,
+        restart_before: DateTime<Utc>,
+    ) -> Result<()>;
 
     /// Starts `session` after a successful sign-in: stores it, clears the failure count and
     /// sets the last sign-in time, in one transaction.

@@ -81,6 +81,7 @@ error-forged-title = This form cannot be accepted
 error-forged-body = The form expired or did not come from this dashboard. Go back, reload the page and try again.
 error-forged-signin = This sign-in form did not come from this dashboard. Open the dashboard's own sign-in page and try again.
 error-form-too-large = The form is too large.
+error-control-characters = The address or the form holds characters it cannot have (such as a NUL or a line break). Check what was typed or pasted.
 error-form-invalid = The form could not be read: { $detail }
 error-viewer-title = Only administrators can do this
 error-viewer-body = Your account can see everything but change nothing. Ask an administrator.

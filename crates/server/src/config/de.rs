@@ -91,6 +91,9 @@ readers! {
     rate(parse_rate) -> Option<NonZeroU32>;
     /// Yes or no: a TOML boolean, or `true`/`false`, `1`/`0`, `yes`/`no` in any case.
     flag(parse_flag) -> bool;
+    /// An OpenID Connect issuer URL, kept exactly as written (discovery compares it with the
+    /// provider's `issuer` to the letter, trailing slash included): https, or http on loopback.
+    issuer(|text| parse_issuer(text).map(Some)) -> Option<String>;
     /// Text without surrounding spaces.
     trimmed(|text: &str| Ok::<_, String>(Some(text.trim().to_owned()))) -> Option<String>;
     /// A `tracing` filter such as `info,plugboard=debug`.
@@ -231,9 +234,34 @@ fn parse_flag(text: &str) -> Result<bool, String> {
     }
 }
 
+/// An issuer: an absolute https URL (http only on loopback, for a provider on this machine)
+/// without query or fragment, kept as written.
+fn parse_issuer(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let url = parse_public_url(text)?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    };
+    if url.scheme() != "https" && !loopback {
+        return Err(format!(
+            "{text:?} must be an https URL (http only on loopback)"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 /// Origins, `*`, `'self'`, `'none'` or schemes, with nothing that could end the directive.
 pub(crate) fn parse_frame_ancestors(text: &str) -> Result<String, String> {
     for source in text.split_whitespace() {
+        if !source.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(format!(
+                "{:?} holds a character an origin cannot have",
+                source.escape_debug().to_string()
+            ));
+        }
         let ok = matches!(source, "*" | "'self'" | "'none'")
             || Url::parse(&source.replace("*.", "wildcard."))
                 .is_ok_and(|url| url.path() == "/" && url.query().is_none())

@@ -442,9 +442,9 @@ pub struct DashboardConfig {
     #[serde(
         rename = "dashboard_oidc_issuer",
         default,
-        deserialize_with = "de::public_url"
+        deserialize_with = "de::issuer"
     )]
-    pub oidc_issuer: Option<Url>,
+    pub oidc_issuer: Option<String>,
     /// `PLUGBOARD_DASHBOARD_OIDC_CLIENT_ID`: the client the provider issued to Plugboard.
     #[serde(
         rename = "dashboard_oidc_client_id",
@@ -546,6 +546,19 @@ impl Config {
 
     /// Completes the keys whose default depends on others, and checks what involves two keys.
     fn resolve(mut self, dependent: Dependent) -> Result<Self, ConfigError> {
+        let sessions = &self.dashboard;
+        if sessions.session_idle > sessions.session_lifetime {
+            return Err(error(
+                "PLUGBOARD_DASHBOARD_SESSION_IDLE",
+                "must not be longer than PLUGBOARD_DASHBOARD_SESSION_LIFETIME",
+            ));
+        }
+        if sessions.session_lifetime > Duration::from_secs(366 * 24 * 3600) {
+            return Err(error(
+                "PLUGBOARD_DASHBOARD_SESSION_LIFETIME",
+                "must be at most a year",
+            ));
+        }
         let oidc = &self.dashboard;
         let parts = [
             (

@@ -586,17 +586,13 @@ pub(crate) async fn set_enabled(
     }
 }
 
-/// The forms with no fields but the CSRF token.
-#[derive(Debug, Deserialize)]
-pub(crate) struct NoFields {}
-
 /// `POST /dashboard/{env}/integrations/{id}/check`: the credentials are verified within
 /// moments by the connection checker.
 pub(crate) async fn check_now(
     State(state): State<AppState>,
     Env(environment): Env,
     Path((_, raw)): Path<(String, String)>,
-    AdminPost(posted): AdminPost<NoFields>,
+    AdminPost(posted): AdminPost<views::NoFields>,
 ) -> Response {
     let caller = posted.signed.caller();
     let result = async {
@@ -620,7 +616,7 @@ pub(crate) async fn relink(
     State(state): State<AppState>,
     Env(environment): Env,
     Path((_, raw)): Path<(String, String)>,
-    AdminPost(posted): AdminPost<NoFields>,
+    AdminPost(posted): AdminPost<views::NoFields>,
 ) -> Response {
     let signed = &posted.signed;
     let result = async {

@@ -58,6 +58,31 @@ impl FromRequestParts<AppState> for Env {
     }
 }
 
+/// Refuses a dashboard address whose path or query holds a control character (a NUL that
+/// PostgreSQL cannot compare, a line break that no header may carry): the client's mistake,
+/// answered as one before any handler reads it.
+async fn reject_control_characters(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let raw = request
+        .uri()
+        .path_and_query()
+        .map_or("", |path| path.as_str());
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+    if decoded.chars().any(char::is_control) {
+        return views::message(
+            &state,
+            None,
+            StatusCode::BAD_REQUEST,
+            "error-invalid-title",
+            views::t("error-control-characters"),
+        );
+    }
+    next.run(request).await
+}
+
 /// `GET /dashboard`: the overview of production.
 async fn home(_: session::Signed) -> Response {
     views::see_other("/dashboard/production")
@@ -75,7 +100,7 @@ async fn not_found(State(state): State<AppState>, signed: session::Signed) -> Re
 }
 
 /// The dashboard's routes.
-pub fn router() -> Router<AppState> {
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/dashboard", get(home))
         .route("/dashboard/sign-in", get(signin::page).post(signin::submit))
@@ -167,4 +192,12 @@ pub fn router() -> Router<AppState> {
             get(settings::show).post(settings::save),
         )
         .route("/dashboard/{env}/{*rest}", get(not_found))
+}
+
+/// [`routes`] with the check every dashboard address passes first.
+pub fn router_with(state: &AppState) -> Router<AppState> {
+    routes().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        reject_control_characters,
+    ))
 }

@@ -222,8 +222,9 @@ pub(crate) async fn detail(
     views::render(&page, StatusCode::OK)
 }
 
-/// The save form's fields: `client_id`, `client_secret`, `scopes` and `setting.<name>`.
-#[derive(Debug, Deserialize)]
+/// The save form's fields: `client_id`, `client_secret`, `scopes` and `setting.<name>`. No
+/// `Debug`: it holds the client secret.
+#[derive(Deserialize)]
 #[serde(transparent)]
 pub(crate) struct SaveForm(Vec<(String, String)>);
 

@@ -87,6 +87,7 @@ pub(crate) fn safe_next(next: Option<&str>) -> &str {
         next.starts_with("/dashboard")
             && !next.contains("//")
             && !next.contains('\\')
+            && !next.chars().any(char::is_control)
             && next.len() <= 2000
     })
     .unwrap_or("/dashboard")
@@ -132,6 +133,12 @@ fn sign_in_first(state: &AppState, parts: &Parts) -> Response {
             .insert(header::SET_COOKIE, removed_cookie(state));
     }
     response
+}
+
+/// The live session whose cookie came with `headers`, if any (a store failure counts as none).
+pub(crate) async fn session_of(state: &AppState, headers: &HeaderMap) -> Option<SignedIn> {
+    let id = session_id(state, headers)?;
+    operators::session(state, id).await.ok().flatten()
 }
 
 /// The signed-in operator of a request, or the answer to send instead.
@@ -223,6 +230,22 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
         let csrf: CsrfField = serde_urlencoded::from_bytes(&bytes).unwrap_or(CsrfField {
             csrf: String::new(),
         });
+        // No field may hold a NUL (PostgreSQL cannot store one) or another control character
+        // but line breaks: a client mistake, answered as one.
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        if pairs.iter().any(|(key, value)| {
+            key.chars()
+                .chain(value.chars())
+                .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+        }) {
+            return Err(views::message(
+                state,
+                Some(&signed.signed_in),
+                StatusCode::BAD_REQUEST,
+                "error-invalid-title",
+                views::t("error-control-characters"),
+            ));
+        }
         if !tokens::verify_csrf(&state.vault, &signed.signed_in.session_hash, &csrf.csrf) {
             tracing::warn!(
                 operator_id = %signed.signed_in.operator.id,
@@ -267,6 +290,12 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for AdminPost<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_has_no_control_characters() {
+        assert_eq!(safe_next(Some("/dashboard\n")), "/dashboard");
+        assert_eq!(safe_next(Some("/dashboard/production\u{0}")), "/dashboard");
+    }
 
     #[test]
     fn next_stays_in_the_dashboard() {

@@ -49,12 +49,16 @@ pub(crate) struct SigninQuery {
 }
 
 /// The sign-in form's fields.
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds a password, which must never reach a log line.
+#[derive(Deserialize)]
 pub(crate) struct SigninForm {
+    /// The address typed.
     #[serde(default)]
     email: String,
+    /// The password typed.
     #[serde(default)]
     password: String,
+    /// Where to go afterwards (checked by [`session::safe_next`]).
     next: Option<String>,
 }
 
@@ -162,7 +166,16 @@ pub(crate) async fn submit(
         return refused.page(page);
     }
     match operators::sign_in(&state, &form.email, &form.password, client).await {
-        Ok(session) => signed_in(&state, &session, &next),
+        Ok(session) => {
+            // A session this browser still had (another operator's, on a shared computer)
+            // ends with this sign-in, not only its cookie.
+            if let Some(previous) = session::session_of(&state, &headers).await {
+                let caller =
+                    crate::audit::Caller::operator(&previous.operator.id, Default::default());
+                let _ = operators::sign_out(&state, &previous, false, &caller).await;
+            }
+            signed_in(&state, &session, &next)
+        }
         Err(SigninRefused::Wrong) => signin_page(
             &state,
             form.email,
@@ -205,12 +218,16 @@ pub(crate) struct WelcomeQuery {
 }
 
 /// The password form's fields.
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds the one-time token and the new password.
+#[derive(Deserialize)]
 pub(crate) struct WelcomeForm {
+    /// The one-time sign-in token from the link.
     #[serde(default)]
     token: String,
+    /// The new password.
     #[serde(default)]
     password: String,
+    /// The same again.
     #[serde(default)]
     confirm: String,
 }
@@ -349,14 +366,22 @@ pub(crate) async fn sign_out(
     response
 }
 
-/// The cookie that carries an OpenID Connect sign-in's sealed attempt to the callback.
-const OIDC_COOKIE: &str = "plugboard_oidc";
+/// The cookie that carries an OpenID Connect sign-in's sealed attempt to the callback:
+/// `__Host-` over HTTPS, so no sibling subdomain can plant an attempt of its own.
+fn oidc_cookie_name(state: &AppState) -> &'static str {
+    if state.config.public_url.scheme() == "https" {
+        "__Host-plugboard_oidc"
+    } else {
+        "plugboard_oidc"
+    }
+}
 
 fn oidc_cookie(state: &AppState, value: &str, max_age: cookie::time::Duration) -> HeaderValue {
     // `Lax`, not `Strict`: the provider sends the browser back with a top-level navigation
-    // from its own site, which a `Strict` cookie would not survive.
-    let cookie = cookie::Cookie::build((OIDC_COOKIE, value.to_owned()))
-        .path("/dashboard/oidc")
+    // from its own site, which a `Strict` cookie would not survive. `Path=/`, as `__Host-`
+    // requires.
+    let cookie = cookie::Cookie::build((oidc_cookie_name(state), value.to_owned()))
+        .path("/")
         .http_only(true)
         .secure(state.config.public_url.scheme() == "https")
         .same_site(cookie::SameSite::Lax)
@@ -372,20 +397,24 @@ pub(crate) struct StartQuery {
 }
 
 fn sso_failed(state: &AppState, error: &crate::oidc::OidcError) -> Response {
+    use crate::oidc::OidcError;
     tracing::warn!(%error, "single sign-on failed");
-    let message = match error {
-        crate::oidc::OidcError::Expired => views::t("signin-sso-expired"),
-        crate::oidc::OidcError::NoVerifiedEmail => views::t("signin-sso-no-email"),
-        crate::oidc::OidcError::Refused(_) => views::t("signin-sso-refused"),
-        _ => views::t("signin-sso-failed"),
+    // The browser's or the person's side (400, 403) apart from the provider's (502).
+    let (message, status) = match error {
+        OidcError::Expired => ("signin-sso-expired", StatusCode::BAD_REQUEST),
+        OidcError::NoVerifiedEmail => ("signin-sso-no-email", StatusCode::FORBIDDEN),
+        OidcError::Refused(_) => ("signin-sso-refused", StatusCode::FORBIDDEN),
+        OidcError::Disabled | OidcError::Provider(_) | OidcError::Invalid(_) => {
+            ("signin-sso-failed", StatusCode::BAD_GATEWAY)
+        }
     };
     signin_page(
         state,
         String::new(),
         "",
-        Some(message),
+        Some(views::t(message)),
         None,
-        StatusCode::BAD_GATEWAY,
+        status,
     )
 }
 
@@ -452,7 +481,7 @@ pub(crate) async fn sso_callback(
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == OIDC_COOKIE)
+        .find(|(name, _)| *name == oidc_cookie_name(&state))
         .map(|(_, value)| value.to_owned());
     let finished =
         crate::oidc::finish(&state, callback, cookie.as_deref(), chrono::Utc::now()).await;

@@ -534,7 +534,7 @@ pub(crate) async fn rotate(
     State(state): State<AppState>,
     Env(environment): Env,
     Path((_, id)): Path<(String, String)>,
-    AdminPost(posted): AdminPost<Fields>,
+    AdminPost(posted): AdminPost<views::NoFields>,
 ) -> Response {
     let signed = &posted.signed;
     match webhooks::rotate_secret(&state, &environment, &id, &signed.caller()).await {
@@ -555,7 +555,7 @@ pub(crate) async fn test(
     State(state): State<AppState>,
     Env(environment): Env,
     Path((_, id)): Path<(String, String)>,
-    AdminPost(posted): AdminPost<Fields>,
+    AdminPost(posted): AdminPost<views::NoFields>,
 ) -> Response {
     let caller = posted.signed.caller();
     match webhooks::send_test_event(&state, &environment, &id, &caller).await {
@@ -695,7 +695,7 @@ pub(crate) async fn redeliver(
     State(state): State<AppState>,
     Env(environment): Env,
     Path((_, id)): Path<(String, String)>,
-    AdminPost(posted): AdminPost<Fields>,
+    AdminPost(posted): AdminPost<views::NoFields>,
 ) -> Response {
     let caller = posted.signed.caller();
     match webhooks::redeliver(&state, &environment, &id, &caller).await {

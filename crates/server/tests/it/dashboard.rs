@@ -549,7 +549,8 @@ async fn viewers_see_everything_and_change_nothing(backend: Backend) {
 }
 
 async fn wrong_passwords_lock_the_account_and_floods_hit_the_address_limit(backend: Backend) {
-    let app = spawn_app(backend).await;
+    // The per-address limit is off here: this part is about the accounts' own limits.
+    let app = spawn_app_with(backend, |config| config.rate_limit_signins = None).await;
     operator(&app, "ops@example.com", OperatorRole::Admin).await;
     let mut guesser = Browser::new(&app);
     for _ in 0..operators::LOCKOUT_AFTER {
@@ -588,14 +589,37 @@ async fn wrong_passwords_lock_the_account_and_floods_hit_the_address_limit(backe
         locked.html
     );
     assert!(guesser.cookie.is_none());
-    // An unknown address answers like a wrong password: nothing tells which addresses exist.
+    // An unknown address answers like a wrong password, and locks like an account: nothing
+    // tells which addresses exist.
+    for _ in 0..operators::LOCKOUT_AFTER {
+        let unknown = guesser
+            .post(
+                "/dashboard/sign-in",
+                &[("email", "nobody@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    }
     let unknown = guesser
         .post(
             "/dashboard/sign-in",
             &[("email", "nobody@example.com"), ("password", PASSWORD)],
         )
         .await;
-    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        unknown
+            .html
+            .contains("Too many wrong passwords for this account")
+    );
+    // Control characters are the client's mistake, never a server error.
+    let nul = guesser
+        .post(
+            "/dashboard/sign-in",
+            &[("email", "ops\u{0}@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(nul.status, StatusCode::UNAUTHORIZED);
 
     let app = spawn_app_with(backend, |config| {
         config.rate_limit_signins = std::num::NonZeroU32::new(3);
@@ -763,6 +787,28 @@ async fn integrations_are_found_and_managed(backend: Backend) {
         .get("/dashboard/development/integrations?status=INACTIVE")
         .await;
     assert!(inactive.html.contains("No integration matches"));
+    let nul = admin
+        .get("/dashboard/development/integrations?q=%00acme")
+        .await;
+    assert_eq!(
+        nul.status,
+        StatusCode::BAD_REQUEST,
+        "a NUL is refused, never a 500"
+    );
+    let page = admin.get("/dashboard/development/links").await;
+    let refused = admin
+        .post(
+            "/dashboard/development/links",
+            &[
+                ("csrf", &page.csrf()),
+                ("organization", "Ac\u{0}me"),
+                ("email", "a@acme.example"),
+                ("category", "HRIS"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.html.contains("characters it cannot have"));
     let garbage = admin
         .get("/dashboard/development/integrations?status=NOPE&tool=nope&before=x.y")
         .await;

@@ -79,6 +79,7 @@ macro_rules! contract_tests {
             concurrent_signin_redemptions_succeed_once,
             expired_and_disabled_signin_tokens_are_refused,
             signin_failures_count_until_a_session_starts,
+            signin_failures_restart_after_an_expired_lock,
             operator_sessions_honour_expiry_idleness_and_disabling,
             operator_sessions_end_one_or_all,
             disabling_ends_sessions_and_tokens,

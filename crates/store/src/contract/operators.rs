@@ -191,7 +191,7 @@ pub async fn signin_tokens_are_redeemed_once(store: Arc<dyn Store>) {
     store.start_operator_session(&others).await.expect("start");
     for _ in 0..2 {
         store
-            .record_signin_failure(&operator.id, now)
+            .record_signin_failure(&operator.id, now, now - Duration::days(1))
             .await
             .expect("failure");
     }
@@ -370,7 +370,11 @@ pub async fn signin_failures_count_until_a_session_starts(store: Arc<dyn Store>)
     let start = millis_now();
     for n in 0..3 {
         store
-            .record_signin_failure(&operator.id, start + Duration::seconds(n))
+            .record_signin_failure(
+                &operator.id,
+                start + Duration::seconds(n),
+                start - Duration::days(1),
+            )
             .await
             .expect("failure");
     }
@@ -636,7 +640,7 @@ pub async fn resetting_replaces_password_sessions_and_token(store: Arc<dyn Store
     let second = new_session(&operator.id, now);
     store.start_operator_session(&second).await.expect("start");
     store
-        .record_signin_failure(&operator.id, now)
+        .record_signin_failure(&operator.id, now, now - Duration::days(1))
         .await
         .expect("failure");
 
@@ -761,5 +765,38 @@ pub async fn operator_sessions_and_tokens_are_pruned(store: Arc<dyn Store>) {
             .expect("end"),
         2,
         "exactly the expired and the idle session went"
+    );
+}
+
+/// A run of failures restarts once its last failure is older than the lock: an expired lock
+/// does not make every later wrong password lock again.
+pub async fn signin_failures_restart_after_an_expired_lock(store: Arc<dyn Store>) {
+    let (operator, _) = created(&*store, "lock@acme.example").await;
+    let start = millis_now();
+    for n in 0..5 {
+        let at = start + Duration::seconds(n);
+        store
+            .record_signin_failure(&operator.id, at, at - Duration::minutes(15))
+            .await
+            .expect("failure");
+    }
+    let count = |store: Arc<dyn Store>, id: String| async move {
+        store
+            .operator(&id)
+            .await
+            .expect("read")
+            .expect("operator")
+            .failed_signins
+    };
+    assert_eq!(count(store.clone(), operator.id.clone()).await, 5);
+    let later = start + Duration::minutes(30);
+    store
+        .record_signin_failure(&operator.id, later, later - Duration::minutes(15))
+        .await
+        .expect("failure");
+    assert_eq!(
+        count(store.clone(), operator.id.clone()).await,
+        1,
+        "a new run"
     );
 }

@@ -116,14 +116,21 @@ statements! {
         .bind(id)
     }
 
-    /// Counts a failed password sign-in.
-    fn record_failure<'q>(operator_id: &'q str, now: DateTime<Utc>) -> Query {
+    /// Counts a failed password sign-in; a run whose last failure came before `$3` restarts.
+    fn record_failure<'q>(
+        operator_id: &'q str,
+        now: DateTime<Utc>,
+        restart_before: DateTime<Utc>,
+    ) -> Query {
         sqlx::query(
-            "UPDATE operators SET failed_signins = failed_signins + 1, \
+            "UPDATE operators SET failed_signins = CASE \
+                 WHEN last_failed_signin_at IS NULL OR last_failed_signin_at < $3 THEN 1 \
+                 ELSE failed_signins + 1 END, \
              last_failed_signin_at = $1 WHERE id = $2",
         )
         .bind(to_millis(now))
         .bind(operator_id)
+        .bind(to_millis(restart_before))
     }
 
     /// Clears the failures and records a sign-in at `at`.
