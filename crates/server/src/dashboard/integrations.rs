@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use plugboard_catalog::Category;
 use plugboard_store::{
     Environment, Integration, IntegrationCursor, IntegrationSearch, IntegrationStatus,
-    audit::AuditFilter, ids::IntegrationId, request_log::RequestFilter, webhooks::DeliveryStatus,
+    audit::AuditFilter, ids::IntegrationId, request_log::RequestFilter,
 };
 use serde::Deserialize;
 
@@ -22,6 +22,7 @@ use super::{
     Env,
     session::{AdminPost, Signed},
     views::{self, Ui, ago, when},
+    webhooks::{DeliveryBadge, delivery_href},
 };
 use crate::{
     AppState, checks,
@@ -492,20 +493,11 @@ async fn events_of(
                 deliveries: mine
                     .into_iter()
                     .map(|delivery| {
-                        let (key, class) = match (delivery.status, delivery.attempts) {
-                            (DeliveryStatus::Succeeded, _) => ("delivery-succeeded", "active"),
-                            (DeliveryStatus::Failed, _) => ("delivery-failed", "invalid"),
-                            (DeliveryStatus::Pending, 0) => ("delivery-waiting", "inactive"),
-                            (DeliveryStatus::Pending, _) => ("delivery-retrying", "failing"),
-                        };
+                        let badge = DeliveryBadge::of(delivery.status, delivery.attempts);
                         DeliveryLink {
-                            href: format!(
-                                "/dashboard/{}/webhooks/deliveries/{}",
-                                environment.name.as_str(),
-                                delivery.id
-                            ),
-                            text: views::t(key),
-                            class,
+                            href: delivery_href(environment, &delivery.id),
+                            text: badge.text,
+                            class: badge.class,
                         }
                     })
                     .collect(),

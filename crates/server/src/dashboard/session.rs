@@ -67,9 +67,8 @@ pub(crate) fn removed_cookie(state: &AppState) -> HeaderValue {
     HeaderValue::from_str(&cookie.to_string()).unwrap_or(HeaderValue::from_static(""))
 }
 
-/// The session id the browser sent, if any.
-fn session_id<'a>(state: &AppState, headers: &'a HeaderMap) -> Option<&'a str> {
-    let name = cookie_name(state);
+/// The value of the cookie `name` the browser sent, if any.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -78,6 +77,11 @@ fn session_id<'a>(state: &AppState, headers: &'a HeaderMap) -> Option<&'a str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value)
+}
+
+/// The session id the browser sent, if any.
+fn session_id<'a>(state: &AppState, headers: &'a HeaderMap) -> Option<&'a str> {
+    cookie(headers, cookie_name(state))
 }
 
 /// Where the sign-in page sends the operator back to: a dashboard path of ours, never another

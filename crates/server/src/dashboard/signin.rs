@@ -475,14 +475,7 @@ pub(crate) async fn sso_callback(
         );
     }
     let callback = query.map(|Query(q)| q).unwrap_or_default();
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == oidc_cookie_name(&state))
-        .map(|(_, value)| value.to_owned());
+    let cookie = session::cookie(&headers, oidc_cookie_name(&state)).map(str::to_owned);
     let finished =
         crate::oidc::finish(&state, callback, cookie.as_deref(), chrono::Utc::now()).await;
     let mut response = match finished {

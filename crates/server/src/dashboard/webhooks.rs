@@ -120,7 +120,8 @@ fn endpoint_href(environment: &Environment, id: &str) -> String {
     format!("/dashboard/{}/webhooks/{id}", environment.name.as_str())
 }
 
-fn delivery_href(environment: &Environment, id: &str) -> String {
+/// The URL of a delivery's page.
+pub(crate) fn delivery_href(environment: &Environment, id: &str) -> String {
     format!(
         "/dashboard/{}/webhooks/deliveries/{id}",
         environment.name.as_str()
@@ -254,14 +255,17 @@ struct DeliveryRow {
     created_ago: String,
 }
 
-/// A delivery's status as a badge.
-struct DeliveryBadge {
-    text: String,
-    class: &'static str,
+/// A delivery's status as a badge (here and on an integration's page).
+pub(crate) struct DeliveryBadge {
+    /// What it says.
+    pub text: String,
+    /// Its colour's class.
+    pub class: &'static str,
 }
 
 impl DeliveryBadge {
-    fn of(status: DeliveryStatus, attempts: u32) -> Self {
+    /// The badge of a delivery with `status` after `attempts` attempts.
+    pub fn of(status: DeliveryStatus, attempts: u32) -> Self {
         let (key, class) = match (status, attempts) {
             (DeliveryStatus::Succeeded, _) => ("delivery-succeeded", "active"),
             (DeliveryStatus::Failed, _) => ("delivery-failed", "invalid"),
