@@ -131,10 +131,12 @@ pub(crate) async fn create(
         ),
         Err(DomainError::Invalid { message, .. }) => {
             let error = Some(format!("{}: {message}", views::t("field-key-name")));
-            match page(&state, signed, &environment, name, error).await {
-                Ok(page) => views::render(&page, StatusCode::BAD_REQUEST),
-                Err(error) => views::problem(&state, &signed.signed_in, error),
-            }
+            views::render_or_problem(
+                &state,
+                &signed.signed_in,
+                page(&state, signed, &environment, name, error).await,
+                StatusCode::BAD_REQUEST,
+            )
         }
         Err(error) => views::problem(&state, &signed.signed_in, error),
     }

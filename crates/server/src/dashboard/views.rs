@@ -82,6 +82,20 @@ pub(crate) fn render(template: &impl Template, status: StatusCode) -> Response {
     }
 }
 
+/// Renders the page `built` with `status`, or the page for the error that kept it from being
+/// built: what every handler that shows a page does with its result.
+pub(crate) fn render_or_problem(
+    state: &AppState,
+    signed_in: &SignedIn,
+    built: Result<impl Template, DomainError>,
+    status: StatusCode,
+) -> Response {
+    match built {
+        Ok(page) => render(&page, status),
+        Err(error) => problem(state, signed_in, error),
+    }
+}
+
 /// A `303 See Other` to `to`, with the dashboard's headers: the answer to every form that
 /// changed something, so reloading the next page does not post again.
 pub(crate) fn see_other(to: &str) -> Response {

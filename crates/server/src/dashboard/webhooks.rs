@@ -235,10 +235,12 @@ pub(crate) async fn create(
                 "{}: {message}",
                 views::t(&format!("field-{field}"))
             ));
-            match list_page(&state, signed, &environment, (url, events, error)).await {
-                Ok(page) => views::render(&page, StatusCode::BAD_REQUEST),
-                Err(error) => views::problem(&state, &signed.signed_in, error),
-            }
+            views::render_or_problem(
+                &state,
+                &signed.signed_in,
+                list_page(&state, signed, &environment, (url, events, error)).await,
+                StatusCode::BAD_REQUEST,
+            )
         }
         Err(error) => views::problem(&state, &signed.signed_in, error),
     }
@@ -456,10 +458,12 @@ pub(crate) async fn detail(
     query: Result<Query<EndpointQuery>, QueryRejection>,
 ) -> Response {
     let query = query.map(|Query(query)| query).unwrap_or_default();
-    match endpoint_page(&state, &signed, &environment, &id, query, None).await {
-        Ok(page) => views::render(&page, StatusCode::OK),
-        Err(error) => views::problem(&state, &signed.signed_in, error),
-    }
+    views::render_or_problem(
+        &state,
+        &signed.signed_in,
+        endpoint_page(&state, &signed, &environment, &id, query, None).await,
+        StatusCode::OK,
+    )
 }
 
 /// `POST /dashboard/{env}/webhooks/{id}`: a new URL and event types.
@@ -485,19 +489,20 @@ pub(crate) async fn update(
         Err(DomainError::Invalid { field, message }) => {
             let error = format!("{}: {message}", views::t(&format!("field-{field}")));
             let query = EndpointQuery::default();
-            match endpoint_page(
+            views::render_or_problem(
                 &state,
-                signed,
-                &environment,
-                &id,
-                query,
-                Some((url, events, error)),
+                &signed.signed_in,
+                endpoint_page(
+                    &state,
+                    signed,
+                    &environment,
+                    &id,
+                    query,
+                    Some((url, events, error)),
+                )
+                .await,
+                StatusCode::BAD_REQUEST,
             )
-            .await
-            {
-                Ok(page) => views::render(&page, StatusCode::BAD_REQUEST),
-                Err(error) => views::problem(&state, &signed.signed_in, error),
-            }
         }
         Err(error) => views::problem(&state, &signed.signed_in, error),
     }
